@@ -1,0 +1,27 @@
+//===- Passes.h - Conversions out of the tfm dialect ------------*- C++ -*-===//
+
+#ifndef KILN_CODEGEN_PASSES_H
+#define KILN_CODEGEN_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace kiln {
+
+#define GEN_PASS_DECL
+#include "codegen/Passes.h.inc"
+
+/// Patterns that lower every tfm op except attention and weight.
+void populateTfmToLinalgPatterns(mlir::RewritePatternSet &patterns);
+
+#define GEN_PASS_REGISTRATION
+#include "codegen/Passes.h.inc"
+
+} // namespace kiln
+
+#endif // KILN_CODEGEN_PASSES_H

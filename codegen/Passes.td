@@ -1,0 +1,52 @@
+//===- Passes.td - Conversions out of the tfm dialect ------*- tablegen -*-===//
+
+#ifndef KILN_CODEGEN_PASSES_TD
+#define KILN_CODEGEN_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertTfmToLinalg : Pass<"convert-tfm-to-linalg"> {
+  let summary = "Lower tfm ops to linalg, tensor, arith and math";
+  let description = [{
+    One pattern per tfm op. Contractions become named linalg ops
+    (`linalg.matmul`, `linalg.batch_matmul` with indexing maps for the
+    transposes) so later tiling and vectorization apply; normalizations,
+    softmax and pointwise ops become `linalg.generic` with explicit
+    reductions; shape ops become `tensor` ops. `tfm.attention` and
+    `tfm.weight` must have been removed first (`tfm-decompose-attention`,
+    `tfm-outline-weights`); the pass fails on any tfm op it cannot convert
+    and says which.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
+def KilnSerializeNestedParallelLoops
+    : Pass<"kiln-serialize-nested-parallel-loops"> {
+  let summary = "Keep only the outermost scf.parallel of each loop nest";
+  let description = [{
+    Rewrites every `scf.parallel` nested inside another `scf.parallel` into
+    `scf.for` loops, so that only outer loops become thread-pool tasks when
+    `convert-scf-to-openmp` runs; inner parallelism is left to
+    vectorization.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
+def KilnMemrefCopyToLinalg : Pass<"kiln-memref-copy-to-linalg"> {
+  let summary = "Rewrite memref.copy as linalg.copy";
+  let description = [{
+    Bufferization copies slices with `memref.copy`; between non-contiguous
+    views the LLVM lowering turns that into a call to an external
+    `memrefCopy` routine. As `linalg.copy` the copy becomes ordinary
+    (parallel, vectorizable) loops instead. Copies of other element types
+    than the memref's are left alone.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+#endif // KILN_CODEGEN_PASSES_TD

@@ -1,0 +1,60 @@
+//===- Link.cpp - Object files and the runtime into an executable ---------===//
+
+#include "codegen/link/Link.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+
+#include <cstdlib>
+
+using namespace llvm;
+
+namespace kiln {
+
+std::string findRuntimeLibraryDir(const char *argv0) {
+  if (const char *dir = std::getenv("KILN_RUNTIME_DIR"))
+    return dir;
+  static int anchor;
+  std::string executable = sys::fs::getMainExecutable(argv0, &anchor);
+  SmallString<256> dir(sys::path::parent_path(executable));
+  sys::path::append(dir, "..", "lib");
+  return std::string(dir);
+}
+
+bool linkExecutable(ArrayRef<std::string> objects, StringRef runtimeDir,
+                    StringRef output, std::string &error) {
+  SmallString<256> runtime(runtimeDir), runtimeMain(runtimeDir);
+  sys::path::append(runtime, "libkiln_runtime.a");
+  sys::path::append(runtimeMain, "libkiln_runtime_main.a");
+  for (StringRef library : {runtime.str(), runtimeMain.str()}) {
+    if (!sys::fs::exists(library)) {
+      error = "runtime library '" + library.str() +
+              "' not found (set KILN_RUNTIME_DIR to the folder holding it)";
+      return false;
+    }
+  }
+  const char *driverName = std::getenv("KILN_CXX");
+  ErrorOr<std::string> driver =
+      sys::findProgramByName(driverName ? driverName : "c++");
+  if (!driver) {
+    error = "no C++ linker driver found (install g++ or set KILN_CXX)";
+    return false;
+  }
+  std::vector<std::string> args = {*driver};
+  args.insert(args.end(), objects.begin(), objects.end());
+  args.insert(args.end(), {"-o", output.str(), runtimeMain.str().str(),
+                           runtime.str().str(), "-pthread", "-lm"});
+  SmallVector<StringRef> argRefs(args.begin(), args.end());
+  std::string message;
+  int status = sys::ExecuteAndWait(*driver, argRefs, std::nullopt, {}, 0, 0,
+                                   &message);
+  if (status != 0) {
+    error = "linking '" + output.str() + "' failed" +
+            (message.empty() ? "" : ": " + message);
+    return false;
+  }
+  return true;
+}
+
+} // namespace kiln

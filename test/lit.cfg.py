@@ -1,0 +1,19 @@
+# Lit configuration of Kiln's tests (run through ctest, or `lit build/test`).
+import os
+
+import lit.formats
+
+config.name = "Kiln"
+config.test_format = lit.formats.ShTest(execute_external=True)
+config.suffixes = [".mlir", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.kiln_binary_dir, "test")
+# Fixture inputs are data, not tests.
+config.excludes = ["fixtures", "lit.cfg.py", "CMakeLists.txt", "runtime"]
+
+config.environment["PATH"] = os.pathsep.join(
+    [config.kiln_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")]
+)
+# Generated executables must not inherit a thread count from the caller.
+config.environment.pop("OMP_NUM_THREADS", None)
+config.substitutions.append(("%fixtures", os.path.join(config.test_source_root, "fixtures")))
