@@ -9,7 +9,7 @@ config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.kiln_binary_dir, "test")
 # Fixture inputs are data, not tests.
-config.excludes = ["fixtures", "lit.cfg.py", "CMakeLists.txt", "runtime"]
+config.excludes = ["fixtures", "Inputs", "lit.cfg.py", "CMakeLists.txt", "runtime"]
 
 config.environment["PATH"] = os.pathsep.join(
     [config.kiln_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")]
