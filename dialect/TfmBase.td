@@ -81,5 +81,7 @@ def Tfm_GeluApproximationAttr
 def Tfm_FloatTensor : StaticShapeTensorOf<[F16, BF16, F32, F64]>;
 def Tfm_IndexTensor : StaticShapeTensorOf<[I32, I64]>;
 def Tfm_AnyTensor : StaticShapeTensorOf<[F16, BF16, F32, F64, I1, I32, I64]>;
+// Element types with arithmetic: i1 (masks) has no `+`, `-`, `*` or `/`.
+def Tfm_NumericTensor : StaticShapeTensorOf<[F16, BF16, F32, F64, I32, I64]>;
 
 #endif // KILN_DIALECT_TFMBASE_TD

@@ -299,6 +299,11 @@ LogicalResult SliceOp::verify() {
     if (strides[d] < 1 || offsets[d] < 0)
       return emitOpError() << "axis " << d
                            << ": offsets must be >= 0 and strides >= 1";
+    // Also for an empty result: tensor.extract_slice, which this lowers to,
+    // rejects an offset past the end.
+    if (offsets[d] >= input[d])
+      return emitOpError() << "axis " << d << ": offset " << offsets[d]
+                           << " is outside 'input' " << formatShape(input);
     int64_t last = offsets[d] + (result[d] - 1) * strides[d];
     if (result[d] > 0 && last >= input[d])
       return emitOpError() << "axis " << d << ": reads index " << last

@@ -227,10 +227,12 @@ class Tfm_BinaryOp<string mnemonic, string formula>
   let summary = "Elementwise " # formula # " with numpy broadcasting";
   let description = [{
     The operands broadcast numpy-style; the result has the broadcast shape
-    and the operands' element type.
+    and the operands' element type, a float or a signless integer (i32, i64;
+    integer division is signed and truncates). i1 tensors are rejected: they
+    have no arithmetic.
   }];
-  let arguments = (ins Tfm_AnyTensor:$lhs, Tfm_AnyTensor:$rhs);
-  let results = (outs Tfm_AnyTensor:$result);
+  let arguments = (ins Tfm_NumericTensor:$lhs, Tfm_NumericTensor:$rhs);
+  let results = (outs Tfm_NumericTensor:$result);
   let assemblyFormat = [{
     $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)
   }];
@@ -275,7 +277,9 @@ def Tfm_SliceOp : Tfm_Op<"slice", [Pure]> {
   let summary = "A strided box of a tensor";
   let description = [{
     `result[i...] = input[offsets[d] + i_d * strides[d] ...]`; the result
-    type gives the sizes. Every read index must lie inside the input.
+    type gives the sizes. Every offset and every read index must lie inside
+    the input (an empty slice too needs an offset inside the axis, as
+    `tensor.extract_slice` does).
   }];
   let arguments = (ins Tfm_AnyTensor:$input, DenseI64ArrayAttr:$offsets,
                    DenseI64ArrayAttr:$strides);

@@ -14,9 +14,16 @@ using namespace mlir;
 using namespace kiln::tfm;
 
 /// Replaces the weights of one function by trailing arguments.
-static LogicalResult outlineWeights(func::FuncOp func) {
+static LogicalResult outlineWeights(func::FuncOp func, ModuleOp module) {
   SmallVector<WeightOp> weights;
   func.walk([&](WeightOp op) { weights.push_back(op); });
+  if (weights.empty())
+    return success();
+  // New arguments would leave existing call sites short of operands.
+  if (!SymbolTable::symbolKnownUseEmpty(func, module))
+    return func.emitOpError()
+           << "is called within the module, so its weights cannot become "
+              "arguments (inline it or make it private first)";
   llvm::StringMap<BlockArgument> arguments;
   Builder builder(func.getContext());
   for (WeightOp weight : weights) {
@@ -47,7 +54,7 @@ struct TfmOutlineWeightsPass
     : kiln::tfm::impl::TfmOutlineWeightsBase<TfmOutlineWeightsPass> {
   void runOnOperation() override {
     for (auto func : getOperation().getOps<func::FuncOp>()) {
-      if (func.isPublic() && !func.isExternal() && failed(outlineWeights(func)))
+      if (func.isPublic() && !func.isExternal() && failed(outlineWeights(func, getOperation())))
         return signalPassFailure();
     }
   }

@@ -45,7 +45,7 @@ func.func @add_result_shape(%a: tensor<2x1xf32>, %b: tensor<5xf32>) {
 // -----
 
 func.func @mul_dynamic(%a: tensor<?xf32>, %b: tensor<4xf32>) {
-  // expected-error @+1 {{'tfm.mul' op operand #0 must be statically shaped tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float or 1-bit signless integer or 32-bit signless integer or 64-bit signless integer values, but got 'tensor<?xf32>'}}
+  // expected-error @+1 {{'tfm.mul' op operand #0 must be statically shaped tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float or 32-bit signless integer or 64-bit signless integer values, but got 'tensor<?xf32>'}}
   %0 = tfm.mul %a, %b : tensor<?xf32>, tensor<4xf32> -> tensor<4xf32>
   return
 }
@@ -53,7 +53,17 @@ func.func @mul_dynamic(%a: tensor<?xf32>, %b: tensor<4xf32>) {
 // -----
 
 func.func @add_element_type_unsupported(%a: tensor<4xi16>, %b: tensor<4xi16>) {
-  // expected-error @+1 {{'tfm.add' op operand #0 must be statically shaped tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float or 1-bit signless integer or 32-bit signless integer or 64-bit signless integer values, but got 'tensor<4xi16>'}}
+  // expected-error @+1 {{'tfm.add' op operand #0 must be statically shaped tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float or 32-bit signless integer or 64-bit signless integer values, but got 'tensor<4xi16>'}}
   %0 = tfm.add %a, %b : tensor<4xi16>, tensor<4xi16> -> tensor<4xi16>
+  return
+}
+
+// -----
+
+// i1 tensors (masks) have no arithmetic; the lowering has no pattern for it
+// either.
+func.func @add_i1(%a: tensor<4xi1>, %b: tensor<4xi1>) {
+  // expected-error @+1 {{'tfm.add' op operand #0 must be statically shaped tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float or 32-bit signless integer or 64-bit signless integer values, but got 'tensor<4xi1>'}}
+  %0 = tfm.add %a, %b : tensor<4xi1>, tensor<4xi1> -> tensor<4xi1>
   return
 }

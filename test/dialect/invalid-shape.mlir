@@ -99,6 +99,16 @@ func.func @slice_zero_stride(%x: tensor<2x7xf32>) {
 
 // -----
 
+// An empty slice still needs its offset inside the axis (as
+// tensor.extract_slice, which it lowers to, does).
+func.func @slice_offset_past_end(%x: tensor<2x4xf32>) {
+  // expected-error @+1 {{'tfm.slice' op axis 1: offset 4 is outside 'input' [2,4]}}
+  %0 = tfm.slice %x offsets = [0, 4] strides = [1, 1] : tensor<2x4xf32> -> tensor<2x0xf32>
+  return
+}
+
+// -----
+
 // Rows 3, 5 and 7 of 7: the last one is out of bounds.
 func.func @slice_out_of_bounds(%x: tensor<2x7xf32>) {
   // expected-error @+1 {{'tfm.slice' op axis 1: reads index 7 of 'input' [2,7]}}

@@ -100,3 +100,17 @@ func.func @type_mismatch() -> tensor<4xf32> {
   %c = tfm.weight "fc.bias" : tensor<4xf16>
   return %b : tensor<4xf32>
 }
+
+// -----
+
+// A called function cannot gain arguments without breaking its callers.
+// expected-error @+1 {{'func.func' op is called within the module, so its weights cannot become arguments (inline it or make it private first)}}
+func.func @callee(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %w = tfm.weight "w" : tensor<4xf32>
+  %y = tfm.add %x, %w : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+func.func @caller(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %y = func.call @callee(%x) : (tensor<4xf32>) -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
