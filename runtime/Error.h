@@ -82,7 +82,6 @@ inline auto appendPart(std::string &out, N n)
   out += std::to_string(n);
 }
 
-
 /// Builds a failure from pieces: makeError("a.npy: expected ", n, " bytes").
 template <typename... Parts> Error makeError(const Parts &...parts) {
   std::string text;

@@ -226,8 +226,9 @@ Error loadInputs(const Options &options, const Signature &signature,
   for (const InputSpec &spec : options.inputs) {
     const SignatureArg *arg = signature.find(spec.name);
     if (!arg)
-      return makeError("unknown input '", spec.name, "' (inputs: ",
-                       listNames(signature, ArgRole::Input), ")");
+      return makeError("unknown input '", spec.name,
+                       "' (inputs: ", listNames(signature, ArgRole::Input),
+                       ")");
     if (arg->role != ArgRole::Input)
       return makeError("'", spec.name, "' is ",
                        arg->role == ArgRole::Weight ? "a weight" : "an output",
@@ -280,8 +281,7 @@ Error loadInputs(const Options &options, const Signature &signature,
       if (!converted)
         return makeError("input '", arg.name, "': ", converted.message());
       if (Error e = convertElements(DType::F32, tensor->data(), DType::BF16,
-                                    converted->data(),
-                                    tensor->numElements()))
+                                    converted->data(), tensor->numElements()))
         return makeError("input '", arg.name, "': ", e.message());
       tensor = std::move(converted);
     }
@@ -539,10 +539,12 @@ int runChecked(const ModelSymbols &model, int argc, char **argv,
     size_t n = times.size();
     double median =
         n % 2 ? times[n / 2] : (times[n / 2 - 1] + times[n / 2]) / 2;
+    // Sub-millisecond runs get more digits so they do not print as 0.000.
+    const char *format =
+        times.front() >= 1 ? "bench: median %.3f ms, min %.3f ms over %zu runs"
+                           : "bench: median %.5f ms, min %.5f ms over %zu runs";
     char line[160];
-    std::snprintf(line, sizeof line,
-                  "bench: median %.3f ms, min %.3f ms over %zu runs", median,
-                  times.front(), n);
+    std::snprintf(line, sizeof line, format, median, times.front(), n);
     err << line << std::endl;
   }
 

@@ -99,8 +99,9 @@ Expected<HeaderParser::Token> HeaderParser::next() {
   if (c == '\'' || c == '"') {
     size_t end = text.find(c, pos + 1);
     if (end == std::string_view::npos)
-      return makeError(name, ": malformed .npy header: unterminated string at "
-                             "offset ",
+      return makeError(name,
+                       ": malformed .npy header: unterminated string at "
+                       "offset ",
                        start);
     pos = end + 1;
     return Token{TokenKind::String,
@@ -136,9 +137,9 @@ Error HeaderParser::syntaxError(const Token &token,
       token.kind == TokenKind::End
           ? std::string("end of header")
           : "'" +
-                escapeBytes(reinterpret_cast<const unsigned char *>(
-                                token.text.data()),
-                            token.text.size()) +
+                escapeBytes(
+                    reinterpret_cast<const unsigned char *>(token.text.data()),
+                    token.text.size()) +
                 "'";
   return makeError(name, ": malformed .npy header: expected ", expected,
                    " at offset ", token.offset, ", found ", found);
@@ -209,8 +210,9 @@ Expected<NpyHeader> HeaderParser::parse() {
       if (!value)
         return value.takeError();
       if (value->kind == TokenKind::Punct && value->text == "[")
-        return makeError(name, ": unsupported .npy dtype: structured arrays "
-                               "are not supported (expected ",
+        return makeError(name,
+                         ": unsupported .npy dtype: structured arrays "
+                         "are not supported (expected ",
                          kSupportedDescrs, ")");
       if (value->kind != TokenKind::String)
         return syntaxError(*value, "a string for 'descr'");
@@ -224,9 +226,10 @@ Expected<NpyHeader> HeaderParser::parse() {
           (value->text != "True" && value->text != "False"))
         return syntaxError(*value, "True or False for 'fortran_order'");
       if (value->text == "True")
-        return makeError(name, ": Fortran-order arrays are not supported "
-                               "(expected fortran_order False; save a "
-                               "C-contiguous array, e.g. np.ascontiguousarray)");
+        return makeError(name,
+                         ": Fortran-order arrays are not supported "
+                         "(expected fortran_order False; save a "
+                         "C-contiguous array, e.g. np.ascontiguousarray)");
     } else if (key->text == "shape") {
       seen = &haveShape;
       Expected<Shape> shape = parseShape();
@@ -305,8 +308,9 @@ Expected<Tensor> parseNpy(const void *bytes, size_t size,
     return makeError(name, ": not a .npy file: the file is empty");
   size_t magicSeen = size < kMagicSize ? size : kMagicSize;
   if (std::memcmp(p, kMagic, magicSeen) != 0)
-    return makeError(name, ": not a .npy file: expected magic \"\\x93NUMPY\", "
-                           "found \"",
+    return makeError(name,
+                     ": not a .npy file: expected magic \"\\x93NUMPY\", "
+                     "found \"",
                      escapeBytes(p, magicSeen), "\"");
   if (size < kMagicSize + 2)
     return makeError(name, ": truncated .npy header: file has ", size,
@@ -319,10 +323,10 @@ Expected<Tensor> parseNpy(const void *bytes, size_t size,
   if (size < prefix)
     return makeError(name, ": truncated .npy header: file has ", size,
                      " bytes, expected at least ", prefix);
-  uint64_t headerLength =
-      major == 1 ? (uint64_t(p[8]) | uint64_t(p[9]) << 8)
-                 : (uint64_t(p[8]) | uint64_t(p[9]) << 8 |
-                    uint64_t(p[10]) << 16 | uint64_t(p[11]) << 24);
+  uint64_t headerLength = major == 1
+                              ? (uint64_t(p[8]) | uint64_t(p[9]) << 8)
+                              : (uint64_t(p[8]) | uint64_t(p[9]) << 8 |
+                                 uint64_t(p[10]) << 16 | uint64_t(p[11]) << 24);
   if (headerLength > size - prefix)
     return makeError(name, ": truncated .npy header: header length ",
                      headerLength, " extends past the end of the file (",
@@ -369,9 +373,10 @@ static Expected<std::string> encodeHeader(const TensorView &tensor) {
     return makeError("cannot write ", dtypeName(tensor.dtype),
                      " as .npy: numpy has no such type (supported: f32, "
                      "f64, f16, i32, i64, i1)");
-  std::string dict = std::string("{'descr': '") + descr +
-                     "', 'fortran_order': False, 'shape': " +
-                     formatNpyShape(tensor.shape) + ", }";
+  std::string dict =
+      std::string("{'descr': '") + descr +
+      "', 'fortran_order': False, 'shape': " + formatNpyShape(tensor.shape) +
+      ", }";
   // numpy pads so that the data starts on a 64-byte boundary, and so do we:
   // readers can then map the data in place.
   auto paddedSize = [&](size_t prefix) {
@@ -408,10 +413,10 @@ Error writeNpy(const std::string &path, const TensorView &tensor) {
   if (!file)
     return makeError("cannot create ", path, ": ", std::strerror(errno));
   size_t dataSize = tensor.byteSize();
-  bool ok = std::fwrite(header->data(), 1, header->size(), file) ==
-                header->size() &&
-            (dataSize == 0 ||
-             std::fwrite(tensor.data, 1, dataSize, file) == dataSize);
+  bool ok =
+      std::fwrite(header->data(), 1, header->size(), file) == header->size() &&
+      (dataSize == 0 ||
+       std::fwrite(tensor.data, 1, dataSize, file) == dataSize);
   int savedErrno = errno;
   if (std::fclose(file) != 0 && ok) {
     ok = false;

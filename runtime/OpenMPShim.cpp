@@ -210,9 +210,12 @@ std::recursive_mutex &criticalMutex() {
 
 extern "C" {
 
-int32_t __kmpc_global_thread_num(kiln_omp_ident *) { return currentGlobalThreadId(); }
+int32_t __kmpc_global_thread_num(kiln_omp_ident *) {
+  return currentGlobalThreadId();
+}
 
-void __kmpc_fork_call(kiln_omp_ident *, int32_t argc, kiln_omp_microtask microtask, ...) {
+void __kmpc_fork_call(kiln_omp_ident *, int32_t argc,
+                      kiln_omp_microtask microtask, ...) {
   void *args[kMaxMicrotaskArgs] = {};
   if (argc < 0)
     argc = 0;
@@ -226,8 +229,9 @@ void __kmpc_fork_call(kiln_omp_ident *, int32_t argc, kiln_omp_microtask microta
   forkMicrotask(reinterpret_cast<Microtask>(microtask), argc, args);
 }
 
-void __kmpc_fork_call_if(kiln_omp_ident *loc, int32_t argc, kiln_omp_microtask microtask,
-                         int32_t cond, void *arg) {
+void __kmpc_fork_call_if(kiln_omp_ident *loc, int32_t argc,
+                         kiln_omp_microtask microtask, int32_t cond,
+                         void *arg) {
   // Newer OpenMPIRBuilder output for `if` clauses: one aggregate argument.
   void *args[1] = {arg};
   int32_t count = arg ? 1 : 0;
@@ -259,9 +263,8 @@ void __kmpc_end_serialized_parallel(kiln_omp_ident *, int32_t) {
 }
 
 void __kmpc_for_static_init_4(kiln_omp_ident *, int32_t, int32_t schedule,
-                              int32_t *lastIter, int32_t *lower,
-                              int32_t *upper, int32_t *stride, int32_t incr,
-                              int32_t chunk) {
+                              int32_t *lastIter, int32_t *lower, int32_t *upper,
+                              int32_t *stride, int32_t incr, int32_t chunk) {
   staticInit<int32_t>(schedule, lastIter, lower, upper, stride, incr, chunk);
 }
 
@@ -273,9 +276,8 @@ void __kmpc_for_static_init_4u(kiln_omp_ident *, int32_t, int32_t schedule,
 }
 
 void __kmpc_for_static_init_8(kiln_omp_ident *, int32_t, int32_t schedule,
-                              int32_t *lastIter, int64_t *lower,
-                              int64_t *upper, int64_t *stride, int64_t incr,
-                              int64_t chunk) {
+                              int32_t *lastIter, int64_t *lower, int64_t *upper,
+                              int64_t *stride, int64_t incr, int64_t chunk) {
   staticInit<int64_t>(schedule, lastIter, lower, upper, stride, incr, chunk);
 }
 
@@ -310,17 +312,21 @@ void __kmpc_end_critical(kiln_omp_ident *, int32_t, kiln_omp_critical_name *) {
   criticalMutex().unlock();
 }
 
-void __kmpc_flush(kiln_omp_ident *) { std::atomic_thread_fence(std::memory_order_seq_cst); }
+void __kmpc_flush(kiln_omp_ident *) {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+}
 
 int32_t __kmpc_reduce_nowait(kiln_omp_ident *, int32_t, int32_t, size_t, void *,
-                             void (*)(void *, void *), kiln_omp_critical_name *) {
+                             void (*)(void *, void *),
+                             kiln_omp_critical_name *) {
   // The critical-section method: each thread folds its partial result into
   // the shared one under the lock (return value 1), released by end_reduce.
   criticalMutex().lock();
   return 1;
 }
 
-void __kmpc_end_reduce_nowait(kiln_omp_ident *, int32_t, kiln_omp_critical_name *) {
+void __kmpc_end_reduce_nowait(kiln_omp_ident *, int32_t,
+                              kiln_omp_critical_name *) {
   criticalMutex().unlock();
 }
 
@@ -330,7 +336,8 @@ int32_t __kmpc_reduce(kiln_omp_ident *loc, int32_t gtid, int32_t numVars,
   return __kmpc_reduce_nowait(loc, gtid, numVars, size, data, fn, lock);
 }
 
-void __kmpc_end_reduce(kiln_omp_ident *loc, int32_t gtid, kiln_omp_critical_name *lock) {
+void __kmpc_end_reduce(kiln_omp_ident *loc, int32_t gtid,
+                       kiln_omp_critical_name *lock) {
   __kmpc_end_reduce_nowait(loc, gtid, lock);
   // The blocking form ends with every thread seeing the combined result.
   ThreadPool::barrier();

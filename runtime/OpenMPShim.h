@@ -1,4 +1,4 @@
-//===- OpenMPShim.h - The OpenMP runtime ABI on Kiln's thread pool -*- C++ -*-//
+//===- OpenMPShim.h - The OpenMP runtime ABI on the pool ------ -*- C++ -*-===//
 //
 // Declarations of the libomp entry points that OpenMPShim.cpp implements on
 // kiln::ThreadPool. Generated code calls them by name; this header exists for
@@ -28,12 +28,10 @@ int32_t __kmpc_global_thread_num(kiln_omp_ident *loc);
 void __kmpc_fork_call(kiln_omp_ident *loc, int32_t argc,
                       kiln_omp_microtask microtask, ...);
 void __kmpc_fork_call_if(kiln_omp_ident *loc, int32_t argc,
-                         kiln_omp_microtask microtask, int32_t cond,
-                         void *arg);
+                         kiln_omp_microtask microtask, int32_t cond, void *arg);
 void __kmpc_push_num_threads(kiln_omp_ident *loc, int32_t gtid,
                              int32_t numThreads);
-void __kmpc_push_proc_bind(kiln_omp_ident *loc, int32_t gtid,
-                           int32_t procBind);
+void __kmpc_push_proc_bind(kiln_omp_ident *loc, int32_t gtid, int32_t procBind);
 void __kmpc_serialized_parallel(kiln_omp_ident *loc, int32_t gtid);
 void __kmpc_end_serialized_parallel(kiln_omp_ident *loc, int32_t gtid);
 
@@ -68,8 +66,8 @@ void __kmpc_end_critical(kiln_omp_ident *loc, int32_t gtid,
                          kiln_omp_critical_name *lock);
 void __kmpc_flush(kiln_omp_ident *loc);
 /// Reductions use the critical-section method: always return 1.
-int32_t __kmpc_reduce_nowait(kiln_omp_ident *loc, int32_t gtid,
-                             int32_t numVars, size_t size, void *data,
+int32_t __kmpc_reduce_nowait(kiln_omp_ident *loc, int32_t gtid, int32_t numVars,
+                             size_t size, void *data,
                              void (*reduce)(void *, void *),
                              kiln_omp_critical_name *lock);
 void __kmpc_end_reduce_nowait(kiln_omp_ident *loc, int32_t gtid,

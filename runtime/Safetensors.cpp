@@ -70,9 +70,8 @@ Expected<SafetensorsFile> SafetensorsFile::open(const std::string &path) {
   return file;
 }
 
-Expected<SafetensorsFile> SafetensorsFile::fromMemory(const void *data,
-                                                      size_t size,
-                                                      std::string name) {
+Expected<SafetensorsFile>
+SafetensorsFile::fromMemory(const void *data, size_t size, std::string name) {
   SafetensorsFile file;
   file.fileName = std::move(name);
   if (Error err = file.parse(data, size))
@@ -122,8 +121,9 @@ Error SafetensorsFile::parse(const void *data, size_t size) {
       std::string where = name + ": tensor '" + tensorName + "'";
       const nlohmann::json &info = it.value();
       if (!info.is_object())
-        return makeError(where, ": expected an object with dtype, shape and "
-                                "data_offsets, found ",
+        return makeError(where,
+                         ": expected an object with dtype, shape and "
+                         "data_offsets, found ",
                          info.type_name());
 
       auto dtypeIt = info.find("dtype");
@@ -132,8 +132,8 @@ Error SafetensorsFile::parse(const void *data, size_t size) {
       std::string dtypeName = dtypeIt->get<std::string>();
       std::optional<DType> dtype = parseSafetensorsDType(dtypeName);
       if (!dtype)
-        return makeError(where, ": unknown dtype '", dtypeName,
-                         "' (expected ", kKnownStDTypes, ")");
+        return makeError(where, ": unknown dtype '", dtypeName, "' (expected ",
+                         kKnownStDTypes, ")");
 
       auto shapeIt = info.find("shape");
       std::vector<uint64_t> dims;
@@ -214,8 +214,7 @@ SafetensorsFile::lookup(std::string_view tensorName) const {
   if (const SafetensorsTensor *tensor = find(tensorName))
     return tensor;
   return makeError(fileName, ": tensor '", std::string(tensorName),
-                   "' not found (the file has ", entries.size(),
-                   " tensors)");
+                   "' not found (the file has ", entries.size(), " tensors)");
 }
 
 Expected<AlignedBuffer> convertToF32(const SafetensorsTensor &tensor,
@@ -232,8 +231,7 @@ Expected<AlignedBuffer> convertToF32(const SafetensorsTensor &tensor,
                      "': ", buffer.message());
   if (Error err = convertElements(tensor.dtype, tensor.data, DType::F32,
                                   buffer->data(), count))
-    return makeError(fileName, ": tensor '", tensor.name,
-                     "': ", err.message());
+    return makeError(fileName, ": tensor '", tensor.name, "': ", err.message());
   return buffer;
 }
 

@@ -86,19 +86,16 @@ Expected<Signature> parseSignature(std::string_view json) {
       auto roleIt = item.find("role");
       if (roleIt == item.end() || !roleIt->is_string())
         return makeError(where, ": 'role' must be a string");
-      std::optional<ArgRole> role =
-          parseRoleName(roleIt->get<std::string>());
+      std::optional<ArgRole> role = parseRoleName(roleIt->get<std::string>());
       if (!role)
-        return makeError(where, ": unknown role '",
-                         roleIt->get<std::string>(),
+        return makeError(where, ": unknown role '", roleIt->get<std::string>(),
                          "' (expected input, weight or output)");
       arg.role = *role;
 
       auto dtypeIt = item.find("dtype");
       if (dtypeIt == item.end() || !dtypeIt->is_string())
         return makeError(where, ": 'dtype' must be a string");
-      std::optional<DType> dtype =
-          parseDTypeName(dtypeIt->get<std::string>());
+      std::optional<DType> dtype = parseDTypeName(dtypeIt->get<std::string>());
       if (!dtype)
         return makeError(where, ": unknown dtype '",
                          dtypeIt->get<std::string>(),
@@ -111,8 +108,9 @@ Expected<Signature> parseSignature(std::string_view json) {
         return makeError(where, ": 'shape' must be an array");
       for (const nlohmann::json &dim : *shapeIt) {
         if (!dim.is_number_integer() || dim.get<int64_t>() < 0)
-          return makeError(where, ": 'shape' must hold non-negative "
-                                  "integers, found ",
+          return makeError(where,
+                           ": 'shape' must hold non-negative "
+                           "integers, found ",
                            dim.dump());
         arg.shape.push_back(dim.get<int64_t>());
       }

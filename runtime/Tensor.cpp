@@ -15,9 +15,9 @@ struct DTypeInfo {
   size_t size;
 };
 constexpr DTypeInfo kDTypes[] = {
-    {DType::F32, "f32", 4}, {DType::F64, "f64", 8},  {DType::F16, "f16", 2},
+    {DType::F32, "f32", 4},   {DType::F64, "f64", 8}, {DType::F16, "f16", 2},
     {DType::BF16, "bf16", 2}, {DType::I32, "i32", 4}, {DType::I64, "i64", 8},
-    {DType::I8, "i8", 1},   {DType::U8, "u8", 1},    {DType::I1, "i1", 1},
+    {DType::I8, "i8", 1},     {DType::U8, "u8", 1},   {DType::I1, "i1", 1},
 };
 } // namespace
 
@@ -88,10 +88,9 @@ Expected<AlignedBuffer> AlignedBuffer::allocate(size_t bytes, bool zero) {
     return makeError("out of memory: cannot allocate ", bytes, " bytes");
   // aligned_alloc wants a multiple of the alignment; never ask for 0 so that
   // empty tensors still get a distinct, valid pointer.
-  size_t rounded =
-      bytes == 0 ? kBufferAlignment
-                 : (bytes + kBufferAlignment - 1) / kBufferAlignment *
-                       kBufferAlignment;
+  size_t rounded = bytes == 0 ? kBufferAlignment
+                              : (bytes + kBufferAlignment - 1) /
+                                    kBufferAlignment * kBufferAlignment;
   void *ptr = std::aligned_alloc(kBufferAlignment, rounded);
   if (!ptr)
     return makeError("out of memory: cannot allocate ", bytes, " bytes");
@@ -282,8 +281,7 @@ Error convertElements(DType from, const void *src, DType to, void *dst,
     return Error::success();
   }
   if (!isFloatingPoint(from) || !isFloatingPoint(to))
-    return makeError("cannot convert ", dtypeName(from), " to ",
-                     dtypeName(to));
+    return makeError("cannot convert ", dtypeName(from), " to ", dtypeName(to));
   const auto *in = static_cast<const unsigned char *>(src);
   auto *out = static_cast<unsigned char *>(dst);
   size_t inSize = dtypeSize(from), outSize = dtypeSize(to);

@@ -243,8 +243,9 @@ void ThreadPool::runTeam(int teamSize, TeamFunction fn, void *context) {
   }
 }
 
-void ThreadPool::parallelFor(int64_t n, int64_t grain,
-                             const std::function<void(int64_t, int64_t)> &body) {
+void ThreadPool::parallelFor(
+    int64_t n, int64_t grain,
+    const std::function<void(int64_t, int64_t)> &body) {
   if (n <= 0)
     return;
   grain = std::max<int64_t>(grain, 1);

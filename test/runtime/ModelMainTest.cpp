@@ -89,8 +89,8 @@ Result runMain(const ModelSymbols &model, std::vector<std::string> args) {
   argv.push_back(nullptr);
   std::ostringstream out, err;
   seen = Seen();
-  int status = runModelMain(model, static_cast<int>(args.size()), argv.data(),
-                            out, err);
+  int status =
+      runModelMain(model, static_cast<int>(args.size()), argv.data(), out, err);
   return {status, out.str(), err.str()};
 }
 
@@ -130,9 +130,7 @@ protected:
     weightsPath = dir.file("w.safetensors");
     writeFile(weightsPath, weightsImage("F32", true));
   }
-  void TearDown() override {
-    ThreadPool::global().setNumThreads(savedThreads);
-  }
+  void TearDown() override { ThreadPool::global().setNumThreads(savedThreads); }
 
   std::vector<std::string> goodArgs() {
     return {"--input", "x=" + xPath, "--input=ids=" + idsPath, "--weights",
@@ -207,8 +205,7 @@ TEST_F(ModelMainTest, InputErrors) {
   std::string smallPath = dir.file("small.npy");
   ASSERT_FALSE(writeNpy(smallPath, TensorView{DType::F32, {2}, small}));
   expectError({"--input", "x=" + smallPath, "--input", "ids=" + idsPath},
-              "input 'x' (" + smallPath +
-                  "): expected f32 [2,3], got f32 [2]");
+              "input 'x' (" + smallPath + "): expected f32 [2,3], got f32 [2]");
   int32_t ids32[2] = {1, 2};
   std::string ids32Path = dir.file("ids32.npy");
   ASSERT_FALSE(writeNpy(ids32Path, TensorView{DType::I32, {2}, ids32}));
@@ -222,10 +219,10 @@ TEST_F(ModelMainTest, InputErrors) {
               "input 'x': " + junk +
                   ": not a .npy file: expected magic \"\\x93NUMPY\", found "
                   "\"hello\"");
-  expectError({"--input", "x=" + dir.file("none.npy"), "--input",
-               "ids=" + idsPath},
-              "input 'x': cannot open " + dir.file("none.npy") +
-                  ": No such file or directory");
+  expectError(
+      {"--input", "x=" + dir.file("none.npy"), "--input", "ids=" + idsPath},
+      "input 'x': cannot open " + dir.file("none.npy") +
+          ": No such file or directory");
 }
 
 TEST_F(ModelMainTest, OptionErrors) {

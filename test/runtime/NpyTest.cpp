@@ -17,8 +17,8 @@ namespace {
 std::string npyBytes(const std::string &dict, const std::string &data,
                      int major = 1) {
   std::string header = dict + "\n";
-  std::string out = std::string("\x93NUMPY", 6) + static_cast<char>(major) +
-                    '\0';
+  std::string out =
+      std::string("\x93NUMPY", 6) + static_cast<char>(major) + '\0';
   out += major == 1 ? leBytes<uint16_t>(header.size())
                     : leBytes<uint32_t>(header.size());
   return out + header + data;
@@ -47,8 +47,8 @@ std::string readError(const TempDir &dir, const std::string &bytes) {
 TEST(NpyTest, RoundTripEveryDTypeAndRank) {
   TempDir dir;
   const Shape shapes[] = {{}, {5}, {2, 3}, {2, 3, 4}, {1, 2, 3, 2}, {0, 3}};
-  for (DType type : {DType::F32, DType::F64, DType::F16, DType::I32,
-                     DType::I64, DType::I1}) {
+  for (DType type : {DType::F32, DType::F64, DType::F16, DType::I32, DType::I64,
+                     DType::I1}) {
     for (const Shape &shape : shapes) {
       SCOPED_TRACE(formatType(type, shape));
       Expected<Tensor> tensor = Tensor::allocate(type, shape);
@@ -115,7 +115,7 @@ TEST(NpyTest, BadMagic) {
   TempDir dir;
   std::string message = readError(dir, "PK\x03\x04 this is a zip file");
   EXPECT_NE(message.find("not a .npy file: expected magic \"\\x93NUMPY\", "
-                         "found \"PK\\x03\\x04 \""),
+                         "found \"PK\\x03\\x04 t\""),
             std::string::npos)
       << message;
   message = readError(dir, "");
@@ -164,9 +164,9 @@ TEST(NpyTest, HeaderLengthPastTheEnd) {
 
 TEST(NpyTest, TruncatedData) {
   TempDir dir;
-  std::string image = npyBytes(
-      "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
-      floats({1, 2, 3, 4, 5}));
+  std::string image =
+      npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
+               floats({1, 2, 3, 4, 5}));
   std::string message = readError(dir, image);
   EXPECT_NE(message.find("truncated data: expected 24 data bytes for <f4 "
                          "(2, 3), found 20"),
@@ -205,8 +205,7 @@ TEST(NpyTest, UnknownDType) {
   message = readError(
       dir, npyBytes("{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }",
                     floats({1})));
-  EXPECT_NE(message.find("big-endian data is not supported"),
-            std::string::npos)
+  EXPECT_NE(message.find("big-endian data is not supported"), std::string::npos)
       << message;
   message = readError(dir, npyBytes("{'descr': [('a', '<f4')], "
                                     "'fortran_order': False, 'shape': (1,), }",
@@ -226,7 +225,7 @@ TEST(NpyTest, MalformedDict) {
       {"{'descr': '<f4', 'fortran_order': False 'shape': (1,)}",
        "expected ',' or '}' at offset 40, found 'shape'"},
       {"{'descr': '<f4', 'fortran_order': False, 'shape': (1,}",
-       "expected ',' or ')' in 'shape'"},
+       "expected an integer or ')' in 'shape' at offset 53, found '}'"},
       {"{'descr': '<f4', 'fortran_order': False}", "missing key 'shape'"},
       {"{'descr': '<f4', 'fortran_order': 0, 'shape': (1,)}",
        "expected True or False for 'fortran_order'"},
@@ -238,7 +237,7 @@ TEST(NpyTest, MalformedDict) {
        "(1,)}",
        "duplicate key 'descr'"},
       {"{'descr': '<f4, 'fortran_order': False, 'shape': (1,)}",
-       "expected ':' at offset"},
+       "expected ',' or '}' at offset 17, found 'fortran_order'"},
       {"{'descr': '<f4', 'fortran_order': False, 'shape': (1,)} x",
        "expected end of header after '}'"},
       {"{'descr': '<f4", "unterminated string at offset 10"},

@@ -197,8 +197,8 @@ TEST_F(OpenMPShimTest, SerializedParallel) {
   EXPECT_EQ(omp_get_num_threads(), 1);
   int64_t lower = 3, upper = 12, stride = 0;
   int32_t last = 0;
-  __kmpc_for_static_init_8(nullptr, gtid, 34, &last, &lower, &upper, &stride,
-                           1, 0);
+  __kmpc_for_static_init_8(nullptr, gtid, 34, &last, &lower, &upper, &stride, 1,
+                           0);
   EXPECT_EQ(lower, 3);
   EXPECT_EQ(upper, 12);
   EXPECT_EQ(stride, 10);
@@ -256,18 +256,21 @@ void checkPartition(Init init, int32_t schedule, T lower, T upper,
         for (T blockLo = lo, blockUp = up;
              incr > 0 ? blockLo <= upper : blockLo >= upper;
              blockLo += stride, blockUp += stride) {
-          T end = incr > 0 ? std::min(blockUp, upper) : std::max(blockUp, upper);
+          T end =
+              incr > 0 ? std::min(blockUp, upper) : std::max(blockUp, upper);
           for (T i = blockLo; incr > 0 ? i <= end : i >= end; i += incr)
             mine.push_back(i);
           if (incr > 0 ? blockUp >= upper : blockUp <= upper)
             break;
         }
       } else if (incr > 0 ? lo <= up : lo >= up) {
-        for (T i = lo;; i += incr) {
-          mine.push_back(i);
-          if (i == up)
-            break;
-        }
+        // Like generated code: a trip count from the returned bounds.
+        using UT = std::make_unsigned_t<T>;
+        UT span = incr > 0 ? UT(up) - UT(lo) : UT(lo) - UT(up);
+        UT step = incr > 0 ? UT(incr) : UT(0) - UT(incr);
+        UT count = span / step + 1;
+        for (UT k = 0; k < count; ++k)
+          mine.push_back(static_cast<T>(UT(lo) + k * UT(incr)));
       }
       std::lock_guard<std::mutex> lock(mutex);
       done.insert(done.end(), mine.begin(), mine.end());
@@ -288,16 +291,16 @@ void checkPartition(Init init, int32_t schedule, T lower, T upper,
 } // namespace
 
 TEST_F(OpenMPShimTest, StaticInitVariantsPartitionTheRange) {
-  auto init4 = [](int32_t s, int32_t *l, int32_t *lo, int32_t *up,
-                  int32_t *st, int32_t inc, int32_t ch) {
+  auto init4 = [](int32_t s, int32_t *l, int32_t *lo, int32_t *up, int32_t *st,
+                  int32_t inc, int32_t ch) {
     __kmpc_for_static_init_4(nullptr, 0, s, l, lo, up, st, inc, ch);
   };
   auto init4u = [](int32_t s, int32_t *l, uint32_t *lo, uint32_t *up,
                    int32_t *st, int32_t inc, int32_t ch) {
     __kmpc_for_static_init_4u(nullptr, 0, s, l, lo, up, st, inc, ch);
   };
-  auto init8 = [](int32_t s, int32_t *l, int64_t *lo, int64_t *up,
-                  int64_t *st, int64_t inc, int64_t ch) {
+  auto init8 = [](int32_t s, int32_t *l, int64_t *lo, int64_t *up, int64_t *st,
+                  int64_t inc, int64_t ch) {
     __kmpc_for_static_init_8(nullptr, 0, s, l, lo, up, st, inc, ch);
   };
   auto init8u = [](int32_t s, int32_t *l, uint64_t *lo, uint64_t *up,

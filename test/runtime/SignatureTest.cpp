@@ -10,7 +10,8 @@ TEST(SignatureTest, ParsesArguments) {
   Expected<Signature> signature = parseSignature(
       R"({"entry":"forward","args":[)"
       R"({"name":"x","role":"input","dtype":"f32","shape":[1,7,64]},)"
-      R"({"name":"h.0.ln_1.weight","role":"weight","dtype":"f32","shape":[64]},)"
+      R"({"name":"h.0.ln_1.weight","role":"weight",)"
+      R"("dtype":"f32","shape":[64]},)"
       R"({"name":"lengths","role":"input","dtype":"i64","shape":[2]},)"
       R"({"name":"flag","role":"input","dtype":"i1","shape":[]},)"
       R"({"name":"y","role":"output","dtype":"bf16","shape":[1,7,64]}]})");

@@ -15,11 +15,10 @@ TEST(TensorTest, DTypeNamesAndSizes) {
     DType type;
     const char *name;
     size_t size;
-  } cases[] = {{DType::F32, "f32", 4}, {DType::F64, "f64", 8},
-               {DType::F16, "f16", 2}, {DType::BF16, "bf16", 2},
-               {DType::I32, "i32", 4}, {DType::I64, "i64", 8},
-               {DType::I8, "i8", 1},   {DType::U8, "u8", 1},
-               {DType::I1, "i1", 1}};
+  } cases[] = {
+      {DType::F32, "f32", 4},   {DType::F64, "f64", 8}, {DType::F16, "f16", 2},
+      {DType::BF16, "bf16", 2}, {DType::I32, "i32", 4}, {DType::I64, "i64", 8},
+      {DType::I8, "i8", 1},     {DType::U8, "u8", 1},   {DType::I1, "i1", 1}};
   for (const Case &c : cases) {
     EXPECT_STREQ(dtypeName(c.type), c.name);
     EXPECT_EQ(dtypeSize(c.type), c.size);
@@ -110,8 +109,8 @@ TEST(TensorTest, BFloat16Conversions) {
   // 1 + 2^-8 is halfway between 1 and 1 + 2^-7: ties to even (1.0).
   EXPECT_EQ(floatToBFloat16(1.0f + std::ldexp(1.0f, -8)), 0x3f80);
   EXPECT_EQ(floatToBFloat16(1.0f + std::ldexp(3.0f, -8)), 0x3f82);
-  EXPECT_TRUE(std::isnan(
-      bfloat16ToFloat(floatToBFloat16(std::numeric_limits<float>::quiet_NaN()))));
+  EXPECT_TRUE(std::isnan(bfloat16ToFloat(
+      floatToBFloat16(std::numeric_limits<float>::quiet_NaN()))));
   EXPECT_TRUE(std::isinf(bfloat16ToFloat(floatToBFloat16(3.4e38f))));
 }
 

@@ -156,9 +156,8 @@ TEST(ThreadPoolTest, RegionsFromSeveralOutsideThreads) {
   for (int t = 0; t < 3; ++t)
     callers.emplace_back([&] {
       for (int round = 0; round < 200; ++round)
-        pool.parallelFor(30, [&](int64_t begin, int64_t end) {
-          total += end - begin;
-        });
+        pool.parallelFor(
+            30, [&](int64_t begin, int64_t end) { total += end - begin; });
     });
   for (std::thread &caller : callers)
     caller.join();
