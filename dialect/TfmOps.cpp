@@ -271,8 +271,9 @@ LogicalResult TransposeOp::verify() {
     seen[axis] = true;
     expected.push_back(input[axis]);
   }
-  if (elementTypeOf(getResult()) != elementTypeOf(getInput()))
-    return emitOpError("result element type differs from the input's");
+  if (failed(verifySameElementType(*this, {getInput(), getResult()},
+                                   {"input", "result"})))
+    return failure();
   return verifyResultShape(*this, expected);
 }
 
@@ -293,8 +294,9 @@ LogicalResult SliceOp::verify() {
                          << formatShape(result) << ", offsets "
                          << formatShape(offsets) << " and strides "
                          << formatShape(strides) << " must have equal rank";
-  if (elementTypeOf(getResult()) != elementTypeOf(getInput()))
-    return emitOpError("result element type differs from the input's");
+  if (failed(verifySameElementType(*this, {getInput(), getResult()},
+                                   {"input", "result"})))
+    return failure();
   for (size_t d = 0; d < input.size(); ++d) {
     if (strides[d] < 1 || offsets[d] < 0)
       return emitOpError() << "axis " << d
@@ -344,8 +346,9 @@ LogicalResult GatherOp::verify() {
   FailureOr<int64_t> axis = normalizeAxis(*this, getSignedAxis(), input.size());
   if (failed(axis))
     return failure();
-  if (elementTypeOf(getResult()) != elementTypeOf(getInput()))
-    return emitOpError("result element type differs from the input's");
+  if (failed(verifySameElementType(*this, {getInput(), getResult()},
+                                   {"input", "result"})))
+    return failure();
   SmallVector<int64_t> expected(input.take_front(*axis));
   llvm::append_range(expected, shapeOf(getIndices()));
   llvm::append_range(expected, input.drop_front(*axis + 1));
@@ -357,8 +360,9 @@ LogicalResult EmbeddingOp::verify() {
   if (table.size() != 2)
     return emitOpError() << "'table' must be [vocab, dim], got "
                          << formatShape(table);
-  if (elementTypeOf(getResult()) != elementTypeOf(getTable()))
-    return emitOpError("result element type differs from the table's");
+  if (failed(verifySameElementType(*this, {getTable(), getResult()},
+                                   {"table", "result"})))
+    return failure();
   SmallVector<int64_t> expected(shapeOf(getIds()));
   expected.push_back(table[1]);
   return verifyResultShape(*this, expected);
@@ -434,8 +438,9 @@ LogicalResult AttentionOp::verify() {
                            << formatShape(shapeOf(getBias()))
                            << " which does not broadcast to the scores "
                            << formatShape(scores);
-    if (elementTypeOf(getBias()) != elementTypeOf(getQuery()))
-      return emitOpError("'bias' element type differs from the query's");
+    if (failed(verifySameElementType(*this, {getQuery(), getBias()},
+                                     {"query", "bias"})))
+      return failure();
   }
   return verifyResultShape(*this, {q[0], q[1], q[2], v[3]});
 }

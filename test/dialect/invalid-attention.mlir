@@ -159,7 +159,7 @@ func.func @attention_bias_larger(%q: tensor<1x2x5x4xf32>, %b: tensor<3x2x5x5xf32
 // -----
 
 func.func @attention_bias_element_type(%q: tensor<1x2x5x4xf32>, %b: tensor<5x5xf16>) {
-  // expected-error @+1 {{'tfm.attention' op 'bias' element type differs from the query's}}
+  // expected-error @+1 {{'tfm.attention' op 'bias' has element type 'f16' but 'query' has 'f32'}}
   %0 = tfm.attention %q, %q, %q bias(%b) {scale = 0.5 : f32} : (tensor<1x2x5x4xf32>, tensor<1x2x5x4xf32>, tensor<1x2x5x4xf32>, tensor<5x5xf16>) -> tensor<1x2x5x4xf32>
   return
 }

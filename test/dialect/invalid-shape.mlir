@@ -52,7 +52,7 @@ func.func @transpose_axis_out_of_range(%x: tensor<2x3x4xf32>) {
 // -----
 
 func.func @transpose_element_type(%x: tensor<2x3xf32>) {
-  // expected-error @+1 {{'tfm.transpose' op result element type differs from the input's}}
+  // expected-error @+1 {{'tfm.transpose' op 'result' has element type 'f64' but 'input' has 'f32'}}
   %0 = tfm.transpose %x [1, 0] : tensor<2x3xf32> -> tensor<3x2xf64>
   return
 }
@@ -76,7 +76,7 @@ func.func @slice_rank(%x: tensor<2x7xf32>) {
 // -----
 
 func.func @slice_element_type(%x: tensor<2x7xi64>) {
-  // expected-error @+1 {{'tfm.slice' op result element type differs from the input's}}
+  // expected-error @+1 {{'tfm.slice' op 'result' has element type 'i32' but 'input' has 'i64'}}
   %0 = tfm.slice %x offsets = [0, 0] strides = [1, 1] : tensor<2x7xi64> -> tensor<2x5xi32>
   return
 }
@@ -183,7 +183,7 @@ func.func @gather_axis(%x: tensor<4x10xf32>, %i: tensor<3xi64>) {
 // -----
 
 func.func @gather_element_type(%x: tensor<4x10xf32>, %i: tensor<3xi64>) {
-  // expected-error @+1 {{'tfm.gather' op result element type differs from the input's}}
+  // expected-error @+1 {{'tfm.gather' op 'result' has element type 'i64' but 'input' has 'f32'}}
   %0 = tfm.gather %x[%i] {axis = 0} : (tensor<4x10xf32>, tensor<3xi64>) -> tensor<3x10xi64>
   return
 }
@@ -216,7 +216,7 @@ func.func @embedding_table_rank(%t: tensor<50xf32>, %ids: tensor<7xi64>) {
 // -----
 
 func.func @embedding_element_type(%t: tensor<50x16xf32>, %ids: tensor<7xi64>) {
-  // expected-error @+1 {{'tfm.embedding' op result element type differs from the table's}}
+  // expected-error @+1 {{'tfm.embedding' op 'result' has element type 'bf16' but 'table' has 'f32'}}
   %0 = tfm.embedding %t[%ids] : (tensor<50x16xf32>, tensor<7xi64>) -> tensor<7x16xbf16>
   return
 }
