@@ -51,9 +51,9 @@ static LogicalResult verifySameElementType(Operation *op,
   Type expected = elementTypeOf(values.front());
   for (auto [value, name] : llvm::zip(values, names)) {
     if (elementTypeOf(value) != expected)
-      return op->emitOpError() << "'" << name << "' has element type "
-                               << elementTypeOf(value) << " but '"
-                               << names.front() << "' has " << expected;
+      return op->emitOpError()
+             << "'" << name << "' has element type " << elementTypeOf(value)
+             << " but '" << names.front() << "' has " << expected;
   }
   return success();
 }
@@ -62,9 +62,9 @@ static LogicalResult verifyResultShape(Operation *op,
                                        ArrayRef<int64_t> expected) {
   ArrayRef<int64_t> actual = shapeOf(op->getResult(0));
   if (actual != expected)
-    return op->emitOpError() << "result has shape " << formatShape(actual)
-                             << " but the operands give "
-                             << formatShape(expected);
+    return op->emitOpError()
+           << "result has shape " << formatShape(actual)
+           << " but the operands give " << formatShape(expected);
   return success();
 }
 
@@ -72,8 +72,8 @@ static LogicalResult verifyResultShape(Operation *op,
 static FailureOr<int64_t> normalizeAxis(Operation *op, int64_t axis,
                                         int64_t rank) {
   if (axis < -rank || axis >= rank)
-    return op->emitOpError() << "axis " << axis
-                             << " is out of range for rank " << rank;
+    return op->emitOpError()
+           << "axis " << axis << " is out of range for rank " << rank;
   return axis < 0 ? axis + rank : axis;
 }
 
@@ -111,9 +111,8 @@ LogicalResult LinearOp::verify() {
     ArrayRef<int64_t> bias = shapeOf(getBias());
     if (bias.size() != 1 || bias[0] != weight[0])
       return emitOpError() << "'bias' has shape " << formatShape(bias)
-                           << " but 'weight' has shape "
-                           << formatShape(weight) << ": expected ["
-                           << weight[0] << "]";
+                           << " but 'weight' has shape " << formatShape(weight)
+                           << ": expected [" << weight[0] << "]";
     values.push_back(getBias());
     names.push_back("bias");
   }
@@ -142,9 +141,8 @@ LogicalResult MatmulOp::verify() {
   int64_t n = getTransposeRhs() ? rhs[rank - 2] : rhs[rank - 1];
   if (lhsK != rhsK)
     return emitOpError() << "contraction dimensions differ: 'lhs' "
-                         << formatShape(lhs) << " gives " << lhsK
-                         << ", 'rhs' " << formatShape(rhs) << " gives "
-                         << rhsK;
+                         << formatShape(lhs) << " gives " << lhsK << ", 'rhs' "
+                         << formatShape(rhs) << " gives " << rhsK;
   std::optional<SmallVector<int64_t>> batch =
       broadcastShapes(lhs.drop_back(2), rhs.drop_back(2));
   if (!batch)
@@ -172,9 +170,9 @@ static LogicalResult verifyNormParameter(Operation *op, Value input,
            << " but 'input' has shape " << formatShape(inputShape)
            << ": expected [" << inputShape.back() << "]";
   if (elementTypeOf(parameter) != elementTypeOf(input))
-    return op->emitOpError() << "'" << name << "' has element type "
-                             << elementTypeOf(parameter) << " but 'input' has "
-                             << elementTypeOf(input);
+    return op->emitOpError()
+           << "'" << name << "' has element type " << elementTypeOf(parameter)
+           << " but 'input' has " << elementTypeOf(input);
   return success();
 }
 
@@ -214,9 +212,9 @@ static LogicalResult verifyBroadcastingBinaryOp(Operation *op) {
   std::optional<SmallVector<int64_t>> shape =
       broadcastShapes(shapeOf(lhs), shapeOf(rhs));
   if (!shape)
-    return op->emitOpError() << "shapes of 'lhs' " << formatShape(shapeOf(lhs))
-                             << " and 'rhs' " << formatShape(shapeOf(rhs))
-                             << " do not broadcast";
+    return op->emitOpError()
+           << "shapes of 'lhs' " << formatShape(shapeOf(lhs)) << " and 'rhs' "
+           << formatShape(shapeOf(rhs)) << " do not broadcast";
   return verifyResultShape(op, *shape);
 }
 
@@ -265,8 +263,7 @@ LogicalResult TransposeOp::verify() {
   SmallVector<int64_t> expected;
   for (int64_t axis : permutation) {
     if (axis < 0 || axis >= static_cast<int64_t>(input.size()) || seen[axis])
-      return emitOpError() << "permutation "
-                           << formatShape(permutation)
+      return emitOpError() << "permutation " << formatShape(permutation)
                            << " is not a permutation of the input's axes";
     seen[axis] = true;
     expected.push_back(input[axis]);
@@ -334,8 +331,8 @@ LogicalResult ConcatOp::verify() {
     if (!compatible)
       return emitOpError() << "input #" << index << " has shape "
                            << formatShape(shape) << " but input #0 has "
-                           << formatShape(first)
-                           << ": only axis " << *axis << " may differ";
+                           << formatShape(first) << ": only axis " << *axis
+                           << " may differ";
     expected[*axis] += shape[*axis];
   }
   return verifyResultShape(*this, expected);

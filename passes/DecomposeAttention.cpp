@@ -20,10 +20,11 @@ Value kiln::tfm::decomposeAttention(RewriterBase &rewriter, AttentionOp op) {
   auto scoresType =
       RankedTensorType::get({q[0], q[1], q[2], k[2]}, elementType);
 
-  Value scores = MatmulOp::create(rewriter, loc, scoresType, op.getQuery(),
-                                  op.getKey(), /*transpose_lhs=*/nullptr,
-                                  rewriter.getUnitAttr());
-  scores = ScaleOp::create(rewriter, loc, scoresType, scores, op.getScaleAttr());
+  Value scores =
+      MatmulOp::create(rewriter, loc, scoresType, op.getQuery(), op.getKey(),
+                       /*transpose_lhs=*/nullptr, rewriter.getUnitAttr());
+  scores =
+      ScaleOp::create(rewriter, loc, scoresType, scores, op.getScaleAttr());
 
   Value mask;
   switch (op.getMask()) {

@@ -54,7 +54,8 @@ struct TfmOutlineWeightsPass
     : kiln::tfm::impl::TfmOutlineWeightsBase<TfmOutlineWeightsPass> {
   void runOnOperation() override {
     for (auto func : getOperation().getOps<func::FuncOp>()) {
-      if (func.isPublic() && !func.isExternal() && failed(outlineWeights(func, getOperation())))
+      if (func.isPublic() && !func.isExternal() &&
+          failed(outlineWeights(func, getOperation())))
         return signalPassFailure();
     }
   }

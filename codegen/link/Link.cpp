@@ -47,8 +47,8 @@ bool linkExecutable(ArrayRef<std::string> objects, StringRef runtimeDir,
                            runtime.str().str(), "-pthread", "-lm"});
   SmallVector<StringRef> argRefs(args.begin(), args.end());
   std::string message;
-  int status = sys::ExecuteAndWait(*driver, argRefs, std::nullopt, {}, 0, 0,
-                                   &message);
+  int status =
+      sys::ExecuteAndWait(*driver, argRefs, std::nullopt, {}, 0, 0, &message);
   if (status != 0) {
     error = "linking '" + output.str() + "' failed" +
             (message.empty() ? "" : ": " + message);

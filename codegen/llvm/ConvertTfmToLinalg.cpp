@@ -98,11 +98,10 @@ Value buildElementwise(OpBuilder &b, Location loc, RankedTensorType resultType,
 /// Reduces `input` along `axis` into a tensor without that axis, starting
 /// from `init` and combining with `combine(element, accumulator)`. With a
 /// `center` (a tensor without the axis), elements are `input - center`.
-Value buildReduction(OpBuilder &b, Location loc, Value input, int64_t axis,
-                     TypedAttr init,
-                     function_ref<Value(OpBuilder &, Location, Value, Value)>
-                         combine,
-                     Value center = {}) {
+Value buildReduction(
+    OpBuilder &b, Location loc, Value input, int64_t axis, TypedAttr init,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> combine,
+    Value center = {}) {
   MLIRContext *ctx = b.getContext();
   auto inputType = cast<RankedTensorType>(input.getType());
   int64_t rank = inputType.getRank();
@@ -137,7 +136,8 @@ Value buildReduction(OpBuilder &b, Location loc, Value input, int64_t axis,
         if (center)
           element = arith::SubFOp::create(nested, nestedLoc, element, args[1]);
         linalg::YieldOp::create(
-            nested, nestedLoc, combine(nested, nestedLoc, element, args.back()));
+            nested, nestedLoc,
+            combine(nested, nestedLoc, element, args.back()));
       });
   return generic.getResult(0);
 }
@@ -154,8 +154,8 @@ Value buildReshape(OpBuilder &b, Location loc, Value input,
       return tensor::ExpandShapeOp::create(b, loc, resultType, input, none);
     return tensor::CollapseShapeOp::create(b, loc, resultType, input, none);
   }
-  if (auto reassociation = getReassociationIndicesForReshape(inputType,
-                                                             resultType)) {
+  if (auto reassociation =
+          getReassociationIndicesForReshape(inputType, resultType)) {
     if (inputType.getRank() > resultType.getRank())
       return tensor::CollapseShapeOp::create(b, loc, resultType, input,
                                              *reassociation);
@@ -173,6 +173,16 @@ Value buildReshape(OpBuilder &b, Location loc, Value input,
       llvm::to_vector(llvm::seq<int64_t>(0, resultType.getRank()));
   return tensor::ExpandShapeOp::create(b, loc, resultType, flat,
                                        ArrayRef<ReassociationIndices>{allOut});
+}
+
+/// Reinserts the reduced `axis` of `fullType` as size 1, so a reduction
+/// result broadcasts back onto the tensor it came from.
+Value keepReducedAxis(OpBuilder &b, Location loc, Value reduced,
+                      RankedTensorType fullType, int64_t axis) {
+  SmallVector<int64_t> shape(fullType.getShape());
+  shape[axis] = 1;
+  return buildReshape(b, loc, reduced,
+                      RankedTensorType::get(shape, fullType.getElementType()));
 }
 
 /// σ(x) = 1 / (1 + exp(-x)).
@@ -193,16 +203,16 @@ Value applyActivation(OpBuilder &b, Location loc, Activation activation,
   case Activation::none:
     return x;
   case Activation::gelu: {
-    Value scaled =
-        arith::MulFOp::create(b, loc, x, floatConstant(b, loc, type, M_SQRT1_2));
+    Value scaled = arith::MulFOp::create(
+        b, loc, x, floatConstant(b, loc, type, M_SQRT1_2));
     Value erf = math::ErfOp::create(b, loc, scaled);
     Value sum = arith::AddFOp::create(b, loc, one(), erf);
-    return arith::MulFOp::create(b, loc, arith::MulFOp::create(b, loc, half(), x),
-                                 sum);
+    return arith::MulFOp::create(b, loc,
+                                 arith::MulFOp::create(b, loc, half(), x), sum);
   }
   case Activation::gelu_tanh: {
-    Value cube = arith::MulFOp::create(
-        b, loc, x, arith::MulFOp::create(b, loc, x, x));
+    Value cube =
+        arith::MulFOp::create(b, loc, x, arith::MulFOp::create(b, loc, x, x));
     Value inner = arith::AddFOp::create(
         b, loc, x,
         arith::MulFOp::create(b, loc, floatConstant(b, loc, type, 0.044715),
@@ -211,8 +221,8 @@ Value applyActivation(OpBuilder &b, Location loc, Activation activation,
         b, loc, floatConstant(b, loc, type, std::sqrt(2.0 / M_PI)), inner);
     Value sum = arith::AddFOp::create(b, loc, one(),
                                       math::TanhOp::create(b, loc, scaled));
-    return arith::MulFOp::create(b, loc, arith::MulFOp::create(b, loc, half(), x),
-                                 sum);
+    return arith::MulFOp::create(b, loc,
+                                 arith::MulFOp::create(b, loc, half(), x), sum);
   }
   case Activation::quick_gelu: {
     Value scaled =
@@ -228,7 +238,8 @@ Value applyActivation(OpBuilder &b, Location loc, Activation activation,
   llvm_unreachable("unknown activation");
 }
 
-Value applyUnary(OpBuilder &b, Location loc, Value input, Activation activation) {
+Value applyUnary(OpBuilder &b, Location loc, Value input,
+                 Activation activation) {
   auto type = cast<RankedTensorType>(input.getType());
   return buildElementwise(b, loc, type, input,
                           [&](OpBuilder &nb, Location nl, ValueRange args) {
@@ -285,9 +296,9 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
       init = filledTensor(rewriter, loc, accType,
                           rewriter.getFloatAttr(elementType, 0.0));
     }
-    auto matmul = linalg::MatmulOp::create(
-        rewriter, loc, TypeRange{accType},
-        ValueRange{lhs, adaptor.getWeight()}, ValueRange{init});
+    auto matmul = linalg::MatmulOp::create(rewriter, loc, TypeRange{accType},
+                                           ValueRange{lhs, adaptor.getWeight()},
+                                           ValueRange{init});
     // (m, n, k): x[m, k] · W[n, k], i.e. W is read transposed.
     matmul.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(
         {contractionMap(ctx, {0, 2}, 3), contractionMap(ctx, {1, 2}, 3),
@@ -337,10 +348,10 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
 
     // Operand maps over (m, n, k) with the transposes folded in.
     bool tl = op.getTransposeLhs(), tr = op.getTransposeRhs();
-    SmallVector<unsigned> lhsDims = tl ? SmallVector<unsigned>{2, 0}
-                                       : SmallVector<unsigned>{0, 2};
-    SmallVector<unsigned> rhsDims = tr ? SmallVector<unsigned>{1, 2}
-                                       : SmallVector<unsigned>{2, 1};
+    SmallVector<unsigned> lhsDims =
+        tl ? SmallVector<unsigned>{2, 0} : SmallVector<unsigned>{0, 2};
+    SmallVector<unsigned> rhsDims =
+        tr ? SmallVector<unsigned>{1, 2} : SmallVector<unsigned>{2, 1};
     Value zeroInit;
     if (rank == 2) {
       auto accType = RankedTensorType::get({m, n}, elementType);
@@ -372,10 +383,10 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
     auto matmul = linalg::BatchMatmulOp::create(
         rewriter, loc, TypeRange{accType}, ValueRange{lhs, rhs},
         ValueRange{zeroInit});
-    matmul.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(
-        {contractionMap(ctx, shift(lhsDims), 4),
-         contractionMap(ctx, shift(rhsDims), 4),
-         contractionMap(ctx, {0, 1, 2}, 4)}));
+    matmul.setIndexingMapsAttr(
+        rewriter.getAffineMapArrayAttr({contractionMap(ctx, shift(lhsDims), 4),
+                                        contractionMap(ctx, shift(rhsDims), 4),
+                                        contractionMap(ctx, {0, 1, 2}, 4)}));
     rewriter.replaceOp(
         op, buildReshape(rewriter, loc, matmul.getResult(0), resultType));
     return success();
@@ -416,11 +427,8 @@ struct LayerNormLowering : OpConversionPattern<LayerNormOp> {
         },
         mean);
     float epsilon = op.getEpsilon().convertToFloat();
-    SmallVector<int64_t> keepShape(type.getShape());
-    keepShape.back() = 1;
-    auto keepType = RankedTensorType::get(keepShape, elementType);
-    Value meanKeep = buildReshape(rewriter, loc, mean, keepType);
-    Value squaresKeep = buildReshape(rewriter, loc, squares, keepType);
+    Value meanKeep = keepReducedAxis(rewriter, loc, mean, type, axis);
+    Value squaresKeep = keepReducedAxis(rewriter, loc, squares, type, axis);
     Value result = buildElementwise(
         rewriter, loc, type,
         ValueRange{input, meanKeep, squaresKeep, adaptor.getWeight(),
@@ -459,13 +467,12 @@ struct RmsNormLowering : OpConversionPattern<RmsNormOp> {
           return arith::AddFOp::create(b, l, arith::MulFOp::create(b, l, x, x),
                                        acc);
         });
-    SmallVector<int64_t> keepShape(type.getShape());
-    keepShape.back() = 1;
-    Value squaresKeep = buildReshape(
-        rewriter, loc, squares, RankedTensorType::get(keepShape, elementType));
+    Value squaresKeep =
+        keepReducedAxis(rewriter, loc, squares, type, type.getRank() - 1);
     float epsilon = op.getEpsilon().convertToFloat();
     Value result = buildElementwise(
-        rewriter, loc, type, ValueRange{input, squaresKeep, adaptor.getWeight()},
+        rewriter, loc, type,
+        ValueRange{input, squaresKeep, adaptor.getWeight()},
         [&](OpBuilder &b, Location l, ValueRange args) -> Value {
           Value meanSquare = arith::DivFOp::create(
               b, l, args[1], floatConstant(b, l, elementType, size));
@@ -481,15 +488,14 @@ struct RmsNormLowering : OpConversionPattern<RmsNormOp> {
   }
 };
 
-template <typename OpTy>
-struct ActivationLowering : OpConversionPattern<OpTy> {
+template <typename OpTy> struct ActivationLowering : OpConversionPattern<OpTy> {
   ActivationLowering(MLIRContext *ctx, Activation activation)
       : OpConversionPattern<OpTy>(ctx), activation(activation) {}
   LogicalResult
   matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    rewriter.replaceOp(op, applyUnary(rewriter, op.getLoc(),
-                                      adaptor.getInput(), activation));
+    rewriter.replaceOp(
+        op, applyUnary(rewriter, op.getLoc(), adaptor.getInput(), activation));
     return success();
   }
   Activation activation;
@@ -503,8 +509,8 @@ struct GeluLowering : OpConversionPattern<GeluOp> {
     Activation activation = op.getApproximation() == GeluApproximation::tanh
                                 ? Activation::gelu_tanh
                                 : Activation::gelu;
-    rewriter.replaceOp(op, applyUnary(rewriter, op.getLoc(),
-                                      adaptor.getInput(), activation));
+    rewriter.replaceOp(
+        op, applyUnary(rewriter, op.getLoc(), adaptor.getInput(), activation));
     return success();
   }
 };
@@ -550,15 +556,12 @@ struct SoftmaxLowering : OpConversionPattern<SoftmaxOp> {
     Value sum = buildReduction(
         rewriter, loc, input, axis, rewriter.getFloatAttr(elementType, 0.0),
         [](OpBuilder &b, Location l, Value centered, Value acc) -> Value {
-          return arith::AddFOp::create(b, l, math::ExpOp::create(b, l, centered),
-                                       acc);
+          return arith::AddFOp::create(
+              b, l, math::ExpOp::create(b, l, centered), acc);
         },
         max);
-    SmallVector<int64_t> keepShape(type.getShape());
-    keepShape[axis] = 1;
-    auto keepType = RankedTensorType::get(keepShape, elementType);
-    Value maxKeep = buildReshape(rewriter, loc, max, keepType);
-    Value sumKeep = buildReshape(rewriter, loc, sum, keepType);
+    Value maxKeep = keepReducedAxis(rewriter, loc, max, type, axis);
+    Value sumKeep = keepReducedAxis(rewriter, loc, sum, type, axis);
     Value result = buildElementwise(
         rewriter, loc, type, ValueRange{input, maxKeep, sumKeep},
         [](OpBuilder &b, Location l, ValueRange args) -> Value {
@@ -612,8 +615,7 @@ struct TransposeLowering : OpConversionPattern<TransposeOp> {
                   ConversionPatternRewriter &rewriter) const override {
     auto transpose = linalg::TransposeOp::create(
         rewriter, op.getLoc(), adaptor.getInput(),
-        emptyTensor(rewriter, op.getLoc(), op.getType()),
-        op.getPermutation());
+        emptyTensor(rewriter, op.getLoc(), op.getType()), op.getPermutation());
     rewriter.replaceOp(op, transpose.getResult()[0]);
     return success();
   }
@@ -646,10 +648,9 @@ struct ConcatLowering : OpConversionPattern<ConcatOp> {
     for (Value input : adaptor.getInputs()) {
       ArrayRef<int64_t> shape =
           cast<RankedTensorType>(input.getType()).getShape();
-      result = tensor::InsertSliceOp::create(rewriter, loc, input, result,
-                                             ValueRange{}, ValueRange{},
-                                             ValueRange{}, offsets, shape,
-                                             strides);
+      result = tensor::InsertSliceOp::create(
+          rewriter, loc, input, result, ValueRange{}, ValueRange{},
+          ValueRange{}, offsets, shape, strides);
       offsets[axis] += shape[axis];
     }
     rewriter.replaceOp(op, result);
@@ -677,10 +678,10 @@ Value buildGather(OpBuilder &b, Location loc, Value input, Value indices,
       b, loc, resultType, indices, emptyTensor(b, loc, resultType), maps,
       iterators, [&](OpBuilder &nb, Location nl, ValueRange args) {
         // Clamp so a bad id can never read outside the table.
-        Value id = arith::IndexCastOp::create(nb, nl, nb.getIndexType(),
-                                              args[0]);
-        id = arith::MaxSIOp::create(
-            nb, nl, id, arith::ConstantIndexOp::create(nb, nl, 0));
+        Value id =
+            arith::IndexCastOp::create(nb, nl, nb.getIndexType(), args[0]);
+        id = arith::MaxSIOp::create(nb, nl, id,
+                                    arith::ConstantIndexOp::create(nb, nl, 0));
         id = arith::MinSIOp::create(
             nb, nl, id, arith::ConstantIndexOp::create(nb, nl, limit));
         SmallVector<Value> coordinates;
@@ -701,8 +702,9 @@ struct GatherLowering : OpConversionPattern<GatherOp> {
   matchAndRewrite(GatherOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     int64_t axis = op.getNormalizedAxis();
-    rewriter.replaceOp(op, buildGather(rewriter, op.getLoc(), adaptor.getInput(),
-                                       adaptor.getIndices(), axis, op.getType()));
+    rewriter.replaceOp(op,
+                       buildGather(rewriter, op.getLoc(), adaptor.getInput(),
+                                   adaptor.getIndices(), axis, op.getType()));
     return success();
   }
 };
@@ -712,18 +714,18 @@ struct EmbeddingLowering : OpConversionPattern<EmbeddingOp> {
   LogicalResult
   matchAndRewrite(EmbeddingOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    rewriter.replaceOp(op, buildGather(rewriter, op.getLoc(), adaptor.getTable(),
-                                       adaptor.getIds(), 0, op.getType()));
+    rewriter.replaceOp(op,
+                       buildGather(rewriter, op.getLoc(), adaptor.getTable(),
+                                   adaptor.getIds(), 0, op.getType()));
     return success();
   }
 };
 
 /// A generic that fills `type` from its iteration indices (and inputs).
-Value buildFromIndices(OpBuilder &b, Location loc, RankedTensorType type,
-                       ValueRange inputs, ArrayRef<AffineMap> inputMaps,
-                       function_ref<Value(OpBuilder &, Location, ValueRange,
-                                          ValueRange)>
-                           body) {
+Value buildFromIndices(
+    OpBuilder &b, Location loc, RankedTensorType type, ValueRange inputs,
+    ArrayRef<AffineMap> inputMaps,
+    function_ref<Value(OpBuilder &, Location, ValueRange, ValueRange)> body) {
   SmallVector<AffineMap> maps(inputMaps);
   maps.push_back(b.getMultiDimIdentityMap(type.getRank()));
   SmallVector<utils::IteratorType> iterators(type.getRank(),
@@ -754,7 +756,8 @@ struct CausalMaskLowering : OpConversionPattern<CausalMaskOp> {
                 [&](OpBuilder &b, Location l, ValueRange idx, ValueRange) {
                   // Key j is visible to query i when j <= i + (Sk - Sq).
                   Value limit = arith::AddIOp::create(
-                      b, l, idx[0], arith::ConstantIndexOp::create(b, l, offset));
+                      b, l, idx[0],
+                      arith::ConstantIndexOp::create(b, l, offset));
                   Value visible = arith::CmpIOp::create(
                       b, l, arith::CmpIPredicate::sle, idx[1], limit);
                   return arith::SelectOp::create(
@@ -778,8 +781,7 @@ struct PaddingMaskLowering : OpConversionPattern<PaddingMaskOp> {
     rewriter.replaceOp(
         op, buildFromIndices(
                 rewriter, op.getLoc(), type, adaptor.getLengths(), lengthsMap,
-                [&](OpBuilder &b, Location l, ValueRange idx,
-                    ValueRange args) {
+                [&](OpBuilder &b, Location l, ValueRange idx, ValueRange args) {
                   Value key = arith::IndexCastOp::create(
                       b, l, args[0].getType(), idx.back());
                   Value visible = arith::CmpIOp::create(
@@ -799,8 +801,8 @@ void kiln::populateTfmToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<ConstantLowering, LinearLowering, MatmulLowering,
                LayerNormLowering, RmsNormLowering, GeluLowering, ScaleLowering,
                SoftmaxLowering, ReshapeLowering, TransposeLowering,
-               SliceLowering, ConcatLowering, GatherLowering,
-               EmbeddingLowering, CausalMaskLowering, PaddingMaskLowering,
+               SliceLowering, ConcatLowering, GatherLowering, EmbeddingLowering,
+               CausalMaskLowering, PaddingMaskLowering,
                BinaryLowering<AddOp, arith::AddFOp, arith::AddIOp>,
                BinaryLowering<SubOp, arith::SubFOp, arith::SubIOp>,
                BinaryLowering<MulOp, arith::MulFOp, arith::MulIOp>,

@@ -10,12 +10,12 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
-#include "llvm/TargetParser/SubtargetFeature.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
 
 using namespace llvm;
 
@@ -100,17 +100,20 @@ static std::string escapeForAssembler(StringRef path) {
 /// Embeds the checkpoint with `.incbin`: the assembler streams the file into
 /// a read-only section, so the bytes never pass through IR.
 static void addEmbeddedWeights(Module &module, StringRef path, uint64_t size) {
-  std::string assembly =
-      "\t.section .rodata.kiln_weights,\"a\",@progbits\n"
-      "\t.globl kiln_embedded_weights\n"
-      "\t.p2align 6\n"
-      "kiln_embedded_weights:\n"
-      "\t.incbin \"" + escapeForAssembler(path) + "\"\n"
-      "\t.globl kiln_embedded_weights_size\n"
-      "\t.p2align 3\n"
-      "kiln_embedded_weights_size:\n"
-      "\t.quad " + std::to_string(size) + "\n"
-      "\t.text\n";
+  std::string assembly = "\t.section .rodata.kiln_weights,\"a\",@progbits\n"
+                         "\t.globl kiln_embedded_weights\n"
+                         "\t.p2align 6\n"
+                         "kiln_embedded_weights:\n"
+                         "\t.incbin \"" +
+                         escapeForAssembler(path) +
+                         "\"\n"
+                         "\t.globl kiln_embedded_weights_size\n"
+                         "\t.p2align 3\n"
+                         "kiln_embedded_weights_size:\n"
+                         "\t.quad " +
+                         std::to_string(size) +
+                         "\n"
+                         "\t.text\n";
   module.appendModuleInlineAsm(assembly);
 }
 
@@ -142,8 +145,7 @@ translateToLLVMIR(mlir::ModuleOp module, LLVMContext &context,
   case WeightsBinding::Mode::Embed: {
     uint64_t size = 0;
     if (sys::fs::file_size(weights.path, size)) {
-      module.emitError() << "cannot read weights file '" << weights.path
-                         << "'";
+      module.emitError() << "cannot read weights file '" << weights.path << "'";
       return nullptr;
     }
     addEmbeddedWeights(*llvmModule, weights.path, size);

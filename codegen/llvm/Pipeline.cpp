@@ -36,8 +36,7 @@ getLoweringStages(ArrayRef<std::string> disabledPasses) {
       tfm.push_back(pass.str());
 
   return {
-      {"tfm", "tfm after simplification",
-       join(tfm)},
+      {"tfm", "tfm after simplification", join(tfm)},
       // Attention is expanded before the conversion, which has no pattern
       // for it; weights become entry arguments so that the signature is the
       // whole contract with the runtime.
@@ -112,9 +111,9 @@ FailureOr<std::string> buildSignatureJson(func::FuncOp entry) {
                  Location loc) -> LogicalResult {
     auto tensor = dyn_cast<RankedTensorType>(type);
     if (!tensor || !tensor.hasStaticShape())
-      return emitError(loc) << role << " '" << name
-                            << "' must be a statically shaped tensor, got "
-                            << type;
+      return emitError(loc)
+             << role << " '" << name
+             << "' must be a statically shaped tensor, got " << type;
     FailureOr<std::string> dtype = dtypeName(loc, tensor.getElementType());
     if (failed(dtype))
       return failure();
@@ -122,14 +121,14 @@ FailureOr<std::string> buildSignatureJson(func::FuncOp entry) {
                     {"role", role},
                     {"dtype", *dtype},
                     {"shape", std::vector<int64_t>(tensor.getShape().begin(),
-                                                  tensor.getShape().end())}});
+                                                   tensor.getShape().end())}});
     return success();
   };
   for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
     Location loc = entry.getArgument(i).getLoc();
     if (auto weight = entry.getArgAttrOfType<StringAttr>(i, "tfm.weight")) {
-      if (failed(add(entry.getArgument(i).getType(), weight.str(), "weight",
-                     loc)))
+      if (failed(
+              add(entry.getArgument(i).getType(), weight.str(), "weight", loc)))
         return failure();
       continue;
     }

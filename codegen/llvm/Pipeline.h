@@ -26,8 +26,8 @@ struct LoweringStage {
 };
 
 /// The stages from tfm to the llvm dialect, in order.
-std::vector<LoweringStage> getLoweringStages(llvm::ArrayRef<std::string>
-                                                 disabledPasses = {});
+std::vector<LoweringStage>
+getLoweringStages(llvm::ArrayRef<std::string> disabledPasses = {});
 
 /// Names of the optional tfm passes that `--disable-pass` may turn off.
 llvm::ArrayRef<llvm::StringRef> getOptionalTfmPasses();

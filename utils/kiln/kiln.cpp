@@ -36,8 +36,9 @@ cl::SubCommand compileCommand("compile",
 
 cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.mlir>"),
                                cl::Required, cl::sub(compileCommand));
-cl::opt<std::string> outputPath("o", cl::desc("Output file ('-' = stdout "
-                                              "for mlir and llvm)"),
+cl::opt<std::string> outputPath("o",
+                                cl::desc("Output file ('-' = stdout "
+                                         "for mlir and llvm)"),
                                 cl::value_desc("path"), cl::Required,
                                 cl::sub(compileCommand));
 
@@ -50,11 +51,11 @@ cl::opt<EmitKind> emitKind(
                clEnumValN(EmitKind::Obj, "obj", "an object file"),
                clEnumValN(EmitKind::Exe, "exe", "a linked executable")),
     cl::sub(compileCommand));
-cl::opt<std::string> stopAfter(
-    "stop-after",
-    cl::desc("With --emit mlir: the stage to print (tfm, linalg, "
-             "bufferized, loops, llvm)"),
-    cl::init("llvm"), cl::sub(compileCommand));
+cl::opt<std::string>
+    stopAfter("stop-after",
+              cl::desc("With --emit mlir: the stage to print (tfm, linalg, "
+                       "bufferized, loops, llvm)"),
+              cl::init("llvm"), cl::sub(compileCommand));
 cl::opt<std::string> dumpDir("dump-ir",
                              cl::desc("Write the IR after every stage to "
                                       "numbered files in this folder"),
@@ -79,9 +80,10 @@ cl::opt<std::string> weightsMode(
     cl::desc("embed: copy the file into the executable; external: mmap it "
              "from its path at start"),
     cl::init("embed"), cl::sub(compileCommand));
-cl::list<std::string> disabledPasses(
-    "disable-pass", cl::desc("Skip an optional tfm pass (repeatable)"),
-    cl::sub(compileCommand));
+cl::list<std::string>
+    disabledPasses("disable-pass",
+                   cl::desc("Skip an optional tfm pass (repeatable)"),
+                   cl::sub(compileCommand));
 
 /// Numbered IR files, one per stage, like Halide's lowering log.
 class IrDumper {
@@ -154,10 +156,9 @@ bool checkWeights(StringRef signatureJson, StringRef path) {
       return false;
     }
     if ((*tensor)->shape != arg.shape) {
-      errs() << "error: " << path << ": tensor '" << arg.name
-             << "' has shape " << kiln::formatShape((*tensor)->shape)
-             << " but the model needs " << kiln::formatShape(arg.shape)
-             << "\n";
+      errs() << "error: " << path << ": tensor '" << arg.name << "' has shape "
+             << kiln::formatShape((*tensor)->shape) << " but the model needs "
+             << kiln::formatShape(arg.shape) << "\n";
       return false;
     }
   }
@@ -185,8 +186,7 @@ int compile(const char *argv0) {
   }
   for (const std::string &pass : disabledPasses) {
     if (!llvm::is_contained(kiln::getOptionalTfmPasses(), pass)) {
-      errs() << "error: --disable-pass " << pass
-             << ": not an optional pass (";
+      errs() << "error: --disable-pass " << pass << ": not an optional pass (";
       llvm::interleaveComma(kiln::getOptionalTfmPasses(), errs());
       errs() << ")\n";
       return 1;
@@ -223,8 +223,7 @@ int compile(const char *argv0) {
   for (const kiln::LoweringStage &stage : stages) {
     mlir::PassManager passes(&context);
     if (failed(mlir::parsePassPipeline(stage.pipeline, passes, errs()))) {
-      errs() << "internal error: bad pipeline for stage " << stage.name
-             << "\n";
+      errs() << "internal error: bad pipeline for stage " << stage.name << "\n";
       return 1;
     }
     if (StringRef(stage.name) == "bufferized") {
@@ -238,8 +237,7 @@ int compile(const char *argv0) {
       if (!weightsPath.empty() && !checkWeights(signature, weightsPath))
         return 1;
       kiln::stripSignatureAttributes(func);
-      func->setAttr("llvm.emit_c_interface",
-                    mlir::UnitAttr::get(&context));
+      func->setAttr("llvm.emit_c_interface", mlir::UnitAttr::get(&context));
     }
     if (failed(passes.run(*module))) {
       errs() << "error: lowering failed in stage '" << stage.name << "'\n";
@@ -266,8 +264,9 @@ int compile(const char *argv0) {
     SmallString<256> absolute(weightsPath);
     sys::fs::make_absolute(absolute);
     weights.path = std::string(absolute);
-    weights.mode = weightsMode == "embed" ? kiln::WeightsBinding::Mode::Embed
-                                          : kiln::WeightsBinding::Mode::External;
+    weights.mode = weightsMode == "embed"
+                       ? kiln::WeightsBinding::Mode::Embed
+                       : kiln::WeightsBinding::Mode::External;
   }
   LLVMContext llvmContext;
   std::unique_ptr<Module> llvmModule = kiln::translateToLLVMIR(
@@ -282,9 +281,8 @@ int compile(const char *argv0) {
                     [&](raw_ostream &os) { llvmModule->print(os, nullptr); }))
     return 1;
   if (emitKind == EmitKind::Llvm)
-    return writeOutput(outputPath, [&](raw_ostream &os) {
-             llvmModule->print(os, nullptr);
-           })
+    return writeOutput(outputPath,
+                       [&](raw_ostream &os) { llvmModule->print(os, nullptr); })
                ? 0
                : 1;
 
@@ -305,9 +303,8 @@ int compile(const char *argv0) {
   }
   if (emitKind == EmitKind::Obj)
     return 0;
-  bool linked = kiln::linkExecutable({objectPath},
-                                     kiln::findRuntimeLibraryDir(argv0),
-                                     outputPath, error);
+  bool linked = kiln::linkExecutable(
+      {objectPath}, kiln::findRuntimeLibraryDir(argv0), outputPath, error);
   sys::fs::remove(objectPath);
   if (!linked) {
     errs() << "error: " << error << "\n";
