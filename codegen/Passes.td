@@ -19,6 +19,7 @@ def ConvertTfmToLinalg : Pass<"convert-tfm-to-linalg"> {
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect",
     "::mlir::tensor::TensorDialect",
@@ -47,6 +48,19 @@ def KilnMemrefCopyToLinalg : Pass<"kiln-memref-copy-to-linalg"> {
     than the memref's are left alone.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def KilnDropStateResults : Pass<"kiln-drop-state-results",
+                                 "::mlir::ModuleOp"> {
+  let summary = "Remove the results that return a state buffer updated in place";
+  let description = [{
+    After bufferization, a result marked `tfm.state` must be the argument
+    buffer of the same state, returned unchanged: the entry updated the
+    runtime's buffer in place. Such results are removed from the function
+    and its returns, so the runtime passes each state once, as an argument.
+    A state result that is any other buffer means bufferization had to copy
+    the state; the pass reports it as an error naming the state.
+  }];
 }
 
 #endif // KILN_CODEGEN_PASSES_TD

@@ -98,21 +98,24 @@ LogicalResult LinearOp::verify() {
   ArrayRef<int64_t> weight = shapeOf(getWeight());
   if (input.empty())
     return emitOpError("'input' must have rank >= 1");
+  StringRef layout = getWeightInOut() ? "[in, out]" : "[out, in]";
   if (weight.size() != 2)
-    return emitOpError() << "'weight' must be [out, in], got "
+    return emitOpError() << "'weight' must be " << layout << ", got "
                          << formatShape(weight);
-  if (weight[1] != input.back())
-    return emitOpError() << "'weight' has shape " << formatShape(weight)
-                         << " but 'input' has shape " << formatShape(input)
-                         << ": the last dimensions must agree";
+  if (getInFeatures() != input.back())
+    return emitOpError() << "'weight' " << layout << " has shape "
+                         << formatShape(weight) << " but 'input' has shape "
+                         << formatShape(input) << ": the input features must "
+                         << "agree";
+  int64_t outFeatures = getOutFeatures();
   SmallVector<Value> values = {getInput(), getWeight()};
   SmallVector<StringRef> names = {"input", "weight"};
   if (getBias()) {
     ArrayRef<int64_t> bias = shapeOf(getBias());
-    if (bias.size() != 1 || bias[0] != weight[0])
+    if (bias.size() != 1 || bias[0] != outFeatures)
       return emitOpError() << "'bias' has shape " << formatShape(bias)
                            << " but 'weight' has shape " << formatShape(weight)
-                           << ": expected [" << weight[0] << "]";
+                           << ": expected [" << outFeatures << "]";
     values.push_back(getBias());
     names.push_back("bias");
   }
@@ -121,7 +124,7 @@ LogicalResult LinearOp::verify() {
   if (failed(verifySameElementType(*this, values, names)))
     return failure();
   SmallVector<int64_t> expected(input.drop_back());
-  expected.push_back(weight[0]);
+  expected.push_back(outFeatures);
   return verifyResultShape(*this, expected);
 }
 
@@ -440,6 +443,34 @@ LogicalResult AttentionOp::verify() {
       return failure();
   }
   return verifyResultShape(*this, {q[0], q[1], q[2], v[3]});
+}
+
+//===----------------------------------------------------------------------===//
+// Generation state
+//===----------------------------------------------------------------------===//
+
+LogicalResult KvCacheWriteOp::verify() {
+  ArrayRef<int64_t> cache = shapeOf(getCache());
+  ArrayRef<int64_t> update = shapeOf(getUpdate());
+  FailureOr<int64_t> axis = normalizeAxis(*this, getSignedAxis(), cache.size());
+  if (failed(axis))
+    return failure();
+  if (getPosition().getType().getNumElements() != 1)
+    return emitOpError() << "'position' must hold one element, got "
+                         << formatShape(shapeOf(getPosition()));
+  if (failed(verifySameElementType(*this, {getCache(), getUpdate()},
+                                   {"cache", "update"})))
+    return failure();
+  bool compatible = update.size() == cache.size();
+  for (size_t d = 0; compatible && d < cache.size(); ++d)
+    compatible = d == static_cast<size_t>(*axis) ? update[d] <= cache[d]
+                                                 : update[d] == cache[d];
+  if (!compatible)
+    return emitOpError() << "'update' has shape " << formatShape(update)
+                         << " but 'cache' has shape " << formatShape(cache)
+                         << ": only axis " << *axis
+                         << " may differ, and not exceed the cache";
+  return success();
 }
 
 #define GET_OP_CLASSES

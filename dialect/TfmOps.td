@@ -75,7 +75,9 @@ def Tfm_LinearOp : Tfm_Op<"linear", [Pure]> {
     `result[..., n] = act(sum_k input[..., k] * weight[n, k] + bias[n])`.
 
     - `input`: `[..., K]`, any rank ≥ 1.
-    - `weight`: `[N, K]`, the layout of `torch.nn.Linear`.
+    - `weight`: `[N, K]`, the layout of `torch.nn.Linear`; with
+      `weight_in_out` it is stored `[K, N]` instead (GPT-2's `Conv1D`), and
+      the product reads it that way without a transpose.
     - `bias` (optional): `[N]`.
     - `activation` (default `none`) is applied to the sum; the epilogue fusion
       pass sets it, model builders leave it `none`.
@@ -87,12 +89,22 @@ def Tfm_LinearOp : Tfm_Op<"linear", [Pure]> {
   let arguments = (ins Tfm_FloatTensor:$input, Tfm_FloatTensor:$weight,
                    Optional<Tfm_FloatTensor>:$bias,
                    DefaultValuedAttr<Tfm_ActivationAttr,
-                                     "::kiln::tfm::Activation::none">:$activation);
+                                     "::kiln::tfm::Activation::none">:$activation,
+                   UnitAttr:$weight_in_out);
   let results = (outs Tfm_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// N and K whatever the weight layout.
+    int64_t getOutFeatures() {
+      return getWeight().getType().getShape()[getWeightInOut() ? 1 : 0];
+    }
+    int64_t getInFeatures() {
+      return getWeight().getType().getShape()[getWeightInOut() ? 0 : 1];
+    }
+  }];
 }
 
 def Tfm_MatmulOp : Tfm_Op<"matmul", [Pure]> {
@@ -400,6 +412,42 @@ def Tfm_AttentionOp : Tfm_Op<"attention", [Pure, AttrSizedOperandSegments]> {
     (`bias` `(` $bias^ `)`)? attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Generation state
+//===----------------------------------------------------------------------===//
+
+def Tfm_KvCacheWriteOp : Tfm_Op<"kv_cache_write", [Pure,
+    AllTypesMatch<["cache", "result"]>]> {
+  let summary = "Store new keys or values into a cache at a position";
+  let description = [{
+    `result = cache` except `result[..., position + i, ...] = update[..., i,
+    ...]` along `axis` for every i < update.shape[axis]. `position` is a
+    one-element integer tensor read at run time; it is clamped so that the
+    update lies inside the cache.
+
+    A decoder keeps its keys and values across calls in cache tensors that
+    the runtime owns. When the entry function returns the result in place of
+    the cache argument (marked `tfm.state`), bufferization updates the
+    runtime's buffer in place: each decoded token costs one row of writes, not
+    a copy of the cache.
+
+    ```mlir
+    %k2 = tfm.kv_cache_write %cache[%pos], %k {axis = 2}
+        : (tensor<1x12x1024x64xf32>, tensor<1x1xi64>, tensor<1x12x1x64xf32>)
+          -> tensor<1x12x1024x64xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$cache, Tfm_IndexTensor:$position,
+                   Tfm_FloatTensor:$update, I64Attr:$axis);
+  let results = (outs Tfm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $cache `[` $position `]` `,` $update attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = Tfm_AxisAccessors;
 }
 
 #endif // KILN_DIALECT_TFMOPS_TD

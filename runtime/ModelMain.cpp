@@ -1,10 +1,11 @@
 //===- ModelMain.cpp - The command line of generated executables ----------===//
 
 #include "runtime/ModelMain.h"
+#include "runtime/CommandLine.h"
 #include "runtime/FileUtil.h"
 #include "runtime/MemRef.h"
 #include "runtime/Npy.h"
-#include "runtime/Safetensors.h"
+#include "runtime/Session.h"
 #include "runtime/Signature.h"
 #include "runtime/Tensor.h"
 #include "runtime/ThreadPool.h"
@@ -38,35 +39,13 @@ struct InputSpec {
 struct Options {
   bool help = false;
   bool printSignature = false;
+  std::optional<std::string> entry;
   std::vector<InputSpec> inputs;
   std::optional<std::string> outputDir;
-  std::optional<std::string> weightsPath;
+  std::vector<std::string> weightsPaths;
   std::optional<int> threads;
   int64_t benchRuns = 0;
 };
-
-std::string programName(int argc, char **argv) {
-  if (argc < 1 || !argv[0] || !*argv[0])
-    return "model";
-  const char *slash = std::strrchr(argv[0], '/');
-  return slash ? slash + 1 : argv[0];
-}
-
-/// Strict decimal parse: the whole string, within [low, high].
-std::optional<int64_t> parseInteger(const std::string &text, int64_t low,
-                                    int64_t high) {
-  if (text.empty() || text.size() > 18)
-    return std::nullopt;
-  int64_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9')
-      return std::nullopt;
-    value = value * 10 + (c - '0');
-  }
-  if (value < low || value > high)
-    return std::nullopt;
-  return value;
-}
 
 Expected<Options> parseOptions(int argc, char **argv) {
   Options options;
@@ -95,6 +74,12 @@ Expected<Options> parseOptions(int argc, char **argv) {
       options.help = true;
     } else if (flag == "--signature") {
       options.printSignature = true;
+    } else if (flag == "--entry") {
+      if (Error e = takeValue())
+        return e;
+      if (value.empty())
+        return makeError("--entry expects an entry name, got ''");
+      options.entry = value;
     } else if (flag == "--input") {
       if (Error e = takeValue())
         return e;
@@ -113,7 +98,7 @@ Expected<Options> parseOptions(int argc, char **argv) {
         return e;
       if (value.empty())
         return makeError("--weights expects a .safetensors file, got ''");
-      options.weightsPath = value;
+      options.weightsPaths.push_back(value);
     } else if (flag == "--threads") {
       if (Error e = takeValue())
         return e;
@@ -136,229 +121,6 @@ Expected<Options> parseOptions(int argc, char **argv) {
     }
   }
   return options;
-}
-
-/// "'x', 'lengths'", or "none".
-std::string listNames(const Signature &signature, ArgRole role) {
-  std::string out;
-  for (const SignatureArg &arg : signature.args) {
-    if (arg.role != role)
-      continue;
-    if (!out.empty())
-      out += ", ";
-    out += "'" + arg.name + "'";
-  }
-  return out.empty() ? "none" : out;
-}
-
-void printUsage(const std::string &program, const Signature &signature,
-                const ModelSymbols &model, std::ostream &out) {
-  out << "usage: " << program
-      << " [--input NAME=FILE.npy]... [--output DIR]\n"
-         "       [--weights FILE.safetensors] [--threads N] [--bench N]\n"
-         "       [--signature] [--help]\n\n";
-  out << "Runs the compiled model";
-  if (!signature.entry.empty())
-    out << " '" << signature.entry << "'";
-  out << ".\n\n"
-         "options:\n"
-         "  --input NAME=FILE.npy  value of input NAME (every input is "
-         "required)\n"
-         "  --output DIR           write each output to DIR/NAME.npy "
-         "(default: print\n"
-         "                         the first values of each output)\n"
-         "  --weights FILE         safetensors file holding the weights\n"
-         "  --threads N            number of threads (default: "
-      << ThreadPool::defaultNumThreads()
-      << ")\n"
-         "  --bench N              run N more times, report timings on "
-         "stderr\n"
-         "  --signature            print the model signature as JSON\n"
-         "  --help                 print this help\n";
-
-  size_t width = 0;
-  for (const SignatureArg &arg : signature.args)
-    if (arg.role != ArgRole::Weight)
-      width = std::max(width, arg.name.size());
-  size_t numWeights = 0;
-  for (ArgRole role : {ArgRole::Input, ArgRole::Output}) {
-    out << "\n" << (role == ArgRole::Input ? "inputs:" : "outputs:");
-    bool any = false;
-    for (const SignatureArg &arg : signature.args) {
-      if (arg.role != role)
-        continue;
-      any = true;
-      out << "\n  " << arg.name << std::string(width - arg.name.size() + 2, ' ')
-          << formatType(arg.dtype, arg.shape);
-    }
-    out << (any ? "\n" : " none\n");
-  }
-  for (const SignatureArg &arg : signature.args)
-    numWeights += arg.role == ArgRole::Weight;
-  out << "\nweights: " << numWeights << " tensor"
-      << (numWeights == 1 ? "" : "s");
-  if (numWeights) {
-    if (model.embeddedWeights && model.embeddedWeightsSize)
-      out << ", embedded in the executable";
-    else if (model.defaultWeightsPath && *model.defaultWeightsPath)
-      out << ", read from " << model.defaultWeightsPath
-          << " unless --weights is given";
-    else
-      out << ", --weights FILE.safetensors required";
-  }
-  out << "\n";
-}
-
-/// One argument's storage: either an owned buffer or memory owned elsewhere
-/// (a weights mapping).
-struct ArgStorage {
-  AlignedBuffer owned;
-  void *data = nullptr;
-};
-
-bool isAligned(const void *p) {
-  return reinterpret_cast<uintptr_t>(p) % kBufferAlignment == 0;
-}
-
-Error loadInputs(const Options &options, const Signature &signature,
-                 std::vector<ArgStorage> &storage) {
-  std::map<std::string, std::string> given; // name -> path
-  for (const InputSpec &spec : options.inputs) {
-    const SignatureArg *arg = signature.find(spec.name);
-    if (!arg)
-      return makeError("unknown input '", spec.name,
-                       "' (inputs: ", listNames(signature, ArgRole::Input),
-                       ")");
-    if (arg->role != ArgRole::Input)
-      return makeError("'", spec.name, "' is ",
-                       arg->role == ArgRole::Weight ? "a weight" : "an output",
-                       " of the model, not an input (inputs: ",
-                       listNames(signature, ArgRole::Input), ")");
-    auto [it, inserted] = given.emplace(spec.name, spec.path);
-    if (!inserted)
-      return makeError("input '", spec.name, "' given twice (", it->second,
-                       " and ", spec.path, ")");
-  }
-
-  std::string missing;
-  for (const SignatureArg &arg : signature.args) {
-    if (arg.role != ArgRole::Input || given.count(arg.name))
-      continue;
-    if (!missing.empty())
-      missing += ", ";
-    missing += "'" + arg.name + "' (" + formatType(arg.dtype, arg.shape) + ")";
-  }
-  if (!missing.empty())
-    return makeError("missing input ", missing,
-                     "; pass each input as --input NAME=FILE.npy");
-
-  for (size_t i = 0; i < signature.args.size(); ++i) {
-    const SignatureArg &arg = signature.args[i];
-    if (arg.role != ArgRole::Input)
-      continue;
-    const std::string &path = given[arg.name];
-    Expected<Tensor> tensor = readNpy(path);
-    if (!tensor)
-      return makeError("input '", arg.name, "': ", tensor.message());
-    // numpy has no bfloat16: bf16 inputs are given as f32 and rounded.
-    bool bf16FromF32 = arg.dtype == DType::BF16 && tensor->dtype == DType::F32;
-    if ((tensor->dtype != arg.dtype && !bf16FromF32) ||
-        tensor->shape != arg.shape) {
-      std::string hint;
-      if (tensor->dtype != arg.dtype && !isFloatingPoint(arg.dtype) &&
-          !isFloatingPoint(tensor->dtype) && arg.dtype != DType::I1)
-        hint = std::string(" (integer inputs must have exactly this type; "
-                           "convert with .astype(np.") +
-               (arg.dtype == DType::I64 ? "int64" : "int32") + "))";
-      else if (tensor->dtype != arg.dtype && arg.dtype == DType::BF16)
-        hint = " (give bf16 inputs as f32)";
-      return makeError("input '", arg.name, "' (", path, "): expected ",
-                       formatType(arg.dtype, arg.shape), ", got ",
-                       formatType(tensor->dtype, tensor->shape), hint);
-    }
-    if (bf16FromF32) {
-      Expected<Tensor> converted = Tensor::allocate(arg.dtype, arg.shape);
-      if (!converted)
-        return makeError("input '", arg.name, "': ", converted.message());
-      if (Error e = convertElements(DType::F32, tensor->data(), DType::BF16,
-                                    converted->data(), tensor->numElements()))
-        return makeError("input '", arg.name, "': ", e.message());
-      tensor = std::move(converted);
-    }
-    storage[i].owned = std::move(tensor->buffer);
-    storage[i].data = storage[i].owned.data();
-  }
-  return Error::success();
-}
-
-Error loadWeights(const Options &options, const ModelSymbols &model,
-                  const Signature &signature,
-                  std::optional<SafetensorsFile> &weights,
-                  std::vector<ArgStorage> &storage) {
-  size_t numWeights = 0;
-  for (const SignatureArg &arg : signature.args)
-    numWeights += arg.role == ArgRole::Weight;
-  if (numWeights == 0)
-    return Error::success();
-
-  // An explicit --weights wins over what the executable carries.
-  Expected<SafetensorsFile> file = makeError("no weights");
-  if (options.weightsPath) {
-    file = SafetensorsFile::open(*options.weightsPath);
-  } else if (model.embeddedWeights && model.embeddedWeightsSize) {
-    file = SafetensorsFile::fromMemory(
-        model.embeddedWeights, model.embeddedWeightsSize, "embedded weights");
-  } else if (model.defaultWeightsPath && *model.defaultWeightsPath) {
-    file = SafetensorsFile::open(model.defaultWeightsPath);
-    if (!file)
-      return makeError(file.message(),
-                       " (the model's default weights file; pass --weights "
-                       "FILE.safetensors)");
-  } else {
-    return makeError("the model needs ", numWeights, " weight tensor",
-                     numWeights == 1 ? "" : "s",
-                     " but has no embedded weights and no default weights "
-                     "file; pass --weights FILE.safetensors");
-  }
-  if (!file)
-    return file.takeError();
-  weights.emplace(std::move(*file));
-  const std::string &fileName = weights->name();
-
-  for (size_t i = 0; i < signature.args.size(); ++i) {
-    const SignatureArg &arg = signature.args[i];
-    if (arg.role != ArgRole::Weight)
-      continue;
-    const SafetensorsTensor *tensor = weights->find(arg.name);
-    if (!tensor)
-      return makeError("weight '", arg.name, "' not found in ", fileName);
-    bool convertible = tensor->dtype != arg.dtype &&
-                       isFloatingPoint(tensor->dtype) &&
-                       isFloatingPoint(arg.dtype);
-    if ((tensor->dtype != arg.dtype && !convertible) ||
-        tensor->shape != arg.shape)
-      return makeError("weight '", arg.name, "' in ", fileName, ": expected ",
-                       formatType(arg.dtype, arg.shape), ", got ",
-                       formatType(tensor->dtype, tensor->shape), " (",
-                       safetensorsDTypeName(tensor->dtype), ")");
-    if (tensor->dtype == arg.dtype && isAligned(tensor->data)) {
-      // Read-only mapping used in place: kernels never write weights.
-      storage[i].data = const_cast<void *>(tensor->data);
-      continue;
-    }
-    size_t count = tensor->byteSize / dtypeSize(tensor->dtype);
-    Expected<AlignedBuffer> buffer =
-        AlignedBuffer::allocate(count * dtypeSize(arg.dtype), false);
-    if (!buffer)
-      return makeError("weight '", arg.name, "': ", buffer.message());
-    if (Error e = convertElements(tensor->dtype, tensor->data, arg.dtype,
-                                  buffer->data(), count))
-      return makeError("weight '", arg.name, "' in ", fileName, ": ",
-                       e.message());
-    storage[i].owned = std::move(*buffer);
-    storage[i].data = storage[i].owned.data();
-  }
-  return Error::success();
 }
 
 /// A file name for an output: characters outside [A-Za-z0-9._-] become '_',
@@ -430,45 +192,259 @@ void printOutput(const SignatureArg &arg, const void *data, std::ostream &out) {
   out << "]\n";
 }
 
-Error writeOutputs(const std::string &dir, const Signature &signature,
-                   const std::vector<ArgStorage> &storage) {
+/// "'x', 'lengths'", or "none".
+std::string listNames(const EntrySignature &entry, ArgRole role) {
+  std::string out;
+  for (const SignatureArg &arg : entry.args) {
+    if (arg.role != role)
+      continue;
+    if (!out.empty())
+      out += ", ";
+    out += "'" + arg.name + "'";
+  }
+  return out.empty() ? "none" : out;
+}
+
+/// "inputs: 'x', 'ids'", plus "; states: ..." when the entry has states.
+std::string listSettable(const EntrySignature &entry) {
+  std::string out = "inputs: " + listNames(entry, ArgRole::Input);
+  if (entry.count(ArgRole::State))
+    out += "; states: " + listNames(entry, ArgRole::State);
+  return out;
+}
+
+/// Which entry the command line selects: --entry, or the only one.
+Expected<const EntrySignature *> selectEntry(const Options &options,
+                                             const ModelSignature &signature) {
+  if (options.entry) {
+    const EntrySignature *entry = signature.entry(*options.entry);
+    if (!entry)
+      return makeError("unknown entry '", *options.entry,
+                       "' (entries: ", signature.entryNames(), ")");
+    return entry;
+  }
+  if (signature.entries.size() == 1)
+    return &signature.entries.front();
+  return makeError("the model has ", signature.entries.size(),
+                   " entries; pass --entry NAME (entries: ",
+                   signature.entryNames(), ")");
+}
+
+void printArgs(const EntrySignature &entry, std::ostream &out) {
+  size_t width = 0;
+  for (const SignatureArg &arg : entry.args)
+    if (arg.role != ArgRole::Weight)
+      width = std::max(width, arg.name.size());
+  for (ArgRole role : {ArgRole::Input, ArgRole::Output, ArgRole::State}) {
+    bool any = entry.count(role) != 0;
+    if (role == ArgRole::State && !any)
+      continue;
+    out << "\n"
+        << (role == ArgRole::Input    ? "inputs:"
+            : role == ArgRole::Output ? "outputs:"
+                                      : "states:");
+    for (const SignatureArg &arg : entry.args) {
+      if (arg.role != role)
+        continue;
+      out << "\n  " << arg.name << std::string(width - arg.name.size() + 2, ' ')
+          << formatType(arg.dtype, arg.shape);
+    }
+    out << (any ? "\n" : " none\n");
+  }
+}
+
+void printUsage(const std::string &program, const ModelSignature &signature,
+                const EntrySignature *entry, const ModelSymbols &model,
+                std::ostream &out) {
+  bool several = signature.entries.size() > 1;
+  out << "usage: " << program
+      << (several ? " --entry NAME" : " [--entry NAME]")
+      << " [--input NAME=FILE.npy]... [--output DIR]\n"
+         "       [--weights FILE.safetensors]... [--threads N] [--bench N]\n"
+         "       [--signature] [--help]\n\n";
+  if (entry)
+    out << "Runs entry '" << entry->name << "' of the compiled model.\n\n";
+  else
+    out << "Runs one entry of the compiled model.\n\n";
+  out << "options:\n"
+         "  --entry NAME           the entry to run ("
+      << (several ? "required: the model has " +
+                        std::to_string(signature.entries.size()) + " entries"
+                  : "default: the only one")
+      << ")\n"
+         "  --input NAME=FILE.npy  value of input NAME (every input is "
+         "required), or\n"
+         "                         initial value of state NAME (default: "
+         "zeros)\n"
+         "  --output DIR           write each output and state to "
+         "DIR/NAME.npy\n"
+         "                         (default: print the first values of "
+         "each)\n"
+         "  --weights FILE         safetensors file holding the weights "
+         "(repeat for\n"
+         "                         sharded checkpoints)\n"
+         "  --threads N            number of threads (default: "
+      << ThreadPool::defaultNumThreads()
+      << ")\n"
+         "  --bench N              run N more times, report timings on "
+         "stderr\n"
+         "  --signature            print the model signature as JSON\n"
+         "  --help                 print this help\n";
+
+  if (entry) {
+    printArgs(*entry, out);
+  } else {
+    out << "\nentries (pass --entry NAME --help for details):\n";
+    for (const EntrySignature &e : signature.entries)
+      out << "  " << e.name << ": inputs " << listNames(e, ArgRole::Input)
+          << "; outputs " << listNames(e, ArgRole::Output) << "\n";
+  }
+
+  size_t numWeights = signature.shared(ArgRole::Weight).size();
+  out << "\nweights: " << numWeights << " tensor"
+      << (numWeights == 1 ? "" : "s");
+  if (numWeights) {
+    std::vector<std::string> defaults =
+        splitWeightsPaths(model.defaultWeightsPath);
+    if (!embeddedSafetensors(model).empty()) {
+      out << ", embedded in the executable";
+    } else if (!defaults.empty()) {
+      out << ", read from ";
+      for (size_t i = 0; i < defaults.size(); ++i)
+        out << (i ? ", " : "") << defaults[i];
+      out << " unless --weights is given";
+    } else {
+      out << ", --weights FILE.safetensors required";
+    }
+  }
+  out << "\n";
+}
+
+/// Reads `path` as the value of `arg` (an input or a state). `what` is
+/// "input" or "state".
+Expected<Tensor> readArgument(const SignatureArg &arg, const char *what,
+                              const std::string &path) {
+  Expected<Tensor> tensor = readNpy(path);
+  if (!tensor)
+    return makeError(what, " '", arg.name, "': ", tensor.message());
+  // numpy has no bfloat16: bf16 values are given as f32 and rounded.
+  bool bf16FromF32 = arg.dtype == DType::BF16 && tensor->dtype == DType::F32;
+  if ((tensor->dtype != arg.dtype && !bf16FromF32) ||
+      tensor->shape != arg.shape) {
+    std::string hint;
+    if (tensor->dtype != arg.dtype && !isFloatingPoint(arg.dtype) &&
+        !isFloatingPoint(tensor->dtype) && arg.dtype != DType::I1)
+      hint = std::string(" (integer ") + what +
+             "s must have exactly this type; convert with .astype(np." +
+             (arg.dtype == DType::I64 ? "int64" : "int32") + "))";
+    else if (tensor->dtype != arg.dtype && arg.dtype == DType::BF16)
+      hint = std::string(" (give bf16 ") + what + "s as f32)";
+    return makeError(what, " '", arg.name, "' (", path, "): expected ",
+                     formatType(arg.dtype, arg.shape), ", got ",
+                     formatType(tensor->dtype, tensor->shape), hint);
+  }
+  if (bf16FromF32) {
+    Expected<Tensor> converted = Tensor::allocate(arg.dtype, arg.shape);
+    if (!converted)
+      return makeError(what, " '", arg.name, "': ", converted.message());
+    if (Error e = convertElements(DType::F32, tensor->data(), DType::BF16,
+                                  converted->data(), tensor->numElements()))
+      return makeError(what, " '", arg.name, "': ", e.message());
+    return converted;
+  }
+  return tensor;
+}
+
+/// The tensors given with --input, by argument name: every input of `entry`
+/// and any of its states.
+Expected<std::map<std::string, Tensor>>
+loadInputs(const Options &options, const EntrySignature &entry) {
+  std::map<std::string, std::string> given; // name -> path
+  for (const InputSpec &spec : options.inputs) {
+    const SignatureArg *arg = entry.find(spec.name);
+    if (!arg)
+      return makeError("unknown input '", spec.name, "' (",
+                       listSettable(entry), ")");
+    if (arg->role != ArgRole::Input && arg->role != ArgRole::State)
+      return makeError("'", spec.name, "' is ",
+                       arg->role == ArgRole::Weight ? "a weight" : "an output",
+                       " of the model, not an input (", listSettable(entry),
+                       ")");
+    auto [it, inserted] = given.emplace(spec.name, spec.path);
+    if (!inserted)
+      return makeError(arg->role == ArgRole::State ? "state '" : "input '",
+                       spec.name, "' given twice (", it->second, " and ",
+                       spec.path, ")");
+  }
+
+  std::string missing;
+  for (const SignatureArg &arg : entry.args) {
+    if (arg.role != ArgRole::Input || given.count(arg.name))
+      continue;
+    if (!missing.empty())
+      missing += ", ";
+    missing += "'" + arg.name + "' (" + formatType(arg.dtype, arg.shape) + ")";
+  }
+  if (!missing.empty())
+    return makeError("missing input ", missing,
+                     "; pass each input as --input NAME=FILE.npy");
+
+  std::map<std::string, Tensor> tensors;
+  for (const SignatureArg &arg : entry.args) {
+    auto it = given.find(arg.name);
+    if (it == given.end())
+      continue;
+    Expected<Tensor> tensor = readArgument(
+        arg, arg.role == ArgRole::State ? "state" : "input", it->second);
+    if (!tensor)
+      return tensor.takeError();
+    tensors.emplace(arg.name, std::move(*tensor));
+  }
+  return tensors;
+}
+
+/// Writes each output and state of `entry` to DIR/NAME.npy.
+Error writeResults(const std::string &dir, const EntrySignature &entry,
+                   const std::map<std::string, TensorView> &results) {
   if (Error e = createDirectories(dir))
     return e;
   std::set<std::string> used;
-  for (size_t i = 0; i < signature.args.size(); ++i) {
-    const SignatureArg &arg = signature.args[i];
-    if (arg.role != ArgRole::Output)
-      continue;
-    std::string base = sanitizeFileName(arg.name), fileName = base;
-    for (int n = 2; used.count(fileName); ++n)
-      fileName = base + "_" + std::to_string(n);
-    used.insert(fileName);
-    std::string path = dir + "/" + fileName + ".npy";
+  for (ArgRole role : {ArgRole::Output, ArgRole::State}) {
+    for (const SignatureArg &arg : entry.args) {
+      if (arg.role != role)
+        continue;
+      std::string base = sanitizeFileName(arg.name), fileName = base;
+      for (int n = 2; used.count(fileName); ++n)
+        fileName = base + "_" + std::to_string(n);
+      used.insert(fileName);
+      std::string path = dir + "/" + fileName + ".npy";
 
-    TensorView view{arg.dtype, arg.shape, storage[i].data};
-    Expected<Tensor> widened = makeError("unused");
-    if (!npyDescr(arg.dtype)) {
-      // numpy cannot hold bf16 (or i8/u8 here): write f32 / i32 instead.
-      DType wide = isFloatingPoint(arg.dtype) ? DType::F32 : DType::I32;
-      widened = Tensor::allocate(wide, arg.shape);
-      if (!widened)
-        return makeError("output '", arg.name, "': ", widened.message());
-      uint64_t count = widened->numElements();
-      if (wide == DType::F32) {
-        if (Error e = convertElements(arg.dtype, view.data, DType::F32,
-                                      widened->data(), count))
-          return e;
-      } else {
-        auto *dst = static_cast<int32_t *>(widened->data());
-        const auto *src = static_cast<const unsigned char *>(view.data);
-        for (uint64_t k = 0; k < count; ++k)
-          dst[k] = arg.dtype == DType::I8 ? static_cast<int8_t>(src[k])
-                                          : static_cast<int32_t>(src[k]);
+      TensorView view = results.at(arg.name);
+      Expected<Tensor> widened = makeError("unused");
+      if (!npyDescr(arg.dtype)) {
+        // numpy cannot hold bf16 (or i8/u8 here): write f32 / i32 instead.
+        DType wide = isFloatingPoint(arg.dtype) ? DType::F32 : DType::I32;
+        widened = Tensor::allocate(wide, arg.shape);
+        if (!widened)
+          return makeError(roleName(role), " '", arg.name,
+                           "': ", widened.message());
+        uint64_t count = widened->numElements();
+        if (wide == DType::F32) {
+          if (Error e = convertElements(arg.dtype, view.data, DType::F32,
+                                        widened->data(), count))
+            return e;
+        } else {
+          auto *dst = static_cast<int32_t *>(widened->data());
+          const auto *src = static_cast<const unsigned char *>(view.data);
+          for (uint64_t k = 0; k < count; ++k)
+            dst[k] = arg.dtype == DType::I8 ? static_cast<int8_t>(src[k])
+                                            : static_cast<int32_t>(src[k]);
+        }
+        view = widened->view();
       }
-      view = widened->view();
+      if (Error e = writeNpy(path, view))
+        return e;
     }
-    if (Error e = writeNpy(path, view))
-      return e;
   }
   return Error::success();
 }
@@ -480,15 +456,14 @@ double elapsedMs(std::chrono::steady_clock::time_point start) {
 }
 
 int fail(std::ostream &err, const std::string &message) {
-  err << "error: " << message << std::endl;
-  return 1;
+  return reportError(err, message);
 }
 
 int runChecked(const ModelSymbols &model, int argc, char **argv,
                std::ostream &out, std::ostream &err) {
-  if (!model.signature || !model.entry)
+  if (!model.signature || !model.entries)
     return fail(err, "the executable has no model (kiln_model_signature or "
-                     "kiln_model_entry missing)");
+                     "kiln_model_entries missing)");
   Expected<Options> options = parseOptions(argc, argv);
   if (!options)
     return fail(err, options.message());
@@ -496,43 +471,66 @@ int runChecked(const ModelSymbols &model, int argc, char **argv,
     out << model.signature << "\n";
     return 0;
   }
-  Expected<Signature> signature = parseSignature(model.signature);
+  Expected<ModelSignature> signature = parseModelSignature(model.signature);
   if (!signature)
     return fail(err, signature.message());
+  Expected<const EntrySignature *> selected = selectEntry(*options, *signature);
   if (options->help) {
-    printUsage(programName(argc, argv), *signature, model, out);
+    if (!selected && options->entry)
+      return fail(err, selected.message());
+    printUsage(programName(argc, argv), *signature,
+               selected ? *selected : nullptr, model, out);
     return 0;
   }
+  if (!selected)
+    return fail(err, selected.message());
+  const std::string entryName = (*selected)->name;
   if (options->threads)
     ThreadPool::global().setNumThreads(*options->threads);
 
-  std::vector<ArgStorage> storage(signature->args.size());
-  if (Error e = loadInputs(*options, *signature, storage))
-    return fail(err, e.message());
-  std::optional<SafetensorsFile> weights;
-  if (Error e = loadWeights(*options, model, *signature, weights, storage))
-    return fail(err, e.message());
+  Expected<std::map<std::string, Tensor>> given =
+      loadInputs(*options, **selected);
+  if (!given)
+    return fail(err, given.message());
 
-  MemRefArgs args;
-  for (size_t i = 0; i < signature->args.size(); ++i) {
-    const SignatureArg &arg = signature->args[i];
-    if (arg.role == ArgRole::Output) {
+  Expected<Session> session =
+      Session::create(model, std::move(*signature), options->weightsPaths);
+  if (!session)
+    return fail(err, session.message());
+  const EntrySignature &entry = *session->entry(entryName);
+
+  std::vector<NamedTensor> inputs, outputs;
+  std::vector<Tensor> outputTensors;
+  std::map<std::string, TensorView> results;
+  for (const SignatureArg &arg : entry.args) {
+    if (arg.role == ArgRole::Input) {
+      inputs.push_back({arg.name, given->at(arg.name).view()});
+    } else if (arg.role == ArgRole::State) {
+      TensorView state = session->state(arg.name);
+      auto it = given->find(arg.name);
+      if (it != given->end())
+        std::memcpy(state.data, it->second.data(), state.byteSize());
+      results[arg.name] = state;
+    } else if (arg.role == ArgRole::Output) {
       Expected<Tensor> tensor = Tensor::allocate(arg.dtype, arg.shape);
       if (!tensor)
         return fail(err, "output '" + arg.name + "': " + tensor.message());
-      storage[i].owned = std::move(tensor->buffer);
-      storage[i].data = storage[i].owned.data();
+      outputTensors.push_back(std::move(*tensor));
+      outputs.push_back({arg.name, outputTensors.back().view()});
+      results[arg.name] = outputTensors.back().view();
     }
-    args.add(storage[i].data, arg.shape);
   }
+  Expected<BoundCall> call = session->bind(entryName, inputs, outputs);
+  if (!call)
+    return fail(err, call.message());
 
-  model.entry(args.data());
+  (*call)();
   if (options->benchRuns > 0) {
     std::vector<double> times;
     times.reserve(static_cast<size_t>(options->benchRuns));
     for (int64_t run = 0; run < options->benchRuns; ++run) {
       auto start = std::chrono::steady_clock::now();
-      model.entry(args.data());
+      (*call)();
       times.push_back(elapsedMs(start));
     }
     std::sort(times.begin(), times.end());
@@ -549,12 +547,13 @@ int runChecked(const ModelSymbols &model, int argc, char **argv,
   }
 
   if (options->outputDir) {
-    if (Error e = writeOutputs(*options->outputDir, *signature, storage))
+    if (Error e = writeResults(*options->outputDir, entry, results))
       return fail(err, e.message());
   } else {
-    for (size_t i = 0; i < signature->args.size(); ++i)
-      if (signature->args[i].role == ArgRole::Output)
-        printOutput(signature->args[i], storage[i].data, out);
+    for (ArgRole role : {ArgRole::Output, ArgRole::State})
+      for (const SignatureArg &arg : entry.args)
+        if (arg.role == role)
+          printOutput(arg, results.at(arg.name).data, out);
   }
   out.flush();
   if (!out)

@@ -1,38 +1,29 @@
 //===- ModelMain.h - The command line of generated executables --*- C++ -*-===//
 //
-// `main` of every generated executable (Main.cpp) hands the symbols of the
-// compiled model to runModelMain, which parses the command line, loads inputs
-// and weights, checks them against the model signature, runs the model and
-// writes or prints the outputs:
+// The generic `main` of generated executables: runModelMain parses the
+// command line, loads inputs and weights, checks them against the model
+// signature, runs one entry of the model and writes or prints its outputs
+// and states:
 //
-//   model [--input NAME=FILE.npy]... [--output DIR] [--weights FILE]
-//         [--threads N] [--bench N] [--signature] [--help]
+//   model [--entry NAME] [--input NAME=FILE.npy]... [--output DIR]
+//         [--weights FILE]... [--threads N] [--bench N] [--signature]
+//         [--help]
 //
-// Kept apart from Main.cpp so that unit tests can drive it with a fake model.
+// --entry is required when the model has several entries. States start at
+// zero unless given with --input, and are written like outputs.
+// Applications (apps/) replace it for models whose metadata names a task;
+// apps/AppMain.h chooses.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef KILN_RUNTIME_MODELMAIN_H
 #define KILN_RUNTIME_MODELMAIN_H
 
-#include <cstdint>
+#include "runtime/Session.h"
+
 #include <ostream>
 
 namespace kiln {
-
-/// What a compiled model object provides (see the ABI in Main.cpp).
-struct ModelSymbols {
-  /// kiln_model_signature: NUL-terminated JSON.
-  const char *signature = nullptr;
-  /// kiln_model_entry: args[i] points to the memref descriptor of arg i.
-  void (*entry)(void **args) = nullptr;
-  /// kiln_embedded_weights / _size: an embedded safetensors image, if any.
-  const unsigned char *embeddedWeights = nullptr;
-  uint64_t embeddedWeightsSize = 0;
-  /// kiln_default_weights_path: safetensors file to map when neither
-  /// embedded weights nor --weights are given; null or empty if none.
-  const char *defaultWeightsPath = nullptr;
-};
 
 /// Runs the command line `argv` against `model`. Results go to `out`, errors
 /// and timings to `err`. Returns the process exit status: 0 on success, 1 on

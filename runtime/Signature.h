@@ -1,10 +1,20 @@
 //===- Signature.h - The model signature of a generated object --*- C++ -*-===//
 //
 // Every compiled model exports `kiln_model_signature`, a JSON description of
-// the arguments of its entry point, in order:
-//   {"entry":"forward","args":[{"name":"x","role":"input","dtype":"f32",
-//                               "shape":[1,7,64]}, ...]}
-// This header turns that text into structs, validating it on the way.
+// its entry points (version 2):
+//   {"entries":[{"name":"prefill_8","args":[
+//        {"name":"ids","role":"input","dtype":"i64","shape":[1,8]},
+//        {"name":"h.0.ln_1.weight","role":"weight","dtype":"f32",
+//         "shape":[768]},
+//        {"name":"cache.0.key","role":"state","dtype":"f32",
+//         "shape":[1,12,1024,64]},
+//        {"name":"hidden","role":"output","dtype":"f32","shape":[1,8,768]}]},
+//     {"name":"decode","args":[...]}, ...],
+//    "metadata":{"task":"text-generation", ...}}
+// Entry i of "entries" is function i of `kiln_model_entries`; its args are
+// listed in call order. Weights and states are shared by name between
+// entries, so a name must have the same role, dtype and shape wherever it
+// appears. This header turns that text into structs, validating it on the way.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,9 +31,13 @@
 
 namespace kiln {
 
-enum class ArgRole { Input, Weight, Output };
+/// Input: given by the caller for each call. Weight: bound once from the
+/// checkpoint, read-only. State: owned by the runtime, zero-initialised once,
+/// updated in place by the entries and kept across calls (e.g. a KV cache).
+/// Output: written by the call.
+enum class ArgRole { Input, Weight, State, Output };
 
-/// "input", "weight" or "output".
+/// "input", "weight", "state" or "output".
 const char *roleName(ArgRole role);
 std::optional<ArgRole> parseRoleName(std::string_view name);
 
@@ -34,20 +48,44 @@ struct SignatureArg {
   Shape shape;
 };
 
-struct Signature {
-  /// The model function's name; empty if the JSON has none.
-  std::string entry;
-  /// Entry-point arguments, in call order.
+/// One entry point of the model.
+struct EntrySignature {
+  std::string name;
+  /// Arguments, in call order.
   std::vector<SignatureArg> args;
 
   /// The argument called `name`, or nullptr.
-  const SignatureArg *find(std::string_view name) const;
+  const SignatureArg *find(std::string_view argName) const;
+  /// The argument called `name` with role `role`, or nullptr.
+  const SignatureArg *find(std::string_view argName, ArgRole role) const;
+  /// Number of arguments with role `role`.
+  size_t count(ArgRole role) const;
 };
 
-/// Parses and validates signature JSON: an object with an "args" array (and
-/// an optional "entry" string); each arg has a non-empty unique "name", a
-/// known "role" and "dtype", and a "shape" of non-negative integers.
-Expected<Signature> parseSignature(std::string_view json);
+struct ModelSignature {
+  /// Entry points, in the order of `kiln_model_entries`.
+  std::vector<EntrySignature> entries;
+  /// The "metadata" object as compact JSON text; "{}" when absent.
+  std::string metadata;
+  /// metadata.task when it is a string, else empty.
+  std::string task;
+
+  /// The entry called `name`, or nullptr.
+  const EntrySignature *entry(std::string_view name) const;
+  /// "'prefill_8', 'decode'" (every entry name, quoted, in order).
+  std::string entryNames() const;
+  /// The arguments of role Weight or State, one per name, in order of first
+  /// appearance over all entries.
+  std::vector<const SignatureArg *> shared(ArgRole role) const;
+};
+
+/// Parses and validates signature JSON: an object with a non-empty "entries"
+/// array, an optional "metadata" object and an optional "version" (2). Each
+/// entry has a unique non-empty "name" and an "args" array; each arg has a
+/// non-empty "name" unique within its entry, a known "role" and "dtype", and
+/// a "shape" of non-negative integers. Weights and states must agree in role,
+/// dtype and shape across entries.
+Expected<ModelSignature> parseModelSignature(std::string_view json);
 
 } // namespace kiln
 

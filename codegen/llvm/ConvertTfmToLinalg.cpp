@@ -10,6 +10,7 @@
 #include "codegen/Passes.h"
 #include "dialect/TfmOps.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/IR/AffineMap.h"
@@ -278,8 +279,8 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
     MLIRContext *ctx = rewriter.getContext();
     RankedTensorType inputType = op.getInput().getType();
     Type elementType = inputType.getElementType();
-    int64_t k = inputType.getShape().back();
-    int64_t n = op.getWeight().getType().getShape()[0];
+    int64_t k = op.getInFeatures();
+    int64_t n = op.getOutFeatures();
     int64_t m = inputType.getNumElements() / std::max<int64_t>(k, 1);
     auto lhsType = RankedTensorType::get({m, k}, elementType);
     auto accType = RankedTensorType::get({m, n}, elementType);
@@ -299,9 +300,13 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
     auto matmul = linalg::MatmulOp::create(rewriter, loc, TypeRange{accType},
                                            ValueRange{lhs, adaptor.getWeight()},
                                            ValueRange{init});
-    // (m, n, k): x[m, k] · W[n, k], i.e. W is read transposed.
+    // (m, n, k): x[m, k] · W[n, k] (W read transposed), or x[m, k] · W[k, n]
+    // for a weight stored [in, out].
+    SmallVector<unsigned> weightDims = op.getWeightInOut()
+                                           ? SmallVector<unsigned>{2, 1}
+                                           : SmallVector<unsigned>{1, 2};
     matmul.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(
-        {contractionMap(ctx, {0, 2}, 3), contractionMap(ctx, {1, 2}, 3),
+        {contractionMap(ctx, {0, 2}, 3), contractionMap(ctx, weightDims, 3),
          contractionMap(ctx, {0, 1}, 3)}));
     Value result = matmul.getResult(0);
     if (op.getActivation() != Activation::none)
@@ -794,6 +799,53 @@ struct PaddingMaskLowering : OpConversionPattern<PaddingMaskOp> {
   }
 };
 
+/// tensor.insert_slice at a position read at run time and clamped into the
+/// cache, so the write can never leave the buffer.
+struct KvCacheWriteLowering : OpConversionPattern<KvCacheWriteOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(KvCacheWriteOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType cacheType = op.getCache().getType();
+    ArrayRef<int64_t> updateShape = op.getUpdate().getType().getShape();
+    int64_t axis = op.getNormalizedAxis();
+    if (updateShape == cacheType.getShape()) {
+      // A whole-cache write would fold to the update itself and lose the
+      // cache buffer; materializing into the cache keeps the write in place.
+      rewriter.replaceOpWithNewOp<bufferization::MaterializeInDestinationOp>(
+          op, cacheType, adaptor.getUpdate(), adaptor.getCache());
+      return success();
+    }
+    int64_t positionRank = op.getPosition().getType().getRank();
+    SmallVector<Value> zeros(positionRank,
+                             arith::ConstantIndexOp::create(rewriter, loc, 0));
+    Value position =
+        tensor::ExtractOp::create(rewriter, loc, adaptor.getPosition(), zeros);
+    position = arith::IndexCastOp::create(rewriter, loc,
+                                          rewriter.getIndexType(), position);
+    int64_t last = cacheType.getShape()[axis] - updateShape[axis];
+    position = arith::MaxSIOp::create(
+        rewriter, loc, position,
+        arith::ConstantIndexOp::create(rewriter, loc, 0));
+    position = arith::MinSIOp::create(
+        rewriter, loc, position,
+        arith::ConstantIndexOp::create(rewriter, loc, last));
+
+    SmallVector<OpFoldResult> offsets(cacheType.getRank(),
+                                      rewriter.getIndexAttr(0));
+    offsets[axis] = position;
+    SmallVector<OpFoldResult> sizes, strides;
+    for (int64_t size : updateShape) {
+      sizes.push_back(rewriter.getIndexAttr(size));
+      strides.push_back(rewriter.getIndexAttr(1));
+    }
+    rewriter.replaceOpWithNewOp<tensor::InsertSliceOp>(
+        op, adaptor.getUpdate(), adaptor.getCache(), offsets, sizes, strides);
+    return success();
+  }
+};
+
 } // namespace
 
 void kiln::populateTfmToLinalgPatterns(RewritePatternSet &patterns) {
@@ -802,7 +854,7 @@ void kiln::populateTfmToLinalgPatterns(RewritePatternSet &patterns) {
                LayerNormLowering, RmsNormLowering, GeluLowering, ScaleLowering,
                SoftmaxLowering, ReshapeLowering, TransposeLowering,
                SliceLowering, ConcatLowering, GatherLowering, EmbeddingLowering,
-               CausalMaskLowering, PaddingMaskLowering,
+               CausalMaskLowering, PaddingMaskLowering, KvCacheWriteLowering,
                BinaryLowering<AddOp, arith::AddFOp, arith::AddIOp>,
                BinaryLowering<SubOp, arith::SubFOp, arith::SubIOp>,
                BinaryLowering<MulOp, arith::MulFOp, arith::MulIOp>,
@@ -821,6 +873,7 @@ struct ConvertTfmToLinalgPass
     target.addIllegalDialect<TfmDialect>();
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
                            math::MathDialect, tensor::TensorDialect,
+                           bufferization::BufferizationDialect,
                            func::FuncDialect>();
     RewritePatternSet patterns(ctx);
     kiln::populateTfmToLinalgPatterns(patterns);

@@ -56,19 +56,20 @@ std::unique_ptr<TargetMachine> createTargetMachine(StringRef cpu,
   return machine;
 }
 
-/// `void kiln_model_entry(void **args)`: passes args[i] as the i-th memref
-/// descriptor pointer of the entry's C interface, so the runtime can call a
-/// model of any signature.
-static bool addEntryWrapper(Module &module, StringRef entryName) {
+/// `void kiln_entry_<name>(void **args)`: passes args[i] as the i-th memref
+/// descriptor pointer of the entry's C interface, so the runtime can call an
+/// entry of any signature.
+static Function *addEntryWrapper(Module &module, StringRef entryName) {
   Function *entry = module.getFunction(("_mlir_ciface_" + entryName).str());
   if (!entry)
-    return false;
+    return nullptr;
   LLVMContext &ctx = module.getContext();
   Type *ptrType = PointerType::getUnqual(ctx);
   auto *wrapperType =
       FunctionType::get(Type::getVoidTy(ctx), {ptrType}, /*isVarArg=*/false);
-  Function *wrapper = Function::Create(wrapperType, Function::ExternalLinkage,
-                                       "kiln_model_entry", module);
+  Function *wrapper =
+      Function::Create(wrapperType, Function::InternalLinkage,
+                       ("kiln_entry_" + entryName).str(), module);
   IRBuilder<> builder(BasicBlock::Create(ctx, "entry", wrapper));
   SmallVector<Value *> arguments;
   for (unsigned i = 0; i < entry->arg_size(); ++i) {
@@ -77,14 +78,21 @@ static bool addEntryWrapper(Module &module, StringRef entryName) {
   }
   builder.CreateCall(entry, arguments);
   builder.CreateRetVoid();
-  return true;
+  return wrapper;
 }
 
-static void addStringGlobal(Module &module, StringRef name, StringRef text) {
+static GlobalVariable *addConstantGlobal(Module &module, StringRef name,
+                                         Constant *value) {
+  return new GlobalVariable(module, value->getType(), /*isConstant=*/true,
+                            GlobalValue::ExternalLinkage, value, name);
+}
+
+static Constant *stringConstant(Module &module, StringRef text) {
   Constant *data = ConstantDataArray::getString(module.getContext(), text,
                                                 /*AddNull=*/true);
-  new GlobalVariable(module, data->getType(), /*isConstant=*/true,
-                     GlobalValue::ExternalLinkage, data, name);
+  auto *global = new GlobalVariable(module, data->getType(), true,
+                                    GlobalValue::PrivateLinkage, data);
+  return global;
 }
 
 static std::string escapeForAssembler(StringRef path) {
@@ -97,30 +105,50 @@ static std::string escapeForAssembler(StringRef path) {
   return escaped;
 }
 
-/// Embeds the checkpoint with `.incbin`: the assembler streams the file into
-/// a read-only section, so the bytes never pass through IR.
-static void addEmbeddedWeights(Module &module, StringRef path, uint64_t size) {
-  std::string assembly = "\t.section .rodata.kiln_weights,\"a\",@progbits\n"
-                         "\t.globl kiln_embedded_weights\n"
-                         "\t.p2align 6\n"
-                         "kiln_embedded_weights:\n"
-                         "\t.incbin \"" +
-                         escapeForAssembler(path) +
-                         "\"\n"
-                         "\t.globl kiln_embedded_weights_size\n"
-                         "\t.p2align 3\n"
-                         "kiln_embedded_weights_size:\n"
-                         "\t.quad " +
-                         std::to_string(size) +
-                         "\n"
-                         "\t.text\n";
-  module.appendModuleInlineAsm(assembly);
+/// `kiln_embedded_files[]` = {name, data, size} per file. The bytes come in
+/// through `.incbin`: the assembler streams each file into a read-only
+/// section, so they never pass through IR.
+static bool addEmbeddedFiles(Module &module, ArrayRef<EmbeddedFile> files,
+                             std::string &error) {
+  LLVMContext &ctx = module.getContext();
+  Type *ptrType = PointerType::getUnqual(ctx);
+  Type *sizeType = Type::getInt64Ty(ctx);
+  StructType *entryType = StructType::get(ctx, {ptrType, ptrType, sizeType});
+  std::vector<Constant *> entries;
+  std::string assembly;
+  for (auto [index, file] : llvm::enumerate(files)) {
+    uint64_t size = 0;
+    if (sys::fs::file_size(file.path, size)) {
+      error = "cannot read '" + file.path + "'";
+      return false;
+    }
+    std::string label = "kiln_file_" + std::to_string(index);
+    assembly += "\t.section .rodata.kiln_files,\"a\",@progbits\n"
+                "\t.p2align 6\n" +
+                label + ":\n\t.incbin \"" + escapeForAssembler(file.path) +
+                "\"\n";
+    // Declared here, defined by the assembly above.
+    auto *data = new GlobalVariable(module, ArrayType::get(Type::getInt8Ty(ctx), 0),
+                                    true, GlobalValue::ExternalLinkage,
+                                    nullptr, label);
+    entries.push_back(ConstantStruct::get(
+        entryType, {stringConstant(module, file.name), data,
+                    ConstantInt::get(sizeType, size)}));
+  }
+  if (!assembly.empty())
+    module.appendModuleInlineAsm(assembly + "\t.text\n");
+  addConstantGlobal(module, "kiln_embedded_files",
+                    ConstantArray::get(ArrayType::get(entryType, entries.size()),
+                                       entries));
+  addConstantGlobal(module, "kiln_embedded_file_count",
+                    ConstantInt::get(sizeType, entries.size()));
+  return true;
 }
 
 std::unique_ptr<Module>
 translateToLLVMIR(mlir::ModuleOp module, LLVMContext &context,
-                  StringRef entryName, StringRef signatureJson,
-                  const WeightsBinding &weights, TargetMachine &target) {
+                  ArrayRef<std::string> entryNames,
+                  const ObjectContents &contents, TargetMachine &target) {
   mlir::DialectRegistry registry;
   mlir::registerBuiltinDialectTranslation(registry);
   mlir::registerLLVMDialectTranslation(registry);
@@ -133,28 +161,37 @@ translateToLLVMIR(mlir::ModuleOp module, LLVMContext &context,
     return nullptr;
   llvmModule->setDataLayout(target.createDataLayout());
   llvmModule->setTargetTriple(target.getTargetTriple());
-  if (!addEntryWrapper(*llvmModule, entryName)) {
-    module.emitError() << "entry function '" << entryName
-                       << "' has no C interface after lowering";
-    return nullptr;
-  }
-  addStringGlobal(*llvmModule, "kiln_model_signature", signatureJson);
-  switch (weights.mode) {
-  case WeightsBinding::Mode::None:
-    break;
-  case WeightsBinding::Mode::Embed: {
-    uint64_t size = 0;
-    if (sys::fs::file_size(weights.path, size)) {
-      module.emitError() << "cannot read weights file '" << weights.path << "'";
+
+  Type *ptrType = PointerType::getUnqual(context);
+  std::vector<Constant *> wrappers;
+  for (const std::string &name : entryNames) {
+    Function *wrapper = addEntryWrapper(*llvmModule, name);
+    if (!wrapper) {
+      module.emitError() << "entry function '" << name
+                         << "' has no C interface after lowering";
       return nullptr;
     }
-    addEmbeddedWeights(*llvmModule, weights.path, size);
-    break;
+    wrappers.push_back(wrapper);
   }
-  case WeightsBinding::Mode::External:
-    addStringGlobal(*llvmModule, "kiln_default_weights_path", weights.path);
-    break;
+  addConstantGlobal(*llvmModule, "kiln_model_entries",
+                    ConstantArray::get(ArrayType::get(ptrType, wrappers.size()),
+                                       wrappers));
+  addConstantGlobal(*llvmModule, "kiln_model_entry_count",
+                    ConstantInt::get(Type::getInt64Ty(context),
+                                     wrappers.size()));
+  addConstantGlobal(*llvmModule, "kiln_model_signature",
+                    ConstantDataArray::getString(context,
+                                                 contents.signatureJson, true));
+  std::string error;
+  if (!addEmbeddedFiles(*llvmModule, contents.embeddedFiles, error)) {
+    module.emitError() << error;
+    return nullptr;
   }
+  if (!contents.externalWeights.empty())
+    addConstantGlobal(
+        *llvmModule, "kiln_default_weights_path",
+        ConstantDataArray::getString(
+            context, llvm::join(contents.externalWeights, "\n"), true));
   return llvmModule;
 }
 

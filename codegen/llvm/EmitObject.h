@@ -9,15 +9,26 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace kiln {
 
-/// Where the generated program finds its checkpoint tensors.
-struct WeightsBinding {
-  enum class Mode { None, Embed, External };
-  Mode mode = Mode::None;
-  /// The safetensors file: embedded byte for byte, or mmapped at start.
+/// A file copied byte for byte into the executable's read-only data, under
+/// `name` (weights shards, tokenizer files).
+struct EmbeddedFile {
+  std::string name;
   std::string path;
+};
+
+/// What the object holds besides the compiled entries.
+struct ObjectContents {
+  /// The signature JSON of runtime/Signature.h.
+  std::string signatureJson;
+  /// Files for `kiln_embedded_files`.
+  std::vector<EmbeddedFile> embeddedFiles;
+  /// Safetensors files the executable maps at start instead
+  /// (`kiln_default_weights_path`, newline separated).
+  std::vector<std::string> externalWeights;
 };
 
 /// A target machine for `cpu` ("host" for the machine kiln runs on, or an
@@ -26,12 +37,15 @@ std::unique_ptr<llvm::TargetMachine> createTargetMachine(llvm::StringRef cpu,
                                                          std::string &error);
 
 /// Translates a module in the llvm dialect to LLVM IR and adds what the
-/// runtime links against: `kiln_model_entry(void **args)` calling the
-/// entry's C interface, `kiln_model_signature`, and the weights binding.
+/// runtime links against: `kiln_model_entries[]`, one `void (void **args)`
+/// wrapper per entry calling its C interface (in `entryNames` order, the
+/// order of the signature), `kiln_model_entry_count`,
+/// `kiln_model_signature`, `kiln_embedded_files[]` and
+/// `kiln_default_weights_path`.
 std::unique_ptr<llvm::Module>
 translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &context,
-                  llvm::StringRef entryName, llvm::StringRef signatureJson,
-                  const WeightsBinding &weights, llvm::TargetMachine &target);
+                  llvm::ArrayRef<std::string> entryNames,
+                  const ObjectContents &contents, llvm::TargetMachine &target);
 
 /// Runs LLVM's O3 pipeline for `target`.
 void optimizeLLVMModule(llvm::Module &module, llvm::TargetMachine &target);

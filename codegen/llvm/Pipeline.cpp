@@ -4,6 +4,7 @@
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringMap.h"
 #include <nlohmann/json.hpp>
 
 using namespace mlir;
@@ -44,11 +45,13 @@ getLoweringStages(ArrayRef<std::string> disabledPasses) {
        "func.func(tfm-decompose-attention),"
        "tfm-outline-weights,"
        "func.func(convert-tfm-to-linalg),canonicalize,cse"},
-      // Results become caller-owned out-parameters, which the runtime
-      // allocates; temporaries get explicit deallocations.
+      // Results that are a state argument updated in place disappear; the
+      // others become caller-owned out-parameters, which the runtime
+      // allocates. Temporaries get explicit deallocations.
       {"bufferized", "memrefs with explicit deallocation",
        "one-shot-bufferize{bufferize-function-boundaries "
        "function-boundary-type-conversion=identity-layout-map},"
+       "kiln-drop-state-results,"
        "buffer-results-to-out-params{hoist-static-allocs "
        "modify-public-functions},"
        "buffer-deallocation-pipeline,canonicalize"},
@@ -63,28 +66,28 @@ getLoweringStages(ArrayRef<std::string> disabledPasses) {
       // intrinsic go first; the rest (erf) call libm.
       {"llvm", "the llvm dialect",
        "convert-scf-to-openmp,canonicalize,convert-scf-to-cf,"
-       "convert-openmp-to-llvm,lower-affine,expand-strided-metadata,"
+       "convert-openmp-to-llvm,expand-strided-metadata,lower-affine,"
        "finalize-memref-to-llvm,convert-math-to-llvm,convert-math-to-libm,"
        "convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,"
        "convert-cf-to-llvm,reconcile-unrealized-casts"},
   };
 }
 
-FailureOr<func::FuncOp> findEntryFunction(ModuleOp module, StringRef name) {
-  SmallVector<func::FuncOp> candidates;
+FailureOr<SmallVector<func::FuncOp>> findEntryFunctions(ModuleOp module,
+                                                      StringRef name) {
+  SmallVector<func::FuncOp> entries;
   for (auto func : module.getOps<func::FuncOp>()) {
     if (func.isExternal())
       continue;
     if (name.empty() ? func.isPublic() : func.getSymName() == name)
-      candidates.push_back(func);
+      entries.push_back(func);
   }
-  if (candidates.size() == 1)
-    return candidates.front();
-  if (!name.empty())
-    return module.emitError() << "no function named '" << name << "'";
-  return module.emitError()
-         << "expected exactly one public function to compile, found "
-         << candidates.size() << " (choose one with --entry)";
+  if (entries.empty()) {
+    if (!name.empty())
+      return module.emitError() << "no function named '" << name << "'";
+    return module.emitError() << "no public function to compile";
+  }
+  return entries;
 }
 
 static FailureOr<std::string> dtypeName(Location loc, Type type) {
@@ -105,19 +108,21 @@ static FailureOr<std::string> dtypeName(Location loc, Type type) {
   return emitError(loc) << "the runtime has no dtype for " << type;
 }
 
-FailureOr<std::string> buildSignatureJson(func::FuncOp entry) {
+/// The signature of one entry: arguments in call order after bufferization
+/// (arguments, then the results that are not states, as out-parameters).
+static FailureOr<nlohmann::json> buildEntrySignature(func::FuncOp entry) {
   nlohmann::json args = nlohmann::json::array();
-  auto add = [&](Type type, std::string name, const char *role,
+  auto add = [&](Type type, StringRef name, const char *role,
                  Location loc) -> LogicalResult {
     auto tensor = dyn_cast<RankedTensorType>(type);
     if (!tensor || !tensor.hasStaticShape())
-      return emitError(loc)
-             << role << " '" << name
-             << "' must be a statically shaped tensor, got " << type;
+      return emitError(loc) << role << " '" << name
+                            << "' must be a statically shaped tensor, got "
+                            << type;
     FailureOr<std::string> dtype = dtypeName(loc, tensor.getElementType());
     if (failed(dtype))
       return failure();
-    args.push_back({{"name", name},
+    args.push_back({{"name", name.str()},
                     {"role", role},
                     {"dtype", *dtype},
                     {"shape", std::vector<int64_t>(tensor.getShape().begin(),
@@ -126,35 +131,86 @@ FailureOr<std::string> buildSignatureJson(func::FuncOp entry) {
   };
   for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
     Location loc = entry.getArgument(i).getLoc();
-    if (auto weight = entry.getArgAttrOfType<StringAttr>(i, "tfm.weight")) {
-      if (failed(
-              add(entry.getArgument(i).getType(), weight.str(), "weight", loc)))
-        return failure();
-      continue;
-    }
-    auto name = entry.getArgAttrOfType<StringAttr>(i, "tfm.name");
-    std::string text = name ? name.str() : "arg" + std::to_string(i);
-    if (failed(add(entry.getArgument(i).getType(), text, "input", loc)))
+    Type type = entry.getArgument(i).getType();
+    LogicalResult added = success();
+    if (auto weight = entry.getArgAttrOfType<StringAttr>(i, kWeightAttr))
+      added = add(type, weight.getValue(), "weight", loc);
+    else if (auto state = entry.getArgAttrOfType<StringAttr>(i, kStateAttr))
+      added = add(type, state.getValue(), "state", loc);
+    else if (auto name = entry.getArgAttrOfType<StringAttr>(i, kNameAttr))
+      added = add(type, name.getValue(), "input", loc);
+    else
+      added = add(type, "arg" + std::to_string(i), "input", loc);
+    if (failed(added))
       return failure();
   }
   for (unsigned i = 0; i < entry.getNumResults(); ++i) {
-    auto name = entry.getResultAttrOfType<StringAttr>(i, "tfm.name");
+    // A state result is the state argument updated in place: bufferization
+    // drops it from the signature.
+    if (entry.getResultAttr(i, kStateAttr))
+      continue;
+    auto name = entry.getResultAttrOfType<StringAttr>(i, kNameAttr);
     std::string text = name ? name.str() : "result" + std::to_string(i);
     if (failed(add(entry.getResultTypes()[i], text, "output", entry.getLoc())))
       return failure();
   }
-  nlohmann::json signature = {{"entry", entry.getSymName().str()},
-                              {"args", args}};
-  return signature.dump();
+  return nlohmann::json{{"name", entry.getSymName().str()}, {"args", args}};
 }
 
-void stripSignatureAttributes(func::FuncOp entry) {
-  for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
-    entry.removeArgAttr(i, "tfm.name");
-    entry.removeArgAttr(i, "tfm.weight");
+/// Checks that every state result returns the state argument of the same
+/// name updated in place, which is what lets bufferization drop it.
+static LogicalResult verifyStates(func::FuncOp entry) {
+  llvm::StringMap<unsigned> stateArgs;
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i)
+    if (auto state = entry.getArgAttrOfType<StringAttr>(i, kStateAttr))
+      stateArgs[state.getValue()] = i;
+  for (unsigned i = 0; i < entry.getNumResults(); ++i) {
+    auto state = entry.getResultAttrOfType<StringAttr>(i, kStateAttr);
+    if (state && !stateArgs.count(state.getValue()))
+      return entry.emitError()
+             << "result #" << i << " updates state '" << state.getValue()
+             << "' but no argument holds that state";
   }
+  return success();
+}
+
+FailureOr<std::string> buildModelSignature(ModuleOp module,
+                                           ArrayRef<func::FuncOp> entries) {
+  nlohmann::json list = nlohmann::json::array();
+  for (func::FuncOp entry : entries) {
+    if (failed(verifyStates(entry)))
+      return failure();
+    FailureOr<nlohmann::json> signature = buildEntrySignature(entry);
+    if (failed(signature))
+      return failure();
+    list.push_back(*signature);
+  }
+  nlohmann::json metadata = nlohmann::json::object();
+  if (auto text = module->getAttrOfType<StringAttr>(kMetadataAttr)) {
+    metadata = nlohmann::json::parse(text.getValue().str(), nullptr,
+                                     /*allow_exceptions=*/false);
+    if (metadata.is_discarded() || !metadata.is_object())
+      return module.emitError()
+             << "'" << kMetadataAttr << "' must be a JSON object";
+  }
+  return nlohmann::json{{"entries", list}, {"metadata", metadata}}.dump();
+}
+
+void prepareEntryForBufferization(func::FuncOp entry) {
+  MLIRContext *ctx = entry.getContext();
+  auto notWritable = BoolAttr::get(ctx, false);
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
+    // Weights may be mapped read-only: never bufferize a write into one.
+    if (entry.getArgAttr(i, kWeightAttr))
+      entry.setArgAttr(i, "bufferization.writable", notWritable);
+    for (StringRef name : {kNameAttr, kWeightAttr, kStateAttr})
+      entry.removeArgAttr(i, name);
+  }
+  // Result states stay marked: kiln-drop-state-results removes them after
+  // bufferization.
   for (unsigned i = 0; i < entry.getNumResults(); ++i)
-    entry.removeResultAttr(i, StringAttr::get(entry.getContext(), "tfm.name"));
+    entry.removeResultAttr(i, StringAttr::get(ctx, kNameAttr));
+  entry->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
 }
 
 } // namespace kiln

@@ -32,20 +32,34 @@ getLoweringStages(llvm::ArrayRef<std::string> disabledPasses = {});
 /// Names of the optional tfm passes that `--disable-pass` may turn off.
 llvm::ArrayRef<llvm::StringRef> getOptionalTfmPasses();
 
-/// Finds the function to compile: the one named `name`, or the only public
-/// function with a body. Reports an error on the module otherwise.
-mlir::FailureOr<mlir::func::FuncOp> findEntryFunction(mlir::ModuleOp module,
-                                                      llvm::StringRef name);
+/// Attributes through which a builder describes an entry's contract with
+/// the runtime: argument and result names, checkpoint tensors, and states
+/// (buffers the runtime keeps across calls, such as a KV cache: an argument
+/// and the result that returns it updated carry the same `tfm.state` name).
+/// The module's `tfm.metadata` is a JSON object passed through to the
+/// runtime (the task, the tokenizer, ...).
+inline constexpr llvm::StringLiteral kNameAttr = "tfm.name";
+inline constexpr llvm::StringLiteral kWeightAttr = "tfm.weight";
+inline constexpr llvm::StringLiteral kStateAttr = "tfm.state";
+inline constexpr llvm::StringLiteral kMetadataAttr = "tfm.metadata";
 
-/// JSON describing the entry's arguments and results for the runtime (see
-/// runtime/Signature.h): names, roles (input, weight, output), dtypes and
-/// shapes, in call order. Call it after weights are outlined and before
-/// bufferization.
-mlir::FailureOr<std::string> buildSignatureJson(mlir::func::FuncOp entry);
+/// The functions to compile: the one named `name`, or every public function
+/// with a body. Reports an error on the module when there is none.
+mlir::FailureOr<llvm::SmallVector<mlir::func::FuncOp>>
+findEntryFunctions(mlir::ModuleOp module, llvm::StringRef name);
 
-/// Removes the tfm naming attributes from the entry's arguments and results
-/// once the signature holds them: LLVM translation would warn about them.
-void stripSignatureAttributes(mlir::func::FuncOp entry);
+/// JSON describing every entry for the runtime (see runtime/Signature.h):
+/// per entry, the arguments in call order with names, roles (input, weight,
+/// state, output), dtypes and shapes; plus the module's metadata. Call it
+/// after weights are outlined and before bufferization.
+mlir::FailureOr<std::string>
+buildModelSignature(mlir::ModuleOp module,
+                    llvm::ArrayRef<mlir::func::FuncOp> entries);
+
+/// Once the signature holds the names: removes the tfm attributes (LLVM
+/// translation would warn about them), marks weights read-only for
+/// bufferization and asks for a C interface.
+void prepareEntryForBufferization(mlir::func::FuncOp entry);
 
 } // namespace kiln
 

@@ -22,7 +22,7 @@
 // RUN: FileCheck %s --check-prefix=LOOPS < %t.loops
 
 // Stage "llvm".
-// RUN: kiln-opt %t.loops --pass-pipeline='builtin.module(convert-scf-to-openmp,canonicalize,convert-scf-to-cf,convert-openmp-to-llvm,lower-affine,expand-strided-metadata,finalize-memref-to-llvm,convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts)' -o %t.llvm
+// RUN: kiln-opt %t.loops --pass-pipeline='builtin.module(convert-scf-to-openmp,canonicalize,convert-scf-to-cf,convert-openmp-to-llvm,expand-strided-metadata,lower-affine,finalize-memref-to-llvm,convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts)' -o %t.llvm
 // RUN: FileCheck %s --check-prefix=LLVM < %t.llvm
 // RUN: FileCheck %s --check-prefix=LLVM-ONLY < %t.llvm
 

@@ -20,7 +20,7 @@ func.func @linear_weight_rank(%x: tensor<2x8xf32>, %w: tensor<2x16x8xf32>) {
 
 // The weight is [out, in] as in torch.nn.Linear, not [in, out].
 func.func @linear_contraction(%x: tensor<2x8xf32>, %w: tensor<8x16xf32>) {
-  // expected-error @+1 {{'tfm.linear' op 'weight' has shape [8,16] but 'input' has shape [2,8]: the last dimensions must agree}}
+  // expected-error @+1 {{'tfm.linear' op 'weight' [out, in] has shape [8,16] but 'input' has shape [2,8]: the input features must agree}}
   %0 = tfm.linear %x, %w : (tensor<2x8xf32>, tensor<8x16xf32>) -> tensor<2x8xf32>
   return
 }

@@ -1,7 +1,9 @@
 //===- ModelMainTest.cpp - The command line of generated executables ------===//
 //
-// Drives runModelMain with a fake model written here: y = x + w + ids[i] and
-// n = ids[0] + ids[1], reading MLIR memref descriptors like generated code.
+// Drives runModelMain with fake models written here, reading MLIR memref
+// descriptors like generated code: a one-entry model computing
+// y = x + w + ids[i] and n = ids[0] + ids[1], and a two-entry model with
+// states and weights in two safetensors shards.
 //
 //===----------------------------------------------------------------------===//
 
@@ -9,6 +11,7 @@
 #include "runtime/Npy.h"
 #include "runtime/ThreadPool.h"
 
+#include "AccumulatorModel.h"
 #include "TestUtil.h"
 
 #include <gtest/gtest.h>
@@ -23,12 +26,12 @@ using namespace kiln::test;
 namespace {
 
 const char *kSignature =
-    R"({"entry":"forward","args":[)"
+    R"({"entries":[{"name":"forward","args":[)"
     R"({"name":"x","role":"input","dtype":"f32","shape":[2,3]},)"
     R"({"name":"w","role":"weight","dtype":"f32","shape":[3]},)"
     R"({"name":"ids","role":"input","dtype":"i64","shape":[2]},)"
     R"({"name":"out/y","role":"output","dtype":"f32","shape":[2,3]},)"
-    R"({"name":"n","role":"output","dtype":"i64","shape":[]}]})";
+    R"({"name":"n","role":"output","dtype":"i64","shape":[]}]}]})";
 
 template <int Rank> struct Descriptor {
   void *allocated;
@@ -76,6 +79,8 @@ extern "C" void fakeEntry(void **args) {
   *static_cast<int64_t *>(n->aligned) = is[0] + is[1];
 }
 
+const EntryFunction kEntries[] = {fakeEntry};
+
 struct Result {
   int status;
   std::string out, err;
@@ -120,7 +125,8 @@ protected:
   void SetUp() override {
     savedThreads = ThreadPool::global().numThreads();
     model.signature = kSignature;
-    model.entry = fakeEntry;
+    model.entries = kEntries;
+    model.entryCount = 1;
     float x[6] = {0.5f, 1, 2, 3, 4, 5};
     xPath = dir.file("x.npy");
     ASSERT_FALSE(writeNpy(xPath, TensorView{DType::F32, {2, 3}, x}));
@@ -276,8 +282,10 @@ TEST_F(ModelMainTest, WeightSources) {
   alignas(64) static unsigned char blob[4096];
   ASSERT_LT(image.size(), sizeof blob);
   std::memcpy(blob, image.data(), image.size());
-  model.embeddedWeights = blob;
-  model.embeddedWeightsSize = image.size();
+  KilnEmbeddedFile files[] = {{"vocab.json", blob, 0},
+                              {"model.safetensors", blob, image.size()}};
+  model.embeddedFiles = files;
+  model.embeddedFileCount = 2;
   Result r = runMain(model, inputs);
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, expected);
@@ -288,7 +296,7 @@ TEST_F(ModelMainTest, WeightSources) {
   // Embedded but misaligned: copied to an aligned buffer.
   image = weightsImage("F32", false);
   std::memcpy(blob, image.data(), image.size());
-  model.embeddedWeightsSize = image.size();
+  files[1].size = image.size();
   r = runMain(model, inputs);
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, expected);
@@ -300,7 +308,7 @@ TEST_F(ModelMainTest, WeightSources) {
   // F16 weights are converted to the f32 the signature wants.
   image = weightsImage("F16", false);
   std::memcpy(blob, image.data(), image.size());
-  model.embeddedWeightsSize = image.size();
+  files[1].size = image.size();
   r = runMain(model, inputs);
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, expected);
@@ -315,26 +323,27 @@ TEST_F(ModelMainTest, WeightSources) {
   EXPECT_EQ(r.err, "error: weight 'w' not found in " + other + "\n");
 
   // The default path is used when nothing else is there.
-  model.embeddedWeights = nullptr;
-  model.embeddedWeightsSize = 0;
+  model.embeddedFiles = nullptr;
+  model.embeddedFileCount = 0;
   model.defaultWeightsPath = weightsPath.c_str();
   r = runMain(model, inputs);
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, expected);
 
   // Embedded weights that are not a safetensors image.
-  model.embeddedWeights = blob;
-  model.embeddedWeightsSize = 5;
+  model.embeddedFiles = files;
+  model.embeddedFileCount = 2;
+  files[1].size = 5;
   r = runMain(model, inputs);
   EXPECT_EQ(r.status, 1);
-  EXPECT_EQ(r.err, "error: embedded weights: not a safetensors file: 5 bytes, "
-                   "expected at least 8 (the header length)\n");
+  EXPECT_EQ(r.err, "error: embedded model.safetensors: not a safetensors "
+                   "file: 5 bytes, expected at least 8 (the header length)\n");
 }
 
 TEST_F(ModelMainTest, HelpAndSignature) {
   Result r = runMain(model, {"--help"});
   EXPECT_EQ(r.status, 0);
-  EXPECT_NE(r.out.find("usage: model [--input NAME=FILE.npy]"),
+  EXPECT_NE(r.out.find("usage: model [--entry NAME] [--input NAME=FILE.npy]"),
             std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("inputs:\n  x      f32 [2,3]\n  ids    i64 [2]\n"),
@@ -354,10 +363,10 @@ TEST_F(ModelMainTest, HelpAndSignature) {
   EXPECT_EQ(r.out, std::string(kSignature) + "\n");
 
   ModelSymbols broken = model;
-  broken.signature = "{\"args\": 3}";
+  broken.signature = "{\"entries\": 3}";
   r = runMain(broken, {"--help"});
   EXPECT_EQ(r.status, 1);
-  EXPECT_EQ(r.err, "error: model signature: expected an 'args' array\n");
+  EXPECT_EQ(r.err, "error: model signature: expected an 'entries' array\n");
 }
 
 TEST_F(ModelMainTest, ThreadsAndBench) {
@@ -382,4 +391,148 @@ TEST_F(ModelMainTest, OutputDirectoryErrors) {
   EXPECT_EQ(r.err.rfind("error: cannot create directory " + file, 0), 0u)
       << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+}
+
+namespace {
+
+class MultiEntryTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    accumulatorSeen = AccumulatorSeen();
+    model = accumulatorModel();
+    shardW = dir.file("w.safetensors");
+    shardB = dir.file("b.safetensors");
+    writeFile(shardW, accumulatorShardW());
+    writeFile(shardB, accumulatorShardB(false));
+    float ones[3] = {1, 1, 1};
+    xPath = dir.file("x.npy");
+    ASSERT_FALSE(writeNpy(xPath, TensorView{DType::F32, {3}, ones}));
+  }
+
+  MainResult run(const std::vector<std::string> &args) {
+    return runCommandLine(runModelMain, model, args);
+  }
+  void expectError(const std::vector<std::string> &args,
+                   const std::string &message) {
+    MainResult r = run(args);
+    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(r.err, "error: " + message + "\n");
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(accumulatorSeen.initCalls + accumulatorSeen.stepCalls, 0);
+  }
+
+  TempDir dir;
+  ModelSymbols model;
+  std::string shardW, shardB, xPath;
+};
+
+} // namespace
+
+TEST_F(MultiEntryTest, EntrySelection) {
+  std::vector<std::string> args = {"--input", "x=" + xPath, "--weights",
+                                   shardW, "--weights", shardB};
+  expectError(args, "the model has 2 entries; pass --entry NAME (entries: "
+                    "'init', 'step')");
+  args.insert(args.end(), {"--entry", "decode"});
+  expectError(args, "unknown entry 'decode' (entries: 'init', 'step')");
+  expectError({"--entry", "decode", "--help"},
+              "unknown entry 'decode' (entries: 'init', 'step')");
+  expectError({"--entry="}, "--entry expects an entry name, got ''");
+
+  args.back() = "init";
+  MainResult r = run(args);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "y: f32 [3] = [1, 2, 3]\nacc: f32 [3] = [1, 2, 3]\n");
+  EXPECT_EQ(accumulatorSeen.initCalls, 1);
+  EXPECT_EQ(accumulatorSeen.stepCalls, 0);
+}
+
+TEST_F(MultiEntryTest, StatesAreInputsAndOutputs) {
+  float start[3] = {1, 1, 1};
+  std::string accPath = dir.file("acc.npy");
+  ASSERT_FALSE(writeNpy(accPath, TensorView{DType::F32, {3}, start}));
+  std::string outDir = dir.file("out");
+  // Sharded weights: one --weights per shard.
+  MainResult r =
+      run({"--entry", "step", "--input", "x=" + xPath, "--input",
+           "acc=" + accPath, "--weights", shardW, "--weights", shardB,
+           "--output", outDir});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  Expected<Tensor> y = readNpy(outDir + "/y.npy");
+  ASSERT_TRUE(y) << y.message();
+  const float *ys = static_cast<const float *>(y->data());
+  EXPECT_EQ(std::vector<float>(ys, ys + 3), (std::vector<float>{12, 23, 34}));
+  Expected<Tensor> acc = readNpy(outDir + "/acc.npy");
+  ASSERT_TRUE(acc) << acc.message();
+  EXPECT_EQ(static_cast<const float *>(acc->data())[2], 34);
+  Expected<Tensor> count = readNpy(outDir + "/count.npy");
+  ASSERT_TRUE(count) << count.message();
+  EXPECT_EQ(count->dtype, DType::I64);
+  EXPECT_EQ(*static_cast<const int64_t *>(count->data()), 1);
+
+  // States not given start at zero and are printed after the outputs.
+  r = run({"--entry", "step", "--input", "x=" + xPath, "--weights", shardW,
+           "--weights", shardB});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "y: f32 [3] = [11, 22, 33]\nacc: f32 [3] = [11, 22, 33]\n"
+                   "count: i64 [] = 1\n");
+
+  std::vector<std::string> base = {"--entry", "step", "--weights", shardW,
+                                   "--weights", shardB, "--input",
+                                   "x=" + xPath};
+  std::vector<std::string> args = base;
+  args.insert(args.end(), {"--input", "acc=" + xPath, "--input",
+                           "acc=" + accPath});
+  expectError(args, "state 'acc' given twice (" + xPath + " and " + accPath +
+                        ")");
+  args = base;
+  args.insert(args.end(), {"--input", "z=" + xPath});
+  expectError(args, "unknown input 'z' (inputs: 'x'; states: 'acc', "
+                    "'count')");
+  args = base;
+  args.insert(args.end(), {"--input", "count=" + xPath});
+  expectError(args, "state 'count' (" + xPath +
+                        "): expected i64 [], got f32 [3]");
+  args = base;
+  args.insert(args.end(), {"--input", "y=" + xPath});
+  expectError(args, "'y' is an output of the model, not an input (inputs: "
+                    "'x'; states: 'acc', 'count')");
+  args = {"--entry", "step", "--input", "x=" + xPath, "--weights", shardW};
+  expectError(args, "weight 'b' not found in " + shardW);
+}
+
+TEST_F(MultiEntryTest, Help) {
+  MainResult r = run({"--help"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("usage: model --entry NAME [--input NAME=FILE.npy]"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("entries (pass --entry NAME --help for details):\n"
+                       "  init: inputs 'x'; outputs 'y'\n"
+                       "  step: inputs 'x'; outputs 'y'\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("weights: 2 tensors, --weights FILE.safetensors "
+                       "required"),
+            std::string::npos)
+      << r.out;
+
+  std::string list = shardW + "\n" + shardB;
+  model.defaultWeightsPath = list.c_str();
+  r = run({"--help", "--entry", "step"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("Runs entry 'step' of the compiled model."),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("inputs:\n  x      f32 [3]\n\noutputs:\n"
+                       "  y      f32 [3]\n\nstates:\n  acc    f32 [3]\n"
+                       "  count  i64 []\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("weights: 2 tensors, read from " + shardW + ", " +
+                       shardB + " unless --weights is given"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(accumulatorSeen.initCalls + accumulatorSeen.stepCalls, 0);
 }

@@ -11,8 +11,8 @@
 #include "codegen/llvm/EmitObject.h"
 #include "codegen/llvm/Pipeline.h"
 #include "frontend/MlirSource.h"
+#include "models/Models.h"
 #include "runtime/Safetensors.h"
-#include "runtime/Signature.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
@@ -34,7 +34,8 @@ cl::SubCommand compileCommand("compile",
                               "Compile a model to an executable or an "
                               "intermediate form");
 
-cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.mlir>"),
+cl::opt<std::string> inputPath(cl::Positional,
+                               cl::desc("<model.mlir or checkpoint folder>"),
                                cl::Required, cl::sub(compileCommand));
 cl::opt<std::string> outputPath("o",
                                 cl::desc("Output file ('-' = stdout "
@@ -70,11 +71,21 @@ cl::opt<std::string> cpuName("cpu",
                              cl::desc("CPU to tune for: host, or an LLVM CPU "
                                       "name such as x86-64-v3"),
                              cl::init("host"), cl::sub(compileCommand));
-cl::opt<std::string> weightsPath("weights",
-                                 cl::desc("safetensors file with the tensors "
-                                          "that tfm.weight ops name"),
-                                 cl::value_desc("file"),
-                                 cl::sub(compileCommand));
+cl::list<std::string> weightsPaths(
+    "weights",
+    cl::desc("safetensors file with tensors that tfm.weight ops name "
+             "(repeatable for shards)"),
+    cl::value_desc("file"), cl::sub(compileCommand));
+cl::opt<int64_t> contextLength(
+    "context",
+    cl::desc("Checkpoints: tokens a generated program can hold (default: the "
+             "model's maximum)"),
+    cl::init(0), cl::sub(compileCommand));
+cl::list<int64_t> prefillLengths(
+    "prefill-lengths",
+    cl::desc("Checkpoints: prompt lengths to specialize prefill for; a "
+             "prompt runs with the smallest one that holds it"),
+    cl::CommaSeparated, cl::sub(compileCommand));
 cl::opt<std::string> weightsMode(
     "weights-mode",
     cl::desc("embed: copy the file into the executable; external: mmap it "
@@ -133,36 +144,56 @@ bool writeOutput(StringRef path, function_ref<void(raw_ostream &)> print) {
   return true;
 }
 
-/// Checks every weight of the signature against the checkpoint, so a
+/// Checks every weight an entry names against the checkpoint files, so a
 /// missing or misshapen tensor is reported at compile time, by name.
-bool checkWeights(StringRef signatureJson, StringRef path) {
-  kiln::Expected<kiln::SafetensorsFile> file =
-      kiln::SafetensorsFile::open(path.str());
-  kiln::Expected<kiln::Signature> signature =
-      kiln::parseSignature(signatureJson.str());
-  if (!file || !signature) {
-    errs() << "error: " << (file ? signature.message() : file.message())
-           << "\n";
-    return false;
-  }
-  for (const kiln::SignatureArg &arg : signature->args) {
-    if (arg.role != kiln::ArgRole::Weight)
-      continue;
-    kiln::Expected<const kiln::SafetensorsTensor *> tensor =
-        file->lookup(arg.name);
-    if (!tensor) {
-      errs() << "error: " << tensor.message() << " (the model needs it as "
-             << kiln::formatType(arg.dtype, arg.shape) << ")\n";
+bool checkWeights(ArrayRef<mlir::func::FuncOp> entries,
+                  ArrayRef<std::string> paths) {
+  std::vector<kiln::SafetensorsFile> files;
+  for (const std::string &path : paths) {
+    kiln::Expected<kiln::SafetensorsFile> file =
+        kiln::SafetensorsFile::open(path);
+    if (!file) {
+      errs() << "error: " << file.message() << "\n";
       return false;
     }
-    if ((*tensor)->shape != arg.shape) {
-      errs() << "error: " << path << ": tensor '" << arg.name << "' has shape "
-             << kiln::formatShape((*tensor)->shape) << " but the model needs "
-             << kiln::formatShape(arg.shape) << "\n";
-      return false;
+    files.push_back(std::move(*file));
+  }
+  for (mlir::func::FuncOp entry : entries) {
+    for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
+      auto name = entry.getArgAttrOfType<mlir::StringAttr>(i, kiln::kWeightAttr);
+      if (!name)
+        continue;
+      auto type = cast<mlir::RankedTensorType>(entry.getArgument(i).getType());
+      kiln::Shape shape(type.getShape().begin(), type.getShape().end());
+      const kiln::SafetensorsTensor *tensor = nullptr;
+      const kiln::SafetensorsFile *owner = nullptr;
+      for (const kiln::SafetensorsFile &file : files)
+        if ((tensor = file.find(name.getValue().str()))) {
+          owner = &file;
+          break;
+        }
+      if (!tensor) {
+        errs() << "error: " << llvm::join(paths, ", ") << ": tensor '"
+               << name.getValue() << "' not found (the model needs it as "
+               << type.getElementType() << " " << kiln::formatShape(shape)
+               << ")\n";
+        return false;
+      }
+      if (tensor->shape != shape) {
+        errs() << "error: " << owner->name() << ": tensor '" << name.getValue()
+               << "' has shape " << kiln::formatShape(tensor->shape)
+               << " but the model needs " << kiln::formatShape(shape) << "\n";
+        return false;
+      }
     }
   }
   return true;
+}
+
+std::string absolutePath(StringRef path) {
+  SmallString<256> absolute(path);
+  sys::fs::make_absolute(absolute);
+  return std::string(absolute);
 }
 
 int compile(const char *argv0) {
@@ -198,13 +229,39 @@ int compile(const char *argv0) {
   kiln::registerKilnPasses();
   mlir::MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  // A diagnostic names the op and its location; the whole op (a function,
+  // for some errors) would bury the message.
+  context.printOpOnDiagnostic(false);
   llvm::SourceMgr sourceMgr;
   mlir::SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
 
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      kiln::readMlirFile(inputPath, context, sourceMgr);
-  if (!module)
-    return 1;
+  // A folder is a checkpoint to build IR for; anything else a .mlir program.
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  std::vector<std::string> weightFiles;
+  kiln::ObjectContents contents;
+  if (sys::fs::is_directory(inputPath)) {
+    kiln::ModelBuildOptions options;
+    options.contextLength = contextLength;
+    options.prefillLengths.assign(prefillLengths.begin(), prefillLengths.end());
+    kiln::Expected<kiln::BuiltModel> built =
+        kiln::buildModelFromFolder(inputPath, context, options);
+    if (!built) {
+      errs() << "error: " << built.message() << "\n";
+      return 1;
+    }
+    module = std::move(built->module);
+    for (const std::string &file : built->weightFiles)
+      weightFiles.push_back(absolutePath(file));
+    for (const kiln::ModelFile &file : built->embeddedFiles)
+      contents.embeddedFiles.push_back({file.name, absolutePath(file.path)});
+  } else {
+    module = kiln::readMlirFile(inputPath, context, sourceMgr);
+    if (!module)
+      return 1;
+  }
+  for (const std::string &file : weightsPaths)
+    weightFiles.push_back(absolutePath(file));
+
   IrDumper dumper(dumpDir);
   auto dumpModule = [&](StringRef stage) {
     return dumper.write(stage, "mlir",
@@ -213,13 +270,20 @@ int compile(const char *argv0) {
   if (!dumpModule("input"))
     return 1;
 
-  FailureOr<mlir::func::FuncOp> entry =
-      kiln::findEntryFunction(*module, entryName);
-  if (failed(entry))
+  FailureOr<SmallVector<mlir::func::FuncOp>> entries =
+      kiln::findEntryFunctions(*module, entryName);
+  if (failed(entries))
     return 1;
-  std::string entrySymbol = entry->getSymName().str();
+  std::vector<std::string> entryNames;
+  for (mlir::func::FuncOp entry : *entries)
+    entryNames.push_back(entry.getSymName().str());
+  auto lookupEntries = [&] {
+    SmallVector<mlir::func::FuncOp> funcs;
+    for (const std::string &name : entryNames)
+      funcs.push_back(module->lookupSymbol<mlir::func::FuncOp>(name));
+    return funcs;
+  };
 
-  std::string signature;
   for (const kiln::LoweringStage &stage : stages) {
     mlir::PassManager passes(&context);
     if (failed(mlir::parsePassPipeline(stage.pipeline, passes, errs()))) {
@@ -227,17 +291,17 @@ int compile(const char *argv0) {
       return 1;
     }
     if (StringRef(stage.name) == "bufferized") {
-      // The signature is read while the entry still has tensor types and
-      // named weight arguments.
-      auto func = module->lookupSymbol<mlir::func::FuncOp>(entrySymbol);
-      FailureOr<std::string> json = kiln::buildSignatureJson(func);
+      // The signature is read while the entries still have tensor types and
+      // named weight and state arguments.
+      SmallVector<mlir::func::FuncOp> funcs = lookupEntries();
+      FailureOr<std::string> json = kiln::buildModelSignature(*module, funcs);
       if (failed(json))
         return 1;
-      signature = *json;
-      if (!weightsPath.empty() && !checkWeights(signature, weightsPath))
+      contents.signatureJson = *json;
+      if (!weightFiles.empty() && !checkWeights(funcs, weightFiles))
         return 1;
-      kiln::stripSignatureAttributes(func);
-      func->setAttr("llvm.emit_c_interface", mlir::UnitAttr::get(&context));
+      for (mlir::func::FuncOp func : funcs)
+        kiln::prepareEntryForBufferization(func);
     }
     if (failed(passes.run(*module))) {
       errs() << "error: lowering failed in stage '" << stage.name << "'\n";
@@ -259,18 +323,16 @@ int compile(const char *argv0) {
     errs() << "error: " << error << "\n";
     return 1;
   }
-  kiln::WeightsBinding weights;
-  if (!weightsPath.empty()) {
-    SmallString<256> absolute(weightsPath);
-    sys::fs::make_absolute(absolute);
-    weights.path = std::string(absolute);
-    weights.mode = weightsMode == "embed"
-                       ? kiln::WeightsBinding::Mode::Embed
-                       : kiln::WeightsBinding::Mode::External;
+  if (weightsMode == "embed") {
+    for (const std::string &file : weightFiles)
+      contents.embeddedFiles.push_back(
+          {sys::path::filename(file).str(), file});
+  } else {
+    contents.externalWeights = weightFiles;
   }
   LLVMContext llvmContext;
   std::unique_ptr<Module> llvmModule = kiln::translateToLLVMIR(
-      *module, llvmContext, entrySymbol, signature, weights, *target);
+      *module, llvmContext, entryNames, contents, *target);
   if (!llvmModule)
     return 1;
   if (!dumper.write("llvm-ir", "ll",
@@ -320,7 +382,8 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "Kiln: ahead-of-time compiler for transformer models\n\n"
-      "  kiln compile MODEL.mlir -o OUT [--emit mlir|llvm|obj|exe] "
+      "  kiln compile MODEL.mlir|CHECKPOINT_DIR -o OUT "
+      "[--emit mlir|llvm|obj|exe] "
       "[--dump-ir DIR]\n");
   if (compileCommand)
     return compile(argv[0]);

@@ -1,0 +1,42 @@
+//===- Gpt2Config.h - GPT-2's config.json -----------------------*- C++ -*-===//
+
+#ifndef KILN_FRONTEND_GPT2CONFIG_H
+#define KILN_FRONTEND_GPT2CONFIG_H
+
+#include "runtime/Error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace kiln {
+
+/// The fields of transformers' GPT2Config that change the computation, with
+/// its defaults.
+struct Gpt2Config {
+  int64_t vocabSize = 50257;
+  int64_t maxPositions = 1024; // n_positions
+  int64_t hiddenSize = 768;    // n_embd
+  int64_t numLayers = 12;      // n_layer
+  int64_t numHeads = 12;       // n_head
+  int64_t innerSize = 3072;    // n_inner, default 4 * n_embd
+  std::string activation = "gelu_new";
+  double layerNormEpsilon = 1e-5;
+  bool scaleAttnWeights = true;
+  bool scaleAttnByInverseLayerIdx = false;
+  bool tieWordEmbeddings = true;
+  int64_t bosTokenId = 50256;
+  int64_t eosTokenId = 50256;
+  /// "GPT2LMHeadModel" (logits) or "GPT2Model" (hidden states only).
+  std::string architecture = "GPT2LMHeadModel";
+
+  int64_t headDim() const { return hiddenSize / numHeads; }
+
+  /// Parses and validates; errors name `path` and the field.
+  static Expected<Gpt2Config> parse(const nlohmann::json &config,
+                                    const std::string &path);
+};
+
+} // namespace kiln
+
+#endif // KILN_FRONTEND_GPT2CONFIG_H

@@ -1,0 +1,788 @@
+//===- TextGeneration.cpp - The command line of text generators -----------===//
+
+#include "runtime/apps/TextGeneration.h"
+#include "runtime/CommandLine.h"
+#include "runtime/Npy.h"
+#include "runtime/Signature.h"
+#include "runtime/Tensor.h"
+#include "runtime/ThreadPool.h"
+#include "runtime/apps/Sampling.h"
+#include "runtime/tokenizer/ByteLevelBpe.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <new>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+namespace {
+
+constexpr int64_t kDefaultNewTokens = 40;
+constexpr int64_t kMaxNewTokens = 1000000000;
+constexpr int64_t kMaxTopK = 1000000000;
+
+struct Options {
+  bool help = false;
+  std::optional<std::string> prompt;
+  std::optional<std::string> ids;
+  /// -1: until eos or the context is full.
+  int64_t maxNewTokens = kDefaultNewTokens;
+  SamplingOptions sampling;
+  bool topKGiven = false, topPGiven = false;
+  std::optional<uint64_t> seed;
+  std::optional<std::string> logitsPath;
+  std::optional<int> threads;
+  bool bench = false;
+  bool json = false;
+  bool truncate = false;
+  std::vector<std::string> weightsPaths;
+};
+
+Expected<Options> parseOptions(int argc, char **argv) {
+  Options options;
+  bool onlyPositional = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (onlyPositional || arg.empty() || arg[0] != '-' || arg == "-") {
+      if (options.prompt)
+        return makeError("unexpected argument '", arg, "': the prompt is "
+                         "already given (quote a prompt that has spaces)");
+      options.prompt = arg;
+      continue;
+    }
+    if (arg == "--") {
+      onlyPositional = true;
+      continue;
+    }
+    std::string flag = arg, value;
+    bool hasInlineValue = false;
+    if (arg.rfind("--", 0) == 0) {
+      size_t eq = arg.find('=');
+      if (eq != std::string::npos) {
+        flag = arg.substr(0, eq);
+        value = arg.substr(eq + 1);
+        hasInlineValue = true;
+      }
+    }
+    auto takeValue = [&]() -> Error {
+      if (hasInlineValue)
+        return Error::success();
+      if (i + 1 >= argc)
+        return makeError("option ", flag, " needs a value (see --help)");
+      value = argv[++i];
+      return Error::success();
+    };
+    auto noValue = [&]() -> Error {
+      if (hasInlineValue)
+        return makeError("option ", flag, " takes no value, got '", value,
+                         "'");
+      return Error::success();
+    };
+
+    if (flag == "--help" || flag == "-h") {
+      if (Error e = noValue())
+        return e;
+      options.help = true;
+    } else if (flag == "--prompt" || flag == "-p") {
+      if (Error e = takeValue())
+        return e;
+      if (options.prompt)
+        return makeError("the prompt is given twice");
+      options.prompt = value;
+    } else if (flag == "-n" || flag == "--max-new-tokens") {
+      if (Error e = takeValue())
+        return e;
+      std::optional<int64_t> n = parseInteger(value, 0, kMaxNewTokens);
+      if (value == "-1")
+        n = -1;
+      if (!n)
+        return makeError(flag, " expects a number of new tokens from 0 to ",
+                         kMaxNewTokens, " (or -1: until the end of the "
+                         "context), got '",
+                         value, "'");
+      options.maxNewTokens = *n;
+    } else if (flag == "--temperature") {
+      if (Error e = takeValue())
+        return e;
+      std::optional<double> t = parseNumber(value);
+      if (!t || *t < 0)
+        return makeError("--temperature expects a number >= 0, got '", value,
+                         "'");
+      options.sampling.temperature = *t;
+    } else if (flag == "--top-k") {
+      if (Error e = takeValue())
+        return e;
+      std::optional<int64_t> k = parseInteger(value, 0, kMaxTopK);
+      if (!k)
+        return makeError("--top-k expects an integer >= 0 (0: off), got '",
+                         value, "'");
+      options.sampling.topK = *k;
+      options.topKGiven = true;
+    } else if (flag == "--top-p") {
+      if (Error e = takeValue())
+        return e;
+      std::optional<double> p = parseNumber(value);
+      if (!p || *p < 0 || *p > 1)
+        return makeError("--top-p expects a number from 0 to 1 (1: off), got '",
+                         value, "'");
+      options.sampling.topP = *p;
+      options.topPGiven = true;
+    } else if (flag == "--seed") {
+      if (Error e = takeValue())
+        return e;
+      std::optional<uint64_t> seed = parseUnsigned(value);
+      if (!seed)
+        return makeError("--seed expects an integer from 0 to ", UINT64_MAX,
+                         ", got '", value, "'");
+      options.seed = *seed;
+    } else if (flag == "--ids") {
+      if (Error e = takeValue())
+        return e;
+      options.ids = value;
+    } else if (flag == "--logits") {
+      if (Error e = takeValue())
+        return e;
+      if (value.empty())
+        return makeError("--logits expects a .npy file name, got ''");
+      options.logitsPath = value;
+    } else if (flag == "--threads") {
+      if (Error e = takeValue())
+        return e;
+      std::optional<int64_t> n =
+          parseInteger(value, 1, ThreadPool::kMaxThreads);
+      if (!n)
+        return makeError("--threads expects an integer from 1 to ",
+                         ThreadPool::kMaxThreads, ", got '", value, "'");
+      options.threads = static_cast<int>(*n);
+    } else if (flag == "--bench") {
+      if (Error e = noValue())
+        return e;
+      options.bench = true;
+    } else if (flag == "--json") {
+      if (Error e = noValue())
+        return e;
+      options.json = true;
+    } else if (flag == "--truncate") {
+      if (Error e = noValue())
+        return e;
+      options.truncate = true;
+    } else if (flag == "--weights") {
+      if (Error e = takeValue())
+        return e;
+      if (value.empty())
+        return makeError("--weights expects a .safetensors file, got ''");
+      options.weightsPaths.push_back(value);
+    } else {
+      return makeError("unknown argument '", arg,
+                       "' (see --help; put a prompt that starts with '-' "
+                       "after --)");
+    }
+  }
+  if (options.prompt && options.ids)
+    return makeError("give either a prompt or --ids, not both");
+  return options;
+}
+
+/// What the compiler records about a causal language model.
+struct Metadata {
+  std::string family;
+  int64_t contextLength = 0;
+  int64_t vocabSize = 0;
+  int64_t hiddenSize = 0;
+  std::optional<int32_t> eosTokenId, bosTokenId;
+  /// Ascending, without duplicates.
+  std::vector<int64_t> prefillLengths;
+  std::vector<std::string> tokenizerFiles;
+};
+
+Expected<Metadata> parseMetadata(const std::string &text) {
+  const char *prefix = "model metadata: ";
+  nlohmann::json root = nlohmann::json::parse(text, nullptr, false);
+  if (!root.is_object())
+    return makeError(prefix, "expected a JSON object");
+  Metadata metadata;
+  auto positive = [&](const char *key, int64_t &value) -> Error {
+    auto it = root.find(key);
+    if (it == root.end() || !it->is_number_integer() ||
+        it->get<int64_t>() <= 0 || it->get<int64_t>() > INT32_MAX)
+      return makeError(prefix, "'", key, "' must be a positive integer");
+    value = it->get<int64_t>();
+    return Error::success();
+  };
+  if (Error e = positive("context_length", metadata.contextLength))
+    return e;
+  if (Error e = positive("vocab_size", metadata.vocabSize))
+    return e;
+  if (Error e = positive("hidden_size", metadata.hiddenSize))
+    return e;
+  for (auto [key, slot] : {std::make_pair("eos_token_id", &metadata.eosTokenId),
+                           std::make_pair("bos_token_id", &metadata.bosTokenId)}) {
+    auto it = root.find(key);
+    if (it == root.end() || it->is_null())
+      continue;
+    if (!it->is_number_integer() || it->get<int64_t>() < 0 ||
+        it->get<int64_t>() >= metadata.vocabSize)
+      return makeError(prefix, "'", key, "' must be a token id below ",
+                       metadata.vocabSize, " or null, found ", it->dump());
+    *slot = static_cast<int32_t>(it->get<int64_t>());
+  }
+  auto familyIt = root.find("family");
+  if (familyIt != root.end() && familyIt->is_string())
+    metadata.family = familyIt->get<std::string>();
+
+  auto lengthsIt = root.find("prefill_lengths");
+  if (lengthsIt == root.end() || !lengthsIt->is_array() || lengthsIt->empty())
+    return makeError(prefix, "'prefill_lengths' must be a non-empty array");
+  for (const nlohmann::json &length : *lengthsIt) {
+    if (!length.is_number_integer() || length.get<int64_t>() <= 0 ||
+        length.get<int64_t>() > metadata.contextLength)
+      return makeError(prefix,
+                       "'prefill_lengths' must hold integers from 1 to the "
+                       "context length ",
+                       metadata.contextLength, ", found ", length.dump());
+    metadata.prefillLengths.push_back(length.get<int64_t>());
+  }
+  std::sort(metadata.prefillLengths.begin(), metadata.prefillLengths.end());
+  metadata.prefillLengths.erase(std::unique(metadata.prefillLengths.begin(),
+                                            metadata.prefillLengths.end()),
+                                metadata.prefillLengths.end());
+
+  auto tokenizerIt = root.find("tokenizer");
+  if (tokenizerIt == root.end() || !tokenizerIt->is_object())
+    return makeError(prefix, "'tokenizer' must be an object");
+  auto kindIt = tokenizerIt->find("kind");
+  if (kindIt == tokenizerIt->end() || !kindIt->is_string())
+    return makeError(prefix, "'tokenizer.kind' must be a string");
+  if (*kindIt != "byte_level_bpe")
+    return makeError(prefix, "unsupported tokenizer kind '",
+                     kindIt->get<std::string>(),
+                     "' (this runtime knows byte_level_bpe)");
+  auto filesIt = tokenizerIt->find("files");
+  if (filesIt == tokenizerIt->end() || !filesIt->is_array())
+    return makeError(prefix, "'tokenizer.files' must be an array");
+  for (const nlohmann::json &file : *filesIt) {
+    if (!file.is_string())
+      return makeError(prefix, "'tokenizer.files' must hold file names");
+    metadata.tokenizerFiles.push_back(file.get<std::string>());
+  }
+  bool single = metadata.tokenizerFiles.size() == 1;
+  bool pair = metadata.tokenizerFiles.size() == 2;
+  if (!single && !pair)
+    return makeError(prefix,
+                     "'tokenizer.files' must name tokenizer.json, or "
+                     "vocab.json and merges.txt");
+  return metadata;
+}
+
+/// Checks that entry `entryName` has exactly the inputs and outputs listed.
+Error checkEntry(const ModelSignature &signature, const std::string &entryName,
+                 const std::vector<SignatureArg> &expected) {
+  const EntrySignature *entry = signature.entry(entryName);
+  if (!entry)
+    return makeError("model signature: a text-generation model needs an "
+                     "entry '",
+                     entryName, "' (entries: ", signature.entryNames(), ")");
+  for (const SignatureArg &want : expected) {
+    const SignatureArg *arg = entry->find(want.name, want.role);
+    if (!arg)
+      return makeError("model signature: entry '", entryName, "' has no ",
+                       roleName(want.role), " '", want.name, "' (",
+                       formatType(want.dtype, want.shape), ")");
+    if (arg->dtype != want.dtype || arg->shape != want.shape)
+      return makeError("model signature: entry '", entryName, "': ",
+                       roleName(want.role), " '", want.name, "' is ",
+                       formatType(arg->dtype, arg->shape), ", expected ",
+                       formatType(want.dtype, want.shape));
+  }
+  for (const SignatureArg &arg : entry->args) {
+    if (arg.role != ArgRole::Input && arg.role != ArgRole::Output)
+      continue;
+    bool known = false;
+    for (const SignatureArg &want : expected)
+      known |= want.name == arg.name && want.role == arg.role;
+    if (!known)
+      return makeError("model signature: entry '", entryName,
+                       "' has an unexpected ", roleName(arg.role), " '",
+                       arg.name, "'");
+  }
+  return Error::success();
+}
+
+std::string prefillEntry(int64_t length) {
+  return "prefill_" + std::to_string(length);
+}
+
+Error checkEntries(const ModelSignature &signature, const Metadata &metadata) {
+  int64_t d = metadata.hiddenSize, v = metadata.vocabSize;
+  for (int64_t b : metadata.prefillLengths)
+    if (Error e = checkEntry(
+            signature, prefillEntry(b),
+            {{"ids", ArgRole::Input, DType::I64, {1, b}},
+             {"hidden", ArgRole::Output, DType::F32, {1, b, d}}}))
+      return e;
+  if (Error e =
+          checkEntry(signature, "decode",
+                     {{"ids", ArgRole::Input, DType::I64, {1, 1}},
+                      {"position", ArgRole::Input, DType::I64, {1, 1}},
+                      {"hidden", ArgRole::Output, DType::F32, {1, 1, d}}}))
+    return e;
+  return checkEntry(signature, "lm_head",
+                    {{"hidden", ArgRole::Input, DType::F32, {1, d}},
+                     {"logits", ArgRole::Output, DType::F32, {1, v}}});
+}
+
+bool endsWith(const std::string &text, const std::string &suffix) {
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+Expected<ByteLevelBpe> loadTokenizer(const ModelSymbols &model,
+                                     const Metadata &metadata) {
+  std::vector<std::string_view> contents;
+  for (const std::string &name : metadata.tokenizerFiles) {
+    std::optional<std::string_view> file = findEmbeddedFile(model, name);
+    if (!file)
+      return makeError("the tokenizer file '", name,
+                       "' is not embedded in the executable");
+    contents.push_back(*file);
+  }
+  const std::vector<std::string> &names = metadata.tokenizerFiles;
+  if (names.size() == 1)
+    return ByteLevelBpe::fromTokenizerJson(contents[0], names[0]);
+  // vocab.json + merges.txt, in either order.
+  size_t merges = endsWith(names[0], ".txt") ? 0 : 1;
+  return ByteLevelBpe::fromVocabAndMerges(contents[1 - merges],
+                                          contents[merges], names[1 - merges],
+                                          names[merges]);
+}
+
+/// Parses --ids: decimal token ids separated by spaces or commas.
+Expected<std::vector<int32_t>> parseIds(const std::string &text,
+                                        int64_t vocabSize) {
+  std::vector<int32_t> ids;
+  size_t i = 0;
+  auto isSeparator = [](char c) {
+    return c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r';
+  };
+  while (i < text.size()) {
+    if (isSeparator(text[i])) {
+      ++i;
+      continue;
+    }
+    size_t end = i;
+    while (end < text.size() && !isSeparator(text[end]))
+      ++end;
+    std::string item = text.substr(i, end - i);
+    std::optional<int64_t> id = parseInteger(item, 0, INT64_MAX / 10);
+    if (!id)
+      return makeError("--ids: '", item, "' is not a token id");
+    if (*id >= vocabSize)
+      return makeError("--ids: token id ", *id,
+                       " is out of range (the model's vocabulary has ",
+                       vocabSize, " tokens)");
+    ids.push_back(static_cast<int32_t>(*id));
+    i = end;
+  }
+  if (ids.empty())
+    return makeError("--ids expects token ids separated by spaces or commas, "
+                     "got '",
+                     text, "'");
+  return ids;
+}
+
+void printUsage(const std::string &program, const Metadata &metadata,
+                const ModelSymbols &model, std::ostream &out) {
+  out << "usage: " << program
+      << " [PROMPT] [-n N] [--temperature T] [--top-k K] [--top-p P]\n"
+         "       [--seed S] [--ids \"ID ...\"] [--logits FILE.npy] "
+         "[--threads N] [--bench]\n"
+         "       [--json] [--truncate] [--weights FILE]... [--help]\n\n";
+  out << "Continues PROMPT with the compiled "
+      << (metadata.family.empty() ? "language" : metadata.family)
+      << " model (context " << metadata.contextLength << " tokens, vocabulary "
+      << metadata.vocabSize
+      << ").\nPrints only the new text, as it is generated.\n\n";
+  out << "options:\n"
+         "  PROMPT, -p, --prompt TEXT  text to continue (default: start "
+         "from the\n"
+         "                             beginning-of-text token)\n"
+         "  -n, --max-new-tokens N     number of new tokens (default: "
+      << kDefaultNewTokens
+      << "; 0: only run\n"
+         "                             the prompt; -1: until the context is "
+         "full)\n"
+         "  --temperature T            0 (default): greedy; > 0: sample from\n"
+         "                             softmax(logits / T)\n"
+         "  --top-k K                  sample among the K most likely tokens "
+         "(0: all)\n"
+         "  --top-p P                  sample among the fewest most likely "
+         "tokens whose\n"
+         "                             probabilities sum to P (1: all)\n"
+         "  --seed S                   random seed for sampling (default: "
+         "random)\n"
+         "  --ids \"ID ...\"             the prompt as token ids (spaces or "
+         "commas)\n"
+         "  --logits FILE.npy          write the prompt's logits, f32 "
+         "[tokens, vocab]\n"
+         "  --truncate                 keep the last "
+      << metadata.contextLength
+      << " tokens of a longer prompt\n"
+         "  --threads N                number of threads (default: "
+      << ThreadPool::defaultNumThreads()
+      << ")\n"
+         "  --bench                    report prefill and decode speed on "
+         "stderr\n"
+         "  --json                     print one JSON object instead of the "
+         "text\n"
+         "  --weights FILE             safetensors file holding the weights "
+         "(repeat for\n"
+         "                             sharded checkpoints)\n"
+         "  --help                     print this help\n\n";
+  out << "weights: ";
+  std::vector<std::string> defaults =
+      splitWeightsPaths(model.defaultWeightsPath);
+  if (!embeddedSafetensors(model).empty()) {
+    out << "embedded in the executable";
+  } else if (!defaults.empty()) {
+    out << "read from ";
+    for (size_t i = 0; i < defaults.size(); ++i)
+      out << (i ? ", " : "") << defaults[i];
+    out << " unless --weights is given";
+  } else {
+    out << "--weights FILE.safetensors required";
+  }
+  out << "\n";
+}
+
+double elapsedMs(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+std::string format(const char *spec, double value) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, spec, value);
+  return buf;
+}
+
+enum class Stop { Length, Eos, Context };
+
+const char *stopName(Stop stop) {
+  switch (stop) {
+  case Stop::Length:
+    return "length";
+  case Stop::Eos:
+    return "eos";
+  case Stop::Context:
+    return "context";
+  }
+  return "?";
+}
+
+int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
+        std::ostream &err) {
+  if (!model.signature || !model.entries)
+    return reportError(err, "the executable has no model "
+                            "(kiln_model_signature or kiln_model_entries "
+                            "missing)");
+  Expected<Options> options = parseOptions(argc, argv);
+  if (!options)
+    return reportError(err, options.message());
+  Expected<ModelSignature> signature = parseModelSignature(model.signature);
+  if (!signature)
+    return reportError(err, signature.message());
+  Expected<Metadata> metadataOr = parseMetadata(signature->metadata);
+  if (!metadataOr)
+    return reportError(err, metadataOr.message());
+  const Metadata &metadata = *metadataOr;
+  if (Error e = checkEntries(*signature, metadata))
+    return reportError(err, e.message());
+  if (options->help) {
+    printUsage(programName(argc, argv), metadata, model, out);
+    out.flush();
+    return 0;
+  }
+  if (options->threads)
+    ThreadPool::global().setNumThreads(*options->threads);
+  if ((options->topKGiven || options->topPGiven) &&
+      !(options->sampling.temperature > 0))
+    err << "warning: --top-k and --top-p apply only when sampling "
+           "(--temperature > 0); decoding greedily"
+        << std::endl;
+
+  Expected<ByteLevelBpe> tokenizer = loadTokenizer(model, metadata);
+  if (!tokenizer)
+    return reportError(err, tokenizer.message());
+
+  // The prompt's token ids.
+  const int64_t context = metadata.contextLength;
+  const int64_t vocab = metadata.vocabSize;
+  std::vector<int32_t> promptIds;
+  if (options->ids) {
+    Expected<std::vector<int32_t>> ids = parseIds(*options->ids, vocab);
+    if (!ids)
+      return reportError(err, ids.message());
+    promptIds = std::move(*ids);
+  } else if (options->prompt && !options->prompt->empty()) {
+    promptIds = tokenizer->encode(*options->prompt);
+    for (int32_t id : promptIds)
+      if (id < 0 || id >= vocab)
+        return reportError(err, "the prompt has token id " +
+                                    std::to_string(id) +
+                                    ", outside the model's vocabulary of " +
+                                    std::to_string(vocab) + " tokens");
+  }
+  if (promptIds.empty()) {
+    if (!metadata.bosTokenId)
+      return reportError(err, "the prompt is empty and the model has no "
+                              "bos_token_id to start from; give a prompt or "
+                              "--ids");
+    promptIds.push_back(*metadata.bosTokenId);
+  }
+  if (static_cast<int64_t>(promptIds.size()) > context) {
+    if (!options->truncate)
+      return reportError(err, "prompt has " + std::to_string(promptIds.size()) +
+                                  " tokens but the model's context is " +
+                                  std::to_string(context) +
+                                  " tokens (use --truncate to keep the last " +
+                                  std::to_string(context) + ")");
+    promptIds.erase(promptIds.begin(), promptIds.end() - context);
+  }
+  const int64_t length = static_cast<int64_t>(promptIds.size());
+
+  Expected<Session> session =
+      Session::create(model, std::move(*signature), options->weightsPaths);
+  if (!session)
+    return reportError(err, session.message());
+
+  uint64_t seed = 0;
+  if (options->seed) {
+    seed = *options->seed;
+  } else {
+    std::random_device device;
+    seed = (static_cast<uint64_t>(device()) << 32) ^ device();
+  }
+  std::mt19937_64 rng(seed);
+
+  // Buffers, and the calls bound to them.
+  const int64_t d = metadata.hiddenSize;
+  const int64_t chunk = std::min(length, metadata.prefillLengths.back());
+  const int64_t bucket = *std::lower_bound(metadata.prefillLengths.begin(),
+                                           metadata.prefillLengths.end(),
+                                           chunk);
+  auto allocate = [](DType dtype, Shape shape) {
+    Expected<Tensor> tensor = Tensor::allocate(dtype, std::move(shape));
+    if (!tensor)
+      throw std::bad_alloc();
+    return std::move(*tensor);
+  };
+  Tensor prefillIds = allocate(DType::I64, {1, bucket});
+  Tensor prefillHidden = allocate(DType::F32, {1, bucket, d});
+  Tensor decodeIds = allocate(DType::I64, {1, 1});
+  Tensor decodePosition = allocate(DType::I64, {1, 1});
+  Tensor decodeHidden = allocate(DType::F32, {1, 1, d});
+  Tensor lmInput = allocate(DType::F32, {1, d});
+  Tensor logits = allocate(DType::F32, {1, vocab});
+  auto *idsData = static_cast<int64_t *>(prefillIds.data());
+  for (int64_t i = 0; i < chunk; ++i)
+    idsData[i] = promptIds[i];
+
+  Expected<BoundCall> prefill =
+      session->bind(prefillEntry(bucket), {{"ids", prefillIds.view()}},
+                    {{"hidden", prefillHidden.view()}});
+  if (!prefill)
+    return reportError(err, prefill.message());
+  Expected<BoundCall> decode = session->bind(
+      "decode",
+      {{"ids", decodeIds.view()}, {"position", decodePosition.view()}},
+      {{"hidden", decodeHidden.view()}});
+  if (!decode)
+    return reportError(err, decode.message());
+  Expected<BoundCall> lmHead = session->bind(
+      "lm_head", {{"hidden", lmInput.view()}}, {{"logits", logits.view()}});
+  if (!lmHead)
+    return reportError(err, lmHead.message());
+  Expected<BoundCall> lmHeadOfDecode = session->bind(
+      "lm_head", {{"hidden", TensorView{DType::F32, {1, d}, decodeHidden.data()}}},
+      {{"logits", logits.view()}});
+  if (!lmHeadOfDecode)
+    return reportError(err, lmHeadOfDecode.message());
+
+  auto *hidden = static_cast<float *>(prefillHidden.data());
+  auto *lmIn = static_cast<float *>(lmInput.data());
+  auto *nextIds = static_cast<int64_t *>(decodeIds.data());
+  auto *nextPosition = static_cast<int64_t *>(decodePosition.data());
+  const size_t rowBytes = static_cast<size_t>(d) * sizeof(float);
+  // Runs decode on `id` at `position`, leaving its hidden row in
+  // decodeHidden.
+  auto decodeStep = [&](int32_t id, int64_t position) {
+    *nextIds = id;
+    *nextPosition = position;
+    (*decode)();
+  };
+
+  // The prompt: one prefill call, then decode for what the largest bucket
+  // does not hold. Hidden rows of the decoded prompt tokens are kept for
+  // --logits.
+  bool needLogits = options->maxNewTokens != 0;
+  std::vector<float> decodedRows;
+  auto prefillStart = std::chrono::steady_clock::now();
+  (*prefill)();
+  for (int64_t i = chunk; i < length; ++i) {
+    decodeStep(promptIds[i], i);
+    if (options->logitsPath)
+      decodedRows.insert(decodedRows.end(),
+                         static_cast<float *>(decodeHidden.data()),
+                         static_cast<float *>(decodeHidden.data()) + d);
+  }
+  if (needLogits) {
+    if (length > chunk) {
+      (*lmHeadOfDecode)();
+    } else {
+      std::memcpy(lmIn, hidden + (length - 1) * d, rowBytes);
+      (*lmHead)();
+    }
+  }
+  double prefillMs = elapsedMs(prefillStart);
+
+  if (options->logitsPath) {
+    Tensor all = allocate(DType::F32, {length, vocab});
+    std::vector<float> next(static_cast<const float *>(logits.data()),
+                            static_cast<const float *>(logits.data()) + vocab);
+    for (int64_t row = 0; row < length; ++row) {
+      const float *source = row < chunk
+                                ? hidden + row * d
+                                : decodedRows.data() + (row - chunk) * d;
+      std::memcpy(lmIn, source, rowBytes);
+      (*lmHead)();
+      std::memcpy(static_cast<float *>(all.data()) + row * vocab,
+                  logits.data(), static_cast<size_t>(vocab) * sizeof(float));
+    }
+    std::memcpy(logits.data(), next.data(), next.size() * sizeof(float));
+    if (Error e = writeNpy(*options->logitsPath, all.view()))
+      return reportError(err, e.message());
+  }
+
+  // Generation.
+  std::vector<int32_t> tokens = promptIds, generated;
+  BpeStreamDecoder stream(*tokenizer);
+  bool printed = false;
+  Stop stop = Stop::Length;
+  double decodeMs = 0;
+  int64_t decodeSteps = 0;
+  const int64_t wanted = options->maxNewTokens < 0
+                             ? std::numeric_limits<int64_t>::max()
+                             : options->maxNewTokens;
+  const auto *scores = static_cast<const float *>(logits.data());
+  while (static_cast<int64_t>(generated.size()) < wanted) {
+    if (static_cast<int64_t>(tokens.size()) >= context) {
+      stop = Stop::Context;
+      break;
+    }
+    int32_t token = sampleToken(scores, static_cast<size_t>(vocab),
+                                options->sampling, rng);
+    if (metadata.eosTokenId && token == *metadata.eosTokenId) {
+      stop = Stop::Eos;
+      break;
+    }
+    tokens.push_back(token);
+    generated.push_back(token);
+    if (!options->json) {
+      Expected<std::string> piece = stream.push(token);
+      if (!piece) {
+        if (printed)
+          out << "\n";
+        out.flush();
+        return reportError(err, piece.message());
+      }
+      out << *piece << std::flush;
+      printed |= !piece->empty();
+    }
+    if (static_cast<int64_t>(generated.size()) >= wanted ||
+        static_cast<int64_t>(tokens.size()) >= context)
+      continue;
+    auto start = std::chrono::steady_clock::now();
+    decodeStep(token, static_cast<int64_t>(tokens.size()) - 1);
+    (*lmHeadOfDecode)();
+    decodeMs += elapsedMs(start);
+    ++decodeSteps;
+  }
+
+  if (options->json) {
+    Expected<std::string> text = tokenizer->decode(generated);
+    if (!text)
+      return reportError(err, text.message());
+    nlohmann::json result;
+    result["prompt_ids"] = promptIds;
+    result["generated_ids"] = generated;
+    result["text"] = *text;
+    result["seed"] = seed;
+    result["stop"] = stopName(stop);
+    result["timings"] = {
+        {"prefill_ms", prefillMs},
+        {"prefill_tokens", length},
+        {"prefill_bucket", bucket},
+        {"decode_ms", decodeMs},
+        {"decode_tokens", decodeSteps},
+        {"decode_tokens_per_s",
+         decodeSteps > 0 ? decodeSteps * 1000.0 / std::max(decodeMs, 1e-6)
+                         : 0.0}};
+    out << result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+        << "\n";
+  } else {
+    out << stream.flush() << "\n";
+  }
+  out.flush();
+  if (!out)
+    return reportError(err, "cannot write to standard output");
+
+  if (stop == Stop::Context)
+    err << "note: the context of " << context << " tokens is full; stopped "
+        << "after " << generated.size() << " new token"
+        << (generated.size() == 1 ? "" : "s") << std::endl;
+  if (options->bench) {
+    std::string bucketText = "bucket " + std::to_string(bucket);
+    if (length > chunk)
+      bucketText += " + " + std::to_string(length - chunk) + " decode steps";
+    err << "prefill: " << format("%.3f", prefillMs) << " ms for " << length
+        << " token" << (length == 1 ? "" : "s") << " (" << bucketText << ")"
+        << std::endl;
+    if (decodeSteps > 0)
+      err << "decode: " << format("%.2f", decodeSteps * 1000.0 / std::max(decodeMs, 1e-6))
+          << " tokens/s (" << format("%.3f", decodeMs / decodeSteps)
+          << " ms/token) over " << decodeSteps << " token"
+          << (decodeSteps == 1 ? "" : "s") << std::endl;
+    else
+      err << "decode: no decode steps" << std::endl;
+  }
+  return 0;
+}
+
+} // namespace
+
+int runTextGeneration(const ModelSymbols &model, int argc, char **argv,
+                      std::ostream &out, std::ostream &err) {
+  // Whatever happens, end with one line and status 1, never a trace.
+  try {
+    return run(model, argc, argv, out, err);
+  } catch (const std::bad_alloc &) {
+    return reportError(err, "out of memory");
+  } catch (const std::exception &e) {
+    return reportError(err, std::string("internal error: ") + e.what());
+  } catch (...) {
+    return reportError(err, "internal error: unknown exception");
+  }
+}
+
+} // namespace kiln
