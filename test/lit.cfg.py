@@ -1,5 +1,6 @@
 # Lit configuration of Kiln's tests (run through ctest, or `lit build/test`).
 import os
+import sys
 
 import lit.formats
 
@@ -16,4 +17,5 @@ config.environment["PATH"] = os.pathsep.join(
 )
 # Generated executables must not inherit a thread count from the caller.
 config.environment.pop("OMP_NUM_THREADS", None)
+config.substitutions.append(("%python", sys.executable))
 config.substitutions.append(("%fixtures", os.path.join(config.test_source_root, "fixtures")))

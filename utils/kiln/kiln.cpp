@@ -239,6 +239,10 @@ int compile(const char *argv0) {
   mlir::OwningOpRef<mlir::ModuleOp> module;
   std::vector<std::string> weightFiles;
   kiln::ObjectContents contents;
+  if (inputPath != "-" && !sys::fs::exists(inputPath)) {
+    errs() << "error: " << inputPath << ": no such file or checkpoint folder\n";
+    return 1;
+  }
   if (sys::fs::is_directory(inputPath)) {
     kiln::ModelBuildOptions options;
     options.contextLength = contextLength;
