@@ -1,4 +1,4 @@
-//===- CommandLine.h - Helpers shared by the model command lines -*- C++ -*-===//
+//===- CommandLine.h - Helpers of the model command lines ------*- C++ -*-===//
 //
 // Small pieces used by every `main` of generated executables (ModelMain.cpp
 // and the applications in apps/): the program name, strict number parsing,

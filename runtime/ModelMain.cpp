@@ -225,9 +225,9 @@ Expected<const EntrySignature *> selectEntry(const Options &options,
   }
   if (signature.entries.size() == 1)
     return &signature.entries.front();
-  return makeError("the model has ", signature.entries.size(),
-                   " entries; pass --entry NAME (entries: ",
-                   signature.entryNames(), ")");
+  return makeError(
+      "the model has ", signature.entries.size(),
+      " entries; pass --entry NAME (entries: ", signature.entryNames(), ")");
 }
 
 void printArgs(const EntrySignature &entry, std::ostream &out) {
@@ -257,8 +257,7 @@ void printUsage(const std::string &program, const ModelSignature &signature,
                 const EntrySignature *entry, const ModelSymbols &model,
                 std::ostream &out) {
   bool several = signature.entries.size() > 1;
-  out << "usage: " << program
-      << (several ? " --entry NAME" : " [--entry NAME]")
+  out << "usage: " << program << (several ? " --entry NAME" : " [--entry NAME]")
       << " [--input NAME=FILE.npy]... [--output DIR]\n"
          "       [--weights FILE.safetensors]... [--threads N] [--bench N]\n"
          "       [--signature] [--help]\n\n";
@@ -363,8 +362,8 @@ loadInputs(const Options &options, const EntrySignature &entry) {
   for (const InputSpec &spec : options.inputs) {
     const SignatureArg *arg = entry.find(spec.name);
     if (!arg)
-      return makeError("unknown input '", spec.name, "' (",
-                       listSettable(entry), ")");
+      return makeError("unknown input '", spec.name, "' (", listSettable(entry),
+                       ")");
     if (arg->role != ArgRole::Input && arg->role != ArgRole::State)
       return makeError("'", spec.name, "' is ",
                        arg->role == ArgRole::Weight ? "a weight" : "an output",

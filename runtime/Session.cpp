@@ -91,8 +91,9 @@ void BoundCall::operator()() {
       std::memcpy(s.user.data, s.aligned.data(), s.user.byteSize());
 }
 
-Expected<Session> Session::create(const ModelSymbols &model,
-                                  const std::vector<std::string> &weightsPaths) {
+Expected<Session>
+Session::create(const ModelSymbols &model,
+                const std::vector<std::string> &weightsPaths) {
   if (!model.signature)
     return makeError("the executable has no model (kiln_model_signature "
                      "missing)");
@@ -102,9 +103,9 @@ Expected<Session> Session::create(const ModelSymbols &model,
   return create(model, std::move(*signature), weightsPaths);
 }
 
-Expected<Session> Session::create(const ModelSymbols &model,
-                                  ModelSignature signature,
-                                  const std::vector<std::string> &weightsPaths) {
+Expected<Session>
+Session::create(const ModelSymbols &model, ModelSignature signature,
+                const std::vector<std::string> &weightsPaths) {
   if (!model.entries || model.entryCount == 0)
     return makeError("the executable has no model (kiln_model_entries "
                      "missing)");
@@ -242,8 +243,8 @@ Expected<BoundCall> Session::bind(std::string_view entryName,
     for (const NamedTensor &named : isOutput ? outputs : inputs) {
       const SignatureArg *arg = entry.find(named.name, role);
       if (!arg)
-        return makeError(where, "unknown ", what, " '", named.name, "' (",
-                         what, "s: ", listArgs(entry, role), ")");
+        return makeError(where, "unknown ", what, " '", named.name, "' (", what,
+                         "s: ", listArgs(entry, role), ")");
       size_t i = static_cast<size_t>(arg - entry.args.data());
       if (given[i])
         return makeError(where, what, " '", named.name, "' given twice");

@@ -17,8 +17,7 @@ constexpr const char *kPrefix = "model signature: ";
 constexpr ArgRole kRoles[] = {ArgRole::Input, ArgRole::Weight, ArgRole::State,
                               ArgRole::Output};
 
-Expected<SignatureArg> parseArg(const nlohmann::json &item,
-                                std::string where) {
+Expected<SignatureArg> parseArg(const nlohmann::json &item, std::string where) {
   if (!item.is_object())
     return makeError(where, ": expected an object, found ", item.type_name());
   SignatureArg arg;
@@ -223,13 +222,11 @@ Expected<ModelSignature> parseModelSignature(std::string_view json) {
         const SignatureArg &first = *it->second.first;
         if (first.role != arg.role || first.dtype != arg.dtype ||
             first.shape != arg.shape)
-          return makeError(kPrefix, "'", arg.name, "' is a ",
-                           roleName(first.role), " ",
-                           formatType(first.dtype, first.shape),
-                           " in entry '", it->second.second, "' but a ",
-                           roleName(arg.role), " ",
-                           formatType(arg.dtype, arg.shape), " in entry '",
-                           entry.name, "'");
+          return makeError(
+              kPrefix, "'", arg.name, "' is a ", roleName(first.role), " ",
+              formatType(first.dtype, first.shape), " in entry '",
+              it->second.second, "' but a ", roleName(arg.role), " ",
+              formatType(arg.dtype, arg.shape), " in entry '", entry.name, "'");
       }
     }
 

@@ -21,6 +21,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace kiln {
@@ -41,6 +42,7 @@ struct Options {
   bool topKGiven = false, topPGiven = false;
   std::optional<uint64_t> seed;
   std::optional<std::string> logitsPath;
+  std::optional<std::string> stepLogitsPath;
   std::optional<int> threads;
   bool bench = false;
   bool json = false;
@@ -55,7 +57,8 @@ Expected<Options> parseOptions(int argc, char **argv) {
     std::string arg = argv[i];
     if (onlyPositional || arg.empty() || arg[0] != '-' || arg == "-") {
       if (options.prompt)
-        return makeError("unexpected argument '", arg, "': the prompt is "
+        return makeError("unexpected argument '", arg,
+                         "': the prompt is "
                          "already given (quote a prompt that has spaces)");
       options.prompt = arg;
       continue;
@@ -84,8 +87,7 @@ Expected<Options> parseOptions(int argc, char **argv) {
     };
     auto noValue = [&]() -> Error {
       if (hasInlineValue)
-        return makeError("option ", flag, " takes no value, got '", value,
-                         "'");
+        return makeError("option ", flag, " takes no value, got '", value, "'");
       return Error::success();
     };
 
@@ -107,7 +109,8 @@ Expected<Options> parseOptions(int argc, char **argv) {
         n = -1;
       if (!n)
         return makeError(flag, " expects a number of new tokens from 0 to ",
-                         kMaxNewTokens, " (or -1: until the end of the "
+                         kMaxNewTokens,
+                         " (or -1: until the end of the "
                          "context), got '",
                          value, "'");
       options.maxNewTokens = *n;
@@ -155,6 +158,12 @@ Expected<Options> parseOptions(int argc, char **argv) {
       if (value.empty())
         return makeError("--logits expects a .npy file name, got ''");
       options.logitsPath = value;
+    } else if (flag == "--step-logits") {
+      if (Error e = takeValue())
+        return e;
+      if (value.empty())
+        return makeError("--step-logits expects a .npy file name, got ''");
+      options.stepLogitsPath = value;
     } else if (flag == "--threads") {
       if (Error e = takeValue())
         return e;
@@ -199,7 +208,9 @@ struct Metadata {
   int64_t contextLength = 0;
   int64_t vocabSize = 0;
   int64_t hiddenSize = 0;
-  std::optional<int32_t> eosTokenId, bosTokenId;
+  /// Generation stops at any of these (eos_token_id may be a list).
+  std::vector<int32_t> eosTokenIds;
+  std::optional<int32_t> bosTokenId;
   /// Ascending, without duplicates.
   std::vector<int64_t> prefillLengths;
   std::vector<std::string> tokenizerFiles;
@@ -225,17 +236,35 @@ Expected<Metadata> parseMetadata(const std::string &text) {
     return e;
   if (Error e = positive("hidden_size", metadata.hiddenSize))
     return e;
-  for (auto [key, slot] : {std::make_pair("eos_token_id", &metadata.eosTokenId),
-                           std::make_pair("bos_token_id", &metadata.bosTokenId)}) {
+  // A token id, null, or (eos_token_id only) a list of token ids.
+  auto tokenIds = [&](const char *key, bool allowList,
+                      std::vector<int32_t> &ids) -> Error {
     auto it = root.find(key);
     if (it == root.end() || it->is_null())
-      continue;
-    if (!it->is_number_integer() || it->get<int64_t>() < 0 ||
-        it->get<int64_t>() >= metadata.vocabSize)
-      return makeError(prefix, "'", key, "' must be a token id below ",
-                       metadata.vocabSize, " or null, found ", it->dump());
-    *slot = static_cast<int32_t>(it->get<int64_t>());
-  }
+      return Error::success();
+    std::vector<nlohmann::json> items;
+    if (allowList && it->is_array())
+      items.assign(it->begin(), it->end());
+    else
+      items.push_back(*it);
+    for (const nlohmann::json &item : items) {
+      if (!item.is_number_integer() || item.get<int64_t>() < 0 ||
+          item.get<int64_t>() >= metadata.vocabSize)
+        return makeError(prefix, "'", key, "' must be a token id below ",
+                         metadata.vocabSize,
+                         allowList ? ", a list of them" : "",
+                         " or null, found ", it->dump());
+      ids.push_back(static_cast<int32_t>(item.get<int64_t>()));
+    }
+    return Error::success();
+  };
+  if (Error e = tokenIds("eos_token_id", true, metadata.eosTokenIds))
+    return e;
+  std::vector<int32_t> bos;
+  if (Error e = tokenIds("bos_token_id", false, bos))
+    return e;
+  if (!bos.empty())
+    metadata.bosTokenId = bos.front();
   auto familyIt = root.find("family");
   if (familyIt != root.end() && familyIt->is_string())
     metadata.family = familyIt->get<std::string>();
@@ -278,9 +307,8 @@ Expected<Metadata> parseMetadata(const std::string &text) {
   bool single = metadata.tokenizerFiles.size() == 1;
   bool pair = metadata.tokenizerFiles.size() == 2;
   if (!single && !pair)
-    return makeError(prefix,
-                     "'tokenizer.files' must name tokenizer.json, or "
-                     "vocab.json and merges.txt");
+    return makeError(prefix, "'tokenizer.files' must name tokenizer.json, or "
+                             "vocab.json and merges.txt");
   return metadata;
 }
 
@@ -299,8 +327,8 @@ Error checkEntry(const ModelSignature &signature, const std::string &entryName,
                        roleName(want.role), " '", want.name, "' (",
                        formatType(want.dtype, want.shape), ")");
     if (arg->dtype != want.dtype || arg->shape != want.shape)
-      return makeError("model signature: entry '", entryName, "': ",
-                       roleName(want.role), " '", want.name, "' is ",
+      return makeError("model signature: entry '", entryName,
+                       "': ", roleName(want.role), " '", want.name, "' is ",
                        formatType(arg->dtype, arg->shape), ", expected ",
                        formatType(want.dtype, want.shape));
   }
@@ -325,10 +353,10 @@ std::string prefillEntry(int64_t length) {
 Error checkEntries(const ModelSignature &signature, const Metadata &metadata) {
   int64_t d = metadata.hiddenSize, v = metadata.vocabSize;
   for (int64_t b : metadata.prefillLengths)
-    if (Error e = checkEntry(
-            signature, prefillEntry(b),
-            {{"ids", ArgRole::Input, DType::I64, {1, b}},
-             {"hidden", ArgRole::Output, DType::F32, {1, b, d}}}))
+    if (Error e =
+            checkEntry(signature, prefillEntry(b),
+                       {{"ids", ArgRole::Input, DType::I64, {1, b}},
+                        {"hidden", ArgRole::Output, DType::F32, {1, b, d}}}))
       return e;
   if (Error e =
           checkEntry(signature, "decode",
@@ -361,9 +389,8 @@ Expected<ByteLevelBpe> loadTokenizer(const ModelSymbols &model,
     return ByteLevelBpe::fromTokenizerJson(contents[0], names[0]);
   // vocab.json + merges.txt, in either order.
   size_t merges = endsWith(names[0], ".txt") ? 0 : 1;
-  return ByteLevelBpe::fromVocabAndMerges(contents[1 - merges],
-                                          contents[merges], names[1 - merges],
-                                          names[merges]);
+  return ByteLevelBpe::fromVocabAndMerges(
+      contents[1 - merges], contents[merges], names[1 - merges], names[merges]);
 }
 
 /// Parses --ids: decimal token ids separated by spaces or commas.
@@ -400,13 +427,51 @@ Expected<std::vector<int32_t>> parseIds(const std::string &text,
   return ids;
 }
 
+/// The prompt's token ids: --ids, the encoded prompt, or the BOS token;
+/// the last context_length of them with --truncate.
+Expected<std::vector<int32_t>> promptTokens(const Options &options,
+                                            const Metadata &metadata,
+                                            const ByteLevelBpe &tokenizer) {
+  const int64_t context = metadata.contextLength;
+  const int64_t vocab = metadata.vocabSize;
+  std::vector<int32_t> ids;
+  if (options.ids) {
+    Expected<std::vector<int32_t>> parsed = parseIds(*options.ids, vocab);
+    if (!parsed)
+      return parsed.takeError();
+    ids = std::move(*parsed);
+  } else if (options.prompt && !options.prompt->empty()) {
+    ids = tokenizer.encode(*options.prompt);
+    for (int32_t id : ids)
+      if (id < 0 || id >= vocab)
+        return makeError("the prompt has token id ", id,
+                         ", outside the model's vocabulary of ", vocab,
+                         " tokens");
+  }
+  if (ids.empty()) {
+    if (!metadata.bosTokenId)
+      return makeError("the prompt is empty and the model has no "
+                       "bos_token_id to start from; give a prompt or --ids");
+    ids.push_back(*metadata.bosTokenId);
+  }
+  if (static_cast<int64_t>(ids.size()) > context) {
+    if (!options.truncate)
+      return makeError(
+          "prompt has ", ids.size(), " tokens but the model's context is ",
+          context, " tokens (use --truncate to keep the last ", context, ")");
+    ids.erase(ids.begin(), ids.end() - context);
+  }
+  return ids;
+}
+
 void printUsage(const std::string &program, const Metadata &metadata,
                 const ModelSymbols &model, std::ostream &out) {
   out << "usage: " << program
       << " [PROMPT] [-n N] [--temperature T] [--top-k K] [--top-p P]\n"
          "       [--seed S] [--ids \"ID ...\"] [--logits FILE.npy] "
-         "[--threads N] [--bench]\n"
-         "       [--json] [--truncate] [--weights FILE]... [--help]\n\n";
+         "[--step-logits FILE.npy]\n"
+         "       [--threads N] [--bench] [--json] [--truncate] "
+         "[--weights FILE]... [--help]\n\n";
   out << "Continues PROMPT with the compiled "
       << (metadata.family.empty() ? "language" : metadata.family)
       << " model (context " << metadata.contextLength << " tokens, vocabulary "
@@ -434,6 +499,10 @@ void printUsage(const std::string &program, const Metadata &metadata,
          "commas)\n"
          "  --logits FILE.npy          write the prompt's logits, f32 "
          "[tokens, vocab]\n"
+         "  --step-logits FILE.npy     write the logits each new token was "
+         "chosen from,\n"
+         "                             f32 [steps, vocab] (an end-of-text "
+         "choice included)\n"
          "  --truncate                 keep the last "
       << metadata.contextLength
       << " tokens of a longer prompt\n"
@@ -490,6 +559,111 @@ const char *stopName(Stop stop) {
   return "?";
 }
 
+/// The entries of a text-generation model bound to their buffers: prefill
+/// for one bucket, decode and lm_head.
+class LanguageModel {
+public:
+  static Expected<LanguageModel>
+  bind(Session &session, const Metadata &metadata, int64_t bucket) {
+    LanguageModel lm;
+    lm.hiddenSize = metadata.hiddenSize;
+    lm.vocabSize = metadata.vocabSize;
+    const int64_t d = metadata.hiddenSize;
+    for (auto [tensor, dtype, shape] :
+         {std::make_tuple(&lm.prefillIds, DType::I64, Shape{1, bucket}),
+          std::make_tuple(&lm.prefillOut, DType::F32, Shape{1, bucket, d}),
+          std::make_tuple(&lm.decodeIds, DType::I64, Shape{1, 1}),
+          std::make_tuple(&lm.decodePosition, DType::I64, Shape{1, 1}),
+          std::make_tuple(&lm.decodeOut, DType::F32, Shape{1, 1, d}),
+          std::make_tuple(&lm.lmInput, DType::F32, Shape{1, d}),
+          std::make_tuple(&lm.lmOutput, DType::F32,
+                          Shape{1, metadata.vocabSize})}) {
+      Expected<Tensor> allocated = Tensor::allocate(dtype, shape);
+      if (!allocated)
+        return allocated.takeError();
+      *tensor = std::move(*allocated);
+    }
+    Expected<BoundCall> prefill =
+        session.bind(prefillEntry(bucket), {{"ids", lm.prefillIds.view()}},
+                     {{"hidden", lm.prefillOut.view()}});
+    if (!prefill)
+      return prefill.takeError();
+    Expected<BoundCall> decode = session.bind(
+        "decode",
+        {{"ids", lm.decodeIds.view()}, {"position", lm.decodePosition.view()}},
+        {{"hidden", lm.decodeOut.view()}});
+    if (!decode)
+      return decode.takeError();
+    Expected<BoundCall> head =
+        session.bind("lm_head", {{"hidden", lm.lmInput.view()}},
+                     {{"logits", lm.lmOutput.view()}});
+    if (!head)
+      return head.takeError();
+    // lm_head straight on decode's output: [1,1,D] and [1,D] are the same
+    // bytes.
+    Expected<BoundCall> headOfDecode = session.bind(
+        "lm_head",
+        {{"hidden", TensorView{DType::F32, {1, d}, lm.decodeOut.data()}}},
+        {{"logits", lm.lmOutput.view()}});
+    if (!headOfDecode)
+      return headOfDecode.takeError();
+    lm.prefillCall = std::move(*prefill);
+    lm.decodeCall = std::move(*decode);
+    lm.headCall = std::move(*head);
+    lm.headOfDecodeCall = std::move(*headOfDecode);
+    return lm;
+  }
+
+  /// Runs prefill on the first `count` ids (at most the bucket), padded with
+  /// id 0.
+  void prefill(const std::vector<int32_t> &ids, int64_t count) {
+    auto *data = static_cast<int64_t *>(prefillIds.data());
+    std::fill(data, data + prefillIds.numElements(), 0);
+    for (int64_t i = 0; i < count; ++i)
+      data[i] = ids[i];
+    prefillCall();
+  }
+  /// Hidden row `row` of the last prefill.
+  const float *prefillHidden(int64_t row) const {
+    return static_cast<const float *>(prefillOut.data()) + row * hiddenSize;
+  }
+  /// Runs decode on token `id` at `position`.
+  void decode(int32_t id, int64_t position) {
+    *static_cast<int64_t *>(decodeIds.data()) = id;
+    *static_cast<int64_t *>(decodePosition.data()) = position;
+    decodeCall();
+  }
+  /// The hidden row of the last decode.
+  const float *decodedHidden() const {
+    return static_cast<const float *>(decodeOut.data());
+  }
+  /// lm_head on the last decode's hidden row.
+  const float *logitsOfDecode() {
+    headOfDecodeCall();
+    return logits();
+  }
+  /// lm_head on a hidden row.
+  const float *logitsOf(const float *hidden) {
+    std::memcpy(lmInput.data(), hidden,
+                static_cast<size_t>(hiddenSize) * sizeof(float));
+    headCall();
+    return logits();
+  }
+  /// The logits of the last lm_head call.
+  const float *logits() const {
+    return static_cast<const float *>(lmOutput.data());
+  }
+  void setLogits(const std::vector<float> &values) {
+    std::memcpy(lmOutput.data(), values.data(), values.size() * sizeof(float));
+  }
+
+private:
+  int64_t hiddenSize = 0, vocabSize = 0;
+  Tensor prefillIds, prefillOut, decodeIds, decodePosition, decodeOut, lmInput,
+      lmOutput;
+  BoundCall prefillCall, decodeCall, headCall, headOfDecodeCall;
+};
+
 int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
         std::ostream &err) {
   if (!model.signature || !model.entries)
@@ -525,40 +699,13 @@ int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
   if (!tokenizer)
     return reportError(err, tokenizer.message());
 
-  // The prompt's token ids.
   const int64_t context = metadata.contextLength;
   const int64_t vocab = metadata.vocabSize;
-  std::vector<int32_t> promptIds;
-  if (options->ids) {
-    Expected<std::vector<int32_t>> ids = parseIds(*options->ids, vocab);
-    if (!ids)
-      return reportError(err, ids.message());
-    promptIds = std::move(*ids);
-  } else if (options->prompt && !options->prompt->empty()) {
-    promptIds = tokenizer->encode(*options->prompt);
-    for (int32_t id : promptIds)
-      if (id < 0 || id >= vocab)
-        return reportError(err, "the prompt has token id " +
-                                    std::to_string(id) +
-                                    ", outside the model's vocabulary of " +
-                                    std::to_string(vocab) + " tokens");
-  }
-  if (promptIds.empty()) {
-    if (!metadata.bosTokenId)
-      return reportError(err, "the prompt is empty and the model has no "
-                              "bos_token_id to start from; give a prompt or "
-                              "--ids");
-    promptIds.push_back(*metadata.bosTokenId);
-  }
-  if (static_cast<int64_t>(promptIds.size()) > context) {
-    if (!options->truncate)
-      return reportError(err, "prompt has " + std::to_string(promptIds.size()) +
-                                  " tokens but the model's context is " +
-                                  std::to_string(context) +
-                                  " tokens (use --truncate to keep the last " +
-                                  std::to_string(context) + ")");
-    promptIds.erase(promptIds.begin(), promptIds.end() - context);
-  }
+  Expected<std::vector<int32_t>> promptOr =
+      promptTokens(*options, metadata, *tokenizer);
+  if (!promptOr)
+    return reportError(err, promptOr.message());
+  const std::vector<int32_t> &promptIds = *promptOr;
   const int64_t length = static_cast<int64_t>(promptIds.size());
 
   Expected<Session> session =
@@ -575,102 +722,47 @@ int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
   }
   std::mt19937_64 rng(seed);
 
-  // Buffers, and the calls bound to them.
-  const int64_t d = metadata.hiddenSize;
+  // The prompt: one prefill call on the smallest bucket that holds it, then
+  // decode for what the largest bucket does not hold.
   const int64_t chunk = std::min(length, metadata.prefillLengths.back());
-  const int64_t bucket = *std::lower_bound(metadata.prefillLengths.begin(),
-                                           metadata.prefillLengths.end(),
-                                           chunk);
-  auto allocate = [](DType dtype, Shape shape) {
-    Expected<Tensor> tensor = Tensor::allocate(dtype, std::move(shape));
-    if (!tensor)
-      throw std::bad_alloc();
-    return std::move(*tensor);
-  };
-  Tensor prefillIds = allocate(DType::I64, {1, bucket});
-  Tensor prefillHidden = allocate(DType::F32, {1, bucket, d});
-  Tensor decodeIds = allocate(DType::I64, {1, 1});
-  Tensor decodePosition = allocate(DType::I64, {1, 1});
-  Tensor decodeHidden = allocate(DType::F32, {1, 1, d});
-  Tensor lmInput = allocate(DType::F32, {1, d});
-  Tensor logits = allocate(DType::F32, {1, vocab});
-  auto *idsData = static_cast<int64_t *>(prefillIds.data());
-  for (int64_t i = 0; i < chunk; ++i)
-    idsData[i] = promptIds[i];
-
-  Expected<BoundCall> prefill =
-      session->bind(prefillEntry(bucket), {{"ids", prefillIds.view()}},
-                    {{"hidden", prefillHidden.view()}});
-  if (!prefill)
-    return reportError(err, prefill.message());
-  Expected<BoundCall> decode = session->bind(
-      "decode",
-      {{"ids", decodeIds.view()}, {"position", decodePosition.view()}},
-      {{"hidden", decodeHidden.view()}});
-  if (!decode)
-    return reportError(err, decode.message());
-  Expected<BoundCall> lmHead = session->bind(
-      "lm_head", {{"hidden", lmInput.view()}}, {{"logits", logits.view()}});
-  if (!lmHead)
-    return reportError(err, lmHead.message());
-  Expected<BoundCall> lmHeadOfDecode = session->bind(
-      "lm_head", {{"hidden", TensorView{DType::F32, {1, d}, decodeHidden.data()}}},
-      {{"logits", logits.view()}});
-  if (!lmHeadOfDecode)
-    return reportError(err, lmHeadOfDecode.message());
-
-  auto *hidden = static_cast<float *>(prefillHidden.data());
-  auto *lmIn = static_cast<float *>(lmInput.data());
-  auto *nextIds = static_cast<int64_t *>(decodeIds.data());
-  auto *nextPosition = static_cast<int64_t *>(decodePosition.data());
-  const size_t rowBytes = static_cast<size_t>(d) * sizeof(float);
-  // Runs decode on `id` at `position`, leaving its hidden row in
-  // decodeHidden.
-  auto decodeStep = [&](int32_t id, int64_t position) {
-    *nextIds = id;
-    *nextPosition = position;
-    (*decode)();
-  };
-
-  // The prompt: one prefill call, then decode for what the largest bucket
-  // does not hold. Hidden rows of the decoded prompt tokens are kept for
-  // --logits.
-  bool needLogits = options->maxNewTokens != 0;
+  const int64_t bucket = *std::lower_bound(
+      metadata.prefillLengths.begin(), metadata.prefillLengths.end(), chunk);
+  Expected<LanguageModel> lm = LanguageModel::bind(*session, metadata, bucket);
+  if (!lm)
+    return reportError(err, lm.message());
+  // Hidden rows of the prompt tokens that went through decode, for --logits.
   std::vector<float> decodedRows;
+  const int64_t d = metadata.hiddenSize;
   auto prefillStart = std::chrono::steady_clock::now();
-  (*prefill)();
+  lm->prefill(promptIds, chunk);
   for (int64_t i = chunk; i < length; ++i) {
-    decodeStep(promptIds[i], i);
+    lm->decode(promptIds[i], i);
     if (options->logitsPath)
-      decodedRows.insert(decodedRows.end(),
-                         static_cast<float *>(decodeHidden.data()),
-                         static_cast<float *>(decodeHidden.data()) + d);
+      decodedRows.insert(decodedRows.end(), lm->decodedHidden(),
+                         lm->decodedHidden() + d);
   }
-  if (needLogits) {
-    if (length > chunk) {
-      (*lmHeadOfDecode)();
-    } else {
-      std::memcpy(lmIn, hidden + (length - 1) * d, rowBytes);
-      (*lmHead)();
-    }
+  if (options->maxNewTokens != 0) {
+    if (length > chunk)
+      lm->logitsOfDecode();
+    else
+      lm->logitsOf(lm->prefillHidden(length - 1));
   }
   double prefillMs = elapsedMs(prefillStart);
 
   if (options->logitsPath) {
-    Tensor all = allocate(DType::F32, {length, vocab});
-    std::vector<float> next(static_cast<const float *>(logits.data()),
-                            static_cast<const float *>(logits.data()) + vocab);
+    Expected<Tensor> all = Tensor::allocate(DType::F32, {length, vocab});
+    if (!all)
+      return reportError(err, "--logits: " + all.message());
+    std::vector<float> next(lm->logits(), lm->logits() + vocab);
     for (int64_t row = 0; row < length; ++row) {
-      const float *source = row < chunk
-                                ? hidden + row * d
+      const float *hidden = row < chunk
+                                ? lm->prefillHidden(row)
                                 : decodedRows.data() + (row - chunk) * d;
-      std::memcpy(lmIn, source, rowBytes);
-      (*lmHead)();
-      std::memcpy(static_cast<float *>(all.data()) + row * vocab,
-                  logits.data(), static_cast<size_t>(vocab) * sizeof(float));
+      std::memcpy(static_cast<float *>(all->data()) + row * vocab,
+                  lm->logitsOf(hidden), static_cast<size_t>(vocab) * 4);
     }
-    std::memcpy(logits.data(), next.data(), next.size() * sizeof(float));
-    if (Error e = writeNpy(*options->logitsPath, all.view()))
+    lm->setLogits(next);
+    if (Error e = writeNpy(*options->logitsPath, all->view()))
       return reportError(err, e.message());
   }
 
@@ -679,20 +771,24 @@ int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
   BpeStreamDecoder stream(*tokenizer);
   bool printed = false;
   Stop stop = Stop::Length;
+  // With --step-logits: the logits each new token was chosen from.
+  std::vector<float> stepLogits;
   double decodeMs = 0;
   int64_t decodeSteps = 0;
   const int64_t wanted = options->maxNewTokens < 0
                              ? std::numeric_limits<int64_t>::max()
                              : options->maxNewTokens;
-  const auto *scores = static_cast<const float *>(logits.data());
   while (static_cast<int64_t>(generated.size()) < wanted) {
     if (static_cast<int64_t>(tokens.size()) >= context) {
       stop = Stop::Context;
       break;
     }
-    int32_t token = sampleToken(scores, static_cast<size_t>(vocab),
+    if (options->stepLogitsPath)
+      stepLogits.insert(stepLogits.end(), lm->logits(), lm->logits() + vocab);
+    int32_t token = sampleToken(lm->logits(), static_cast<size_t>(vocab),
                                 options->sampling, rng);
-    if (metadata.eosTokenId && token == *metadata.eosTokenId) {
+    if (std::count(metadata.eosTokenIds.begin(), metadata.eosTokenIds.end(),
+                   token)) {
       stop = Stop::Eos;
       break;
     }
@@ -713,10 +809,21 @@ int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
         static_cast<int64_t>(tokens.size()) >= context)
       continue;
     auto start = std::chrono::steady_clock::now();
-    decodeStep(token, static_cast<int64_t>(tokens.size()) - 1);
-    (*lmHeadOfDecode)();
+    lm->decode(token, static_cast<int64_t>(tokens.size()) - 1);
+    lm->logitsOfDecode();
     decodeMs += elapsedMs(start);
     ++decodeSteps;
+  }
+  if (options->stepLogitsPath) {
+    int64_t steps = static_cast<int64_t>(stepLogits.size()) / vocab;
+    if (Error e = writeNpy(
+            *options->stepLogitsPath,
+            TensorView{DType::F32, {steps, vocab}, stepLogits.data()})) {
+      if (printed)
+        out << "\n";
+      out.flush();
+      return reportError(err, e.message());
+    }
   }
 
   if (options->json) {
@@ -729,15 +836,15 @@ int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
     result["text"] = *text;
     result["seed"] = seed;
     result["stop"] = stopName(stop);
-    result["timings"] = {
-        {"prefill_ms", prefillMs},
-        {"prefill_tokens", length},
-        {"prefill_bucket", bucket},
-        {"decode_ms", decodeMs},
-        {"decode_tokens", decodeSteps},
-        {"decode_tokens_per_s",
-         decodeSteps > 0 ? decodeSteps * 1000.0 / std::max(decodeMs, 1e-6)
-                         : 0.0}};
+    result["timings"] = {{"prefill_ms", prefillMs},
+                         {"prefill_tokens", length},
+                         {"prefill_bucket", bucket},
+                         {"decode_ms", decodeMs},
+                         {"decode_tokens", decodeSteps},
+                         {"decode_tokens_per_s",
+                          decodeSteps > 0
+                              ? decodeSteps * 1000.0 / std::max(decodeMs, 1e-6)
+                              : 0.0}};
     out << result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
         << "\n";
   } else {
@@ -759,7 +866,8 @@ int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
         << " token" << (length == 1 ? "" : "s") << " (" << bucketText << ")"
         << std::endl;
     if (decodeSteps > 0)
-      err << "decode: " << format("%.2f", decodeSteps * 1000.0 / std::max(decodeMs, 1e-6))
+      err << "decode: "
+          << format("%.2f", decodeSteps * 1000.0 / std::max(decodeMs, 1e-6))
           << " tokens/s (" << format("%.3f", decodeMs / decodeSteps)
           << " ms/token) over " << decodeSteps << " token"
           << (decodeSteps == 1 ? "" : "s") << std::endl;

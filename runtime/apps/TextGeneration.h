@@ -4,8 +4,9 @@
 // "text-generation", e.g. GPT-2):
 //
 //   gpt2 "prompt" [-n N] [--temperature T] [--top-k K] [--top-p P]
-//        [--seed S] [--ids "464 2068 ..."] [--logits FILE.npy] [--threads N]
-//        [--bench] [--json] [--truncate] [--weights FILE]... [--help]
+//        [--seed S] [--ids "464 2068 ..."] [--logits FILE.npy]
+//        [--step-logits FILE.npy] [--threads N] [--bench] [--json]
+//        [--truncate] [--weights FILE]... [--help]
 //
 // The model provides entries prefill_<B> (ids i64 [1,B] -> hidden f32
 // [1,B,D], filling the KV cache states at positions 0..B-1) for each B in

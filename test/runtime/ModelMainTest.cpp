@@ -410,6 +410,7 @@ protected:
   }
 
   MainResult run(const std::vector<std::string> &args) {
+    accumulatorSeen = AccumulatorSeen();
     return runCommandLine(runModelMain, model, args);
   }
   void expectError(const std::vector<std::string> &args,
@@ -430,7 +431,7 @@ protected:
 
 TEST_F(MultiEntryTest, EntrySelection) {
   std::vector<std::string> args = {"--input", "x=" + xPath, "--weights",
-                                   shardW, "--weights", shardB};
+                                   shardW,    "--weights",  shardB};
   expectError(args, "the model has 2 entries; pass --entry NAME (entries: "
                     "'init', 'step')");
   args.insert(args.end(), {"--entry", "decode"});
@@ -453,10 +454,9 @@ TEST_F(MultiEntryTest, StatesAreInputsAndOutputs) {
   ASSERT_FALSE(writeNpy(accPath, TensorView{DType::F32, {3}, start}));
   std::string outDir = dir.file("out");
   // Sharded weights: one --weights per shard.
-  MainResult r =
-      run({"--entry", "step", "--input", "x=" + xPath, "--input",
-           "acc=" + accPath, "--weights", shardW, "--weights", shardB,
-           "--output", outDir});
+  MainResult r = run({"--entry", "step", "--input", "x=" + xPath, "--input",
+                      "acc=" + accPath, "--weights", shardW, "--weights",
+                      shardB, "--output", outDir});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "");
   Expected<Tensor> y = readNpy(outDir + "/y.npy");
@@ -478,22 +478,22 @@ TEST_F(MultiEntryTest, StatesAreInputsAndOutputs) {
   EXPECT_EQ(r.out, "y: f32 [3] = [11, 22, 33]\nacc: f32 [3] = [11, 22, 33]\n"
                    "count: i64 [] = 1\n");
 
-  std::vector<std::string> base = {"--entry", "step", "--weights", shardW,
-                                   "--weights", shardB, "--input",
-                                   "x=" + xPath};
+  std::vector<std::string> base = {"--entry", "step",      "--weights",
+                                   shardW,    "--weights", shardB,
+                                   "--input", "x=" + xPath};
   std::vector<std::string> args = base;
-  args.insert(args.end(), {"--input", "acc=" + xPath, "--input",
-                           "acc=" + accPath});
-  expectError(args, "state 'acc' given twice (" + xPath + " and " + accPath +
-                        ")");
+  args.insert(args.end(),
+              {"--input", "acc=" + xPath, "--input", "acc=" + accPath});
+  expectError(args,
+              "state 'acc' given twice (" + xPath + " and " + accPath + ")");
   args = base;
   args.insert(args.end(), {"--input", "z=" + xPath});
   expectError(args, "unknown input 'z' (inputs: 'x'; states: 'acc', "
                     "'count')");
   args = base;
   args.insert(args.end(), {"--input", "count=" + xPath});
-  expectError(args, "state 'count' (" + xPath +
-                        "): expected i64 [], got f32 [3]");
+  expectError(args,
+              "state 'count' (" + xPath + "): expected i64 [], got f32 [3]");
   args = base;
   args.insert(args.end(), {"--input", "y=" + xPath});
   expectError(args, "'y' is an output of the model, not an input (inputs: "

@@ -166,11 +166,11 @@ TEST_F(SessionTest, WeightsFromEmbeddedShards) {
             "embedded model-00001-of-00002.safetensors, embedded "
             "model-00002-of-00002.safetensors");
   // Aligned: in place. Misaligned: copied.
-  const auto *wData = static_cast<const unsigned char *>(
-      session.weight("w").data);
+  const auto *wData =
+      static_cast<const unsigned char *>(session.weight("w").data);
   EXPECT_TRUE(wData >= blobW && wData < blobW + w.size());
-  const auto *bData = static_cast<const unsigned char *>(
-      session.weight("b").data);
+  const auto *bData =
+      static_cast<const unsigned char *>(session.weight("b").data);
   EXPECT_FALSE(bData >= blobB && bData < blobB + b.size());
   EXPECT_EQ(values(session.weight("b")), (std::vector<float>{10, 20, 30}));
 

@@ -69,11 +69,9 @@ inline std::string makeSafetensors(const std::string &header,
 /// A safetensors image of f32 tensors; `shapes` gives each tensor's shape
 /// (default: 1-D). With `alignData`, the data section starts 64-byte aligned
 /// relative to the image, otherwise 4 bytes past that.
-inline std::string
-makeF32Safetensors(const std::vector<std::pair<std::string, std::vector<float>>>
-                       &tensors,
-                   bool alignData = true,
-                   const std::vector<std::string> &shapes = {}) {
+inline std::string makeF32Safetensors(
+    const std::vector<std::pair<std::string, std::vector<float>>> &tensors,
+    bool alignData = true, const std::vector<std::string> &shapes = {}) {
   std::string header = "{", data;
   for (size_t i = 0; i < tensors.size(); ++i) {
     const auto &[name, values] = tensors[i];
@@ -82,8 +80,9 @@ makeF32Safetensors(const std::vector<std::pair<std::string, std::vector<float>>>
                             : "[" + std::to_string(values.size()) + "]";
     size_t begin = data.size();
     data += rawBytes(values.data(), values.size());
-    header += (i ? ",\"" : "\"") + name + "\":{\"dtype\":\"F32\",\"shape\":" +
-              shape + ",\"data_offsets\":[" + std::to_string(begin) + "," +
+    header += (i ? ",\"" : "\"") + name +
+              "\":{\"dtype\":\"F32\",\"shape\":" + shape +
+              ",\"data_offsets\":[" + std::to_string(begin) + "," +
               std::to_string(data.size()) + "]}";
   }
   header += "}";
@@ -108,7 +107,8 @@ MainResult runCommandLine(Main main, const Model &model,
     argv.push_back(arg.data());
   argv.push_back(nullptr);
   std::ostringstream out, err;
-  int status = main(model, static_cast<int>(args.size()), argv.data(), out, err);
+  int status =
+      main(model, static_cast<int>(args.size()), argv.data(), out, err);
   return {status, out.str(), err.str()};
 }
 

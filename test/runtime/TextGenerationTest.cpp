@@ -14,11 +14,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/apps/AppMain.h"
 #include "runtime/apps/TextGeneration.h"
 #include "runtime/Npy.h"
 #include "runtime/Session.h"
 #include "runtime/ThreadPool.h"
+#include "runtime/apps/AppMain.h"
 
 #include "AccumulatorModel.h"
 #include "TestUtil.h"
@@ -73,8 +73,8 @@ template <int B> void prefill(void **args) {
     key[i * 2 + 1] = 1;
     value[i * 2] = static_cast<float>(i);
     value[i * 2 + 1] = 1;
-    float row[kHidden] = {static_cast<float>(ids[i]), static_cast<float>(i),
-                          0, 0};
+    float row[kHidden] = {static_cast<float>(ids[i]), static_cast<float>(i), 0,
+                          0};
     std::memcpy(hidden + i * kHidden, row, sizeof row);
   }
 }
@@ -133,8 +133,8 @@ std::string signatureJson(const std::string &tokenizerFiles,
   for (int b : {1, 4, 8}) {
     std::string n = std::to_string(b);
     entries += R"({"name":"prefill_)" + n + R"(","args":[)" +
-               R"({"name":"ids","role":"input","dtype":"i64","shape":[1,)" +
-               n + "]}," + cache + "," + value +
+               R"({"name":"ids","role":"input","dtype":"i64","shape":[1,)" + n +
+               "]}," + cache + "," + value +
                R"(,{"name":"hidden","role":"output","dtype":"f32",)"
                R"("shape":[1,)" +
                n + ",4]}]},";
@@ -142,8 +142,7 @@ std::string signatureJson(const std::string &tokenizerFiles,
   entries +=
       R"({"name":"decode","args":[)"
       R"({"name":"position","role":"input","dtype":"i64","shape":[1,1]},)" +
-      cache +
-      R"(,{"name":"ids","role":"input","dtype":"i64","shape":[1,1]},)" +
+      cache + R"(,{"name":"ids","role":"input","dtype":"i64","shape":[1,1]},)" +
       value +
       R"(,{"name":"hidden","role":"output","dtype":"f32","shape":[1,1,4]}]},)"
       R"({"name":"lm_head","args":[)"
@@ -159,8 +158,8 @@ std::string signatureJson(const std::string &tokenizerFiles,
          tokenizerFiles + "}}}";
 }
 
-const EntryFunction kLmEntries[] = {prefill<1>, prefill<4>, prefill<8>,
-                                    decode, lmHead};
+const EntryFunction kLmEntries[] = {prefill<1>, prefill<4>, prefill<8>, decode,
+                                    lmHead};
 
 std::string fixture(const std::string &name) {
   return readFile(std::string(KILN_RUNTIME_FIXTURES_DIR) + "/" + name);
@@ -317,6 +316,24 @@ TEST_F(TextGenerationTest, LogitsOfThePrompt) {
     EXPECT_EQ(std::max_element(r, r + kVocab) - r, 11 + row) << row;
   }
 
+  // --step-logits: the logits each new token was chosen from, the final
+  // end-of-text choice included.
+  std::string steps = dir.file("steps.npy");
+  j = generateJson({"--ids", "263", "-n", "9", "--step-logits", steps});
+  EXPECT_EQ(j["generated_ids"], nlohmann::json({264, 265, 266}));
+  logits = readNpy(steps);
+  ASSERT_TRUE(logits) << logits.message();
+  ASSERT_EQ(logits->shape, (Shape{4, kVocab}));
+  values = static_cast<const float *>(logits->data());
+  for (int64_t row = 0; row < 4; ++row) {
+    const float *r = values + row * kVocab;
+    EXPECT_EQ(std::max_element(r, r + kVocab) - r, 264 + row) << row;
+  }
+  EXPECT_EQ(generate({"a", "-n", "0", "--step-logits", steps}), "\n");
+  logits = readNpy(steps);
+  ASSERT_TRUE(logits) << logits.message();
+  EXPECT_EQ(logits->shape, (Shape{0, kVocab}));
+
   MainResult r = run({"a", "--logits", dir.file("no/such/dir/l.npy")});
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.err, "error: cannot create " + dir.file("no/such/dir/l.npy") +
@@ -387,14 +404,14 @@ TEST_F(TextGenerationTest, BucketChoice) {
     for (int64_t p = std::min(c.length, c.bucket); p <= c.length; ++p)
       positions.push_back(p);
     EXPECT_EQ(lmSeen.decodePositions, positions) << c.length;
-    EXPECT_EQ(j["generated_ids"], nlohmann::json({20 + c.length,
-                                                  21 + c.length}));
+    EXPECT_EQ(j["generated_ids"],
+              nlohmann::json({20 + c.length, 21 + c.length}));
   }
 }
 
 TEST_F(TextGenerationTest, SamplingIsDeterministicWithASeed) {
-  std::vector<std::string> args = {"a", "-n", "8", "--temperature", "1.5",
-                                   "--seed", "1234"};
+  std::vector<std::string> args = {"a",   "-n",     "8",   "--temperature",
+                                   "1.5", "--seed", "1234"};
   std::string first = generate(args);
   EXPECT_EQ(generate(args), first);
   // With these logits, 8 draws at temperature 1.5 do not all pick t + 1.
@@ -413,16 +430,16 @@ TEST_F(TextGenerationTest, SamplingIsDeterministicWithASeed) {
   EXPECT_EQ(generate({"a", "-n", "8", "--temperature", "2", "--top-k", "1",
                       "--seed", "7"}),
             greedy);
-  EXPECT_EQ(generate({"a", "-n", "8", "--temperature", "3", "--top-p",
-                      "0.0001"}),
-            greedy);
+  EXPECT_EQ(
+      generate({"a", "-n", "8", "--temperature", "3", "--top-p", "0.0001"}),
+      greedy);
   // p(t + 1) = 0.63 at temperature 1: top-p 0.6 keeps it alone.
   EXPECT_EQ(generate({"a", "-n", "8", "--temperature", "1", "--top-p", "0.6",
                       "--seed", "99"}),
             greedy);
   // top-k 2 only ever picks t + 1 or t + 2.
-  j = generateJson({"--ids", "10", "-n", "8", "--temperature", "5",
-                    "--top-k", "2", "--seed", "3"});
+  j = generateJson({"--ids", "10", "-n", "8", "--temperature", "5", "--top-k",
+                    "2", "--seed", "3"});
   int64_t previous = 10;
   for (int64_t id : j["generated_ids"]) {
     EXPECT_TRUE(id == previous + 1 || id == previous + 2) << j.dump();
@@ -582,10 +599,29 @@ TEST_F(TextGenerationTest, ModelErrors) {
                  R"("eos_token_id":268)");
   model.signature = broken.c_str();
   expectError({"a"}, "model metadata: 'eos_token_id' must be a token id "
-                     "below 268 or null, found 268");
+                     "below 268, a list of them or null, found 268");
   broken = text;
-  broken.replace(broken.find(R"({"name":"position")"), 18,
-                 R"({"name":"pos")");
+  broken.replace(broken.find(R"("bos_token_id":267)"), 18,
+                 R"("bos_token_id":[1])");
+  model.signature = broken.c_str();
+  expectError({"a"}, "model metadata: 'bos_token_id' must be a token id "
+                     "below 268 or null, found [1]");
+  // A list of end tokens: generation stops at any of them.
+  broken = text;
+  broken.replace(broken.find(R"("eos_token_id":267)"), 18,
+                 R"("eos_token_id":[70,267])");
+  model.signature = broken.c_str();
+  EXPECT_EQ(generate({"a", "-n", "20"}), "bcdef\n");
+  // No end token at all: generation runs to the context's end.
+  broken = text;
+  broken.replace(broken.find(R"("eos_token_id":267)"), 18,
+                 R"("eos_token_id":null)");
+  model.signature = broken.c_str();
+  MainResult r = run({"hello world", "-n", "3"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "<|endoftext|>!\"\n");
+  broken = text;
+  broken.replace(broken.find(R"({"name":"position")"), 18, R"({"name":"pos")");
   model.signature = broken.c_str();
   expectError({"a"}, "model signature: entry 'decode' has no input "
                      "'position' (i64 [1,1])");
