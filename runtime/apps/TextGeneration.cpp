@@ -427,8 +427,9 @@ Expected<std::vector<int32_t>> parseIds(const std::string &text,
   return ids;
 }
 
-/// The prompt's token ids: --ids, the encoded prompt, or the BOS token;
-/// the last context_length of them with --truncate.
+/// The prompt's token ids: --ids, the encoded prompt, or the BOS token.
+/// With --truncate, a prompt that leaves no room for the new tokens keeps
+/// its last tokens, as many as fit with them (at least one).
 Expected<std::vector<int32_t>> promptTokens(const Options &options,
                                             const Metadata &metadata,
                                             const ByteLevelBpe &tokenizer) {
@@ -454,12 +455,15 @@ Expected<std::vector<int32_t>> promptTokens(const Options &options,
                        "bos_token_id to start from; give a prompt or --ids");
     ids.push_back(*metadata.bosTokenId);
   }
-  if (static_cast<int64_t>(ids.size()) > context) {
-    if (!options.truncate)
-      return makeError(
-          "prompt has ", ids.size(), " tokens but the model's context is ",
-          context, " tokens (use --truncate to keep the last ", context, ")");
-    ids.erase(ids.begin(), ids.end() - context);
+  if (static_cast<int64_t>(ids.size()) > context && !options.truncate)
+    return makeError(
+        "prompt has ", ids.size(), " tokens but the model's context is ",
+        context, " tokens (use --truncate to keep the last tokens)");
+  if (options.truncate) {
+    int64_t room = options.maxNewTokens < 0 ? 0 : options.maxNewTokens;
+    int64_t keep = std::max<int64_t>(1, context - room);
+    if (static_cast<int64_t>(ids.size()) > keep)
+      ids.erase(ids.begin(), ids.end() - keep);
   }
   return ids;
 }
@@ -503,9 +507,10 @@ void printUsage(const std::string &program, const Metadata &metadata,
          "chosen from,\n"
          "                             f32 [steps, vocab] (an end-of-text "
          "choice included)\n"
-         "  --truncate                 keep the last "
-      << metadata.contextLength
-      << " tokens of a longer prompt\n"
+         "  --truncate                 drop the start of a prompt that "
+         "leaves no room\n"
+         "                             for the new tokens in the "
+      << metadata.contextLength << "-token context\n"
          "  --threads N                number of threads (default: "
       << ThreadPool::defaultNumThreads()
       << ")\n"

@@ -344,16 +344,21 @@ TEST_F(TextGenerationTest, LogitsOfThePrompt) {
 TEST_F(TextGenerationTest, ContextOverflowAndTruncate) {
   expectError({"--ids", ids(0, 13)},
               "prompt has 13 tokens but the model's context is 12 tokens "
-              "(use --truncate to keep the last 12)");
-  nlohmann::json j = generateJson({"--ids", ids(0, 13), "--truncate"});
+              "(use --truncate to keep the last tokens)");
+  // --truncate keeps as much of the prompt as fits with the new tokens.
+  nlohmann::json j = generateJson({"--ids", ids(0, 13), "-n", "3", "--truncate"});
+  EXPECT_EQ(j["prompt_ids"].size(), 9u);
+  EXPECT_EQ(j["prompt_ids"][0], 4);
+  EXPECT_EQ(j["generated_ids"].size(), 3u);
+  EXPECT_EQ(j["stop"], "length");
+  // Prefill 8, then the ninth prompt token through decode.
+  EXPECT_EQ(lmSeen.prefillBuckets, (std::vector<int64_t>{8}));
+  EXPECT_EQ(lmSeen.decodePositions.front(), 8);
+  EXPECT_EQ(lmSeen.decodeIds.front(), 12);
+  // With -n 0 the whole context is prompt.
+  j = generateJson({"--ids", ids(0, 13), "-n", "0", "--truncate"});
   EXPECT_EQ(j["prompt_ids"].size(), 12u);
   EXPECT_EQ(j["prompt_ids"][0], 1);
-  EXPECT_EQ(j["generated_ids"], nlohmann::json::array());
-  EXPECT_EQ(j["stop"], "context");
-  // Prefill 8, then the other 4 prompt tokens through decode.
-  EXPECT_EQ(lmSeen.prefillBuckets, (std::vector<int64_t>{8}));
-  EXPECT_EQ(lmSeen.decodePositions, (std::vector<int64_t>{8, 9, 10, 11}));
-  EXPECT_EQ(lmSeen.decodeIds, (std::vector<int64_t>{9, 10, 11, 12}));
 
   MainResult r = run({"--ids", ids(0, 10), "-n", "5"});
   EXPECT_EQ(r.status, 0) << r.err;
