@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Makes a damaged copy of a checkpoint folder for the bad-input tests.
+"""Makes a variant of a checkpoint folder: damaged ones for the bad-input
+tests, and the same weights in another layout (sharded, GPT2Model names).
 
-    corrupt_checkpoint.py MODE SOURCE_DIR DEST_DIR
+    checkpoint_variant.py MODE SOURCE_DIR DEST_DIR
 
 Files the mode does not touch are symlinked. Standard library only.
 """
@@ -65,6 +66,33 @@ def main():
             write_safetensors(weights, header, body, declared_length=1 << 40)
         elif mode == "truncated":
             write_safetensors(weights, header, body[: len(body) // 2])
+    elif mode == "sharded":
+        # Two shards and an index, as save_pretrained writes large models.
+        header, body = read_safetensors(source / "model.safetensors")
+        names = tensors(header)
+        weights.unlink()
+        index = {"metadata": {}, "weight_map": {}}
+        for part, chunk in enumerate((names[: len(names) // 2],
+                                      names[len(names) // 2:])):
+            file = f"model-{part + 1:05d}-of-00002.safetensors"
+            shard_header, pieces, offset = {}, [], 0
+            for name in chunk:
+                begin, end = header[name]["data_offsets"]
+                shard_header[name] = dict(header[name], data_offsets=[offset, offset + end - begin])
+                pieces.append(body[begin:end])
+                offset += end - begin
+                index["weight_map"][name] = file
+            write_safetensors(dest / file, shard_header, b"".join(pieces))
+        (dest / "model.safetensors.index.json").write_text(json.dumps(index))
+    elif mode == "base-model":
+        # GPT2Model: no "transformer." prefix, no LM head.
+        header, body = read_safetensors(source / "model.safetensors")
+        header = {k.removeprefix("transformer."): v for k, v in header.items()}
+        replace(weights)
+        write_safetensors(weights, header, body)
+        values = json.loads((source / "config.json").read_text())
+        values["architectures"] = ["GPT2Model"]
+        replace(config).write_text(json.dumps(values))
     elif mode == "config-shape":
         values = json.loads((source / "config.json").read_text())
         values["n_inner"] = 100
