@@ -53,6 +53,7 @@ def Tfm_Activation : I32EnumAttr<"Activation", "pointwise activation", [
     I32EnumAttrCase<"quick_gelu", 3>,
     I32EnumAttrCase<"silu", 4>,
     I32EnumAttrCase<"relu", 5>,
+    I32EnumAttrCase<"tanh", 6>,
   ]> {
   let cppNamespace = "::kiln::tfm";
   let genSpecializedAttr = 0;

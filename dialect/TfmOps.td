@@ -206,6 +206,10 @@ def Tfm_ReluOp : Tfm_UnaryOp<"relu"> {
   let summary = "max(x, 0)";
 }
 
+def Tfm_TanhOp : Tfm_UnaryOp<"tanh"> {
+  let summary = "Hyperbolic tangent (BERT's pooler, classification heads)";
+}
+
 def Tfm_ScaleOp : Tfm_UnaryOp<"scale"> {
   let summary = "Multiplication by a compile-time constant";
   let description = [{

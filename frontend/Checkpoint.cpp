@@ -128,4 +128,22 @@ CheckpointFolder::tensor(const std::string &name) const {
   return makeError(where, ": tensor '", name, "' not found");
 }
 
+Error CheckpointFolder::checkTensors(
+    const std::vector<TensorSpec> &specs) const {
+  for (const TensorSpec &spec : specs) {
+    Expected<const SafetensorsTensor *> found = tensor(spec.name);
+    if (!found)
+      return found.takeError();
+    if ((*found)->shape != spec.shape)
+      return makeError(fileOf(spec.name), ": tensor '", spec.name,
+                       "' has shape ", formatShape((*found)->shape),
+                       " but config.json gives ", formatShape(spec.shape));
+    if (!isFloatingPoint((*found)->dtype))
+      return makeError(fileOf(spec.name), ": tensor '", spec.name,
+                       "' has dtype ", dtypeName((*found)->dtype),
+                       ", expected a floating-point type");
+  }
+  return Error::success();
+}
+
 } // namespace kiln

@@ -43,6 +43,15 @@ public:
   /// The file that holds `name` (for messages); empty if none.
   std::string fileOf(const std::string &name) const;
 
+  /// A tensor a model builder reads, with the shape config.json implies.
+  struct TensorSpec {
+    std::string name;
+    Shape shape;
+  };
+  /// Checks that each tensor exists, is floating point and has the shape
+  /// the config gives; the first mismatch names the file and the tensor.
+  Error checkTensors(const std::vector<TensorSpec> &specs) const;
+
 private:
   std::string path;
   nlohmann::json configJson;

@@ -22,6 +22,7 @@
 #include "models/Models.h"
 
 #include "dialect/TfmOps.h"
+#include "models/TfmBuilder.h"
 #include "frontend/Checkpoint.h"
 #include "frontend/Gpt2Config.h"
 
@@ -38,12 +39,12 @@ using namespace kiln::tfm;
 namespace kiln {
 namespace {
 
-class Gpt2Builder {
+class Gpt2Builder : public TfmBuilder {
 public:
   Gpt2Builder(const CheckpointFolder &checkpoint, const Gpt2Config &config,
               int64_t context, MLIRContext &ctx)
-      : checkpoint(checkpoint), config(config), context(context), ctx(ctx),
-        b(&ctx), f32(b.getF32Type()), i64(b.getI64Type()) {}
+      : TfmBuilder(ctx), checkpoint(checkpoint), config(config),
+        context(context) {}
 
   /// Checks that every tensor the model reads exists with the config's
   /// shape, so a mismatch names the tensor before any IR is built.
@@ -60,27 +61,13 @@ private:
   };
   std::vector<WeightSpec> weightSpecs();
 
-  /// "h.3.attn.c_attn": the module path, the location of what it builds.
-  Location at(const std::string &path) {
-    return NameLoc::get(b.getStringAttr(path));
+  Value layerNorm(const std::string &path, Value x) {
+    return TfmBuilder::layerNorm(path, x, config.layerNormEpsilon);
   }
-  RankedTensorType tensor(ArrayRef<int64_t> shape, Type type = {}) {
-    return RankedTensorType::get(shape, type ? type : f32);
-  }
-  Value weight(const std::string &name, ArrayRef<int64_t> shape) {
-    return WeightOp::create(b, at(name), tensor(shape), prefix + name);
-  }
-
-  Value layerNorm(const std::string &path, Value x);
   /// Conv1D: x · W + b with W stored [in, out].
-  Value conv1d(const std::string &path, Value x, int64_t in, int64_t out);
-  Value activation(const std::string &path, Value x);
-  /// [1, S, D] -> [1, H, S, hd].
-  Value splitHeads(Location loc, Value x);
-  /// [1, H, S, hd] -> [1, S, D].
-  Value mergeHeads(Location loc, Value x);
-  Value slice(Location loc, Value x, int64_t offset, int64_t size);
-  Value add(Location loc, Value lhs, Value rhs);
+  Value conv1d(const std::string &path, Value x, int64_t in, int64_t out) {
+    return linear(path, x, in, out, /*bias=*/true, /*weightInOut=*/true);
+  }
   Value embed(Value ids, Value positions, int64_t length);
 
   /// One block. `cacheKey`/`cacheValue` are updated in place; `position` is
@@ -100,11 +87,6 @@ private:
   const CheckpointFolder &checkpoint;
   const Gpt2Config &config;
   int64_t context;
-  MLIRContext &ctx;
-  OpBuilder b;
-  Type f32, i64;
-  /// "transformer." for GPT2LMHeadModel checkpoints, "" for GPT2Model ones.
-  std::string prefix;
 };
 
 std::vector<Gpt2Builder::WeightSpec> Gpt2Builder::weightSpecs() {
@@ -133,91 +115,10 @@ std::vector<Gpt2Builder::WeightSpec> Gpt2Builder::weightSpecs() {
 
 Error Gpt2Builder::checkWeights() {
   prefix = checkpoint.hasTensor("transformer.wte.weight") ? "transformer." : "";
-  for (const WeightSpec &spec : weightSpecs()) {
-    Expected<const SafetensorsTensor *> tensor =
-        checkpoint.tensor(prefix + spec.name);
-    if (!tensor)
-      return tensor.takeError();
-    if ((*tensor)->shape != spec.shape)
-      return makeError(checkpoint.fileOf(prefix + spec.name), ": tensor '",
-                       prefix + spec.name, "' has shape ",
-                       formatShape((*tensor)->shape), " but config.json gives ",
-                       formatShape(spec.shape));
-    if (!isFloatingPoint((*tensor)->dtype))
-      return makeError(checkpoint.fileOf(prefix + spec.name), ": tensor '",
-                       prefix + spec.name, "' has dtype ",
-                       dtypeName((*tensor)->dtype),
-                       ", expected a floating-point type");
-  }
-  return Error::success();
-}
-
-Value Gpt2Builder::layerNorm(const std::string &path, Value x) {
-  int64_t d = config.hiddenSize;
-  return LayerNormOp::create(b, at(path), x, weight(path + ".weight", {d}),
-                             weight(path + ".bias", {d}),
-                             b.getF32FloatAttr(config.layerNormEpsilon));
-}
-
-Value Gpt2Builder::conv1d(const std::string &path, Value x, int64_t in,
-                          int64_t out) {
-  auto type = cast<RankedTensorType>(x.getType());
-  SmallVector<int64_t> shape(type.getShape());
-  shape.back() = out;
-  return LinearOp::create(b, at(path), tensor(shape), x,
-                          weight(path + ".weight", {in, out}),
-                          weight(path + ".bias", {out}), Activation::none,
-                          /*weight_in_out=*/true);
-}
-
-Value Gpt2Builder::activation(const std::string &path, Value x) {
-  Location loc = at(path);
-  const std::string &name = config.activation;
-  if (name == "gelu_new" || name == "gelu_pytorch_tanh")
-    return GeluOp::create(b, loc, x, GeluApproximation::tanh);
-  if (name == "gelu")
-    return GeluOp::create(b, loc, x, GeluApproximation::none);
-  if (name == "relu")
-    return ReluOp::create(b, loc, x);
-  if (name == "quick_gelu")
-    return QuickGeluOp::create(b, loc, x);
-  return SiluOp::create(b, loc, x); // "silu", "swish"
-}
-
-Value Gpt2Builder::splitHeads(Location loc, Value x) {
-  int64_t s = cast<RankedTensorType>(x.getType()).getShape()[1];
-  int64_t h = config.numHeads, hd = config.headDim();
-  Value split = ReshapeOp::create(b, loc, tensor({1, s, h, hd}), x);
-  return TransposeOp::create(b, loc, tensor({1, h, s, hd}), split,
-                             b.getDenseI64ArrayAttr({0, 2, 1, 3}));
-}
-
-Value Gpt2Builder::mergeHeads(Location loc, Value x) {
-  int64_t s = cast<RankedTensorType>(x.getType()).getShape()[2];
-  int64_t h = config.numHeads, hd = config.headDim();
-  Value merged = TransposeOp::create(b, loc, tensor({1, s, h, hd}), x,
-                                     b.getDenseI64ArrayAttr({0, 2, 1, 3}));
-  return ReshapeOp::create(b, loc, tensor({1, s, config.hiddenSize}), merged);
-}
-
-Value Gpt2Builder::slice(Location loc, Value x, int64_t offset, int64_t size) {
-  auto type = cast<RankedTensorType>(x.getType());
-  SmallVector<int64_t> shape(type.getShape());
-  shape.back() = size;
-  SmallVector<int64_t> offsets(shape.size(), 0), strides(shape.size(), 1);
-  offsets.back() = offset;
-  return SliceOp::create(b, loc, tensor(shape), x,
-                         b.getDenseI64ArrayAttr(offsets),
-                         b.getDenseI64ArrayAttr(strides));
-}
-
-Value Gpt2Builder::add(Location loc, Value lhs, Value rhs) {
-  auto lhsType = cast<RankedTensorType>(lhs.getType());
-  auto rhsType = cast<RankedTensorType>(rhs.getType());
-  auto shape = broadcastShapes(lhsType.getShape(), rhsType.getShape());
-  return AddOp::create(b, loc,
-                       RankedTensorType::get(*shape, lhsType.getElementType()),
-                       lhs, rhs);
+  std::vector<CheckpointFolder::TensorSpec> specs;
+  for (const WeightSpec &spec : weightSpecs())
+    specs.push_back({prefix + spec.name, spec.shape});
+  return checkpoint.checkTensors(specs);
 }
 
 Value Gpt2Builder::embed(Value ids, Value positions, int64_t length) {
@@ -234,67 +135,48 @@ Value Gpt2Builder::embed(Value ids, Value positions, int64_t length) {
 Value Gpt2Builder::block(int64_t layer, Value x, Value &cacheKey,
                          Value &cacheValue, Value position) {
   std::string h = "h." + std::to_string(layer);
-  int64_t d = config.hiddenSize, s = cast<RankedTensorType>(x.getType())
-                                         .getShape()[1];
-  int64_t heads = config.numHeads, hd = config.headDim();
+  int64_t d = config.hiddenSize;
   Location attn = at(h + ".attn");
 
   Value normed = layerNorm(h + ".ln_1", x);
   Value qkv = conv1d(h + ".attn.c_attn", normed, d, 3 * d);
-  Value query = splitHeads(attn, slice(attn, qkv, 0, d));
-  Value key = splitHeads(attn, slice(attn, qkv, d, d));
-  Value value = splitHeads(attn, slice(attn, qkv, 2 * d, d));
+  Value query = splitHeads(attn, sliceLast(attn, qkv, 0, d), config.numHeads);
+  Value key = splitHeads(attn, sliceLast(attn, qkv, d, d), config.numHeads);
+  Value value =
+      splitHeads(attn, sliceLast(attn, qkv, 2 * d, d), config.numHeads);
 
   // Keys and values go to the cache at the position of the first row.
-  Value start = position
-                    ? position
-                    : ConstantOp::create(b, attn, DenseElementsAttr::get(
-                                                      tensor({1, 1}, i64),
-                                                      ArrayRef<int64_t>{0}));
+  Value start = position ? position : i64Constant({1, 1}, {0});
   IntegerAttr seqAxis = b.getI64IntegerAttr(2);
   cacheKey = KvCacheWriteOp::create(b, attn, cacheKey.getType(), cacheKey,
                                     start, key, seqAxis);
   cacheValue = KvCacheWriteOp::create(b, attn, cacheValue.getType(),
                                       cacheValue, start, value, seqAxis);
 
-  // Unfused attention, as the reference computes it: scores, scale, additive
-  // mask, softmax over keys, weighted values.
-  Value keys = position ? cacheKey : key;
-  Value values = position ? cacheValue : value;
-  int64_t numKeys = position ? context : s;
-  auto scoresType = tensor({1, heads, s, numKeys});
-  Value scores = MatmulOp::create(b, attn, scoresType, query, keys,
-                                  /*transpose_lhs=*/false,
-                                  /*transpose_rhs=*/true);
   double scale = 1.0;
   if (config.scaleAttnWeights)
-    scale /= std::sqrt(static_cast<double>(hd));
+    scale /= std::sqrt(static_cast<double>(config.headDim()));
   if (config.scaleAttnByInverseLayerIdx)
     scale /= static_cast<double>(layer + 1);
-  if (scale != 1.0)
-    scores = ScaleOp::create(b, attn, scores, b.getF32FloatAttr(scale));
-  Value mask;
+  Value context;
   if (position) {
-    // Keys [0, position] are valid: lengths = position + 1.
-    Value one = ConstantOp::create(
-        b, attn, DenseElementsAttr::get(tensor({1, 1}, i64),
-                                        ArrayRef<int64_t>{1}));
-    Value lengths = ReshapeOp::create(b, attn, tensor({1}, i64),
-                                      add(attn, position, one));
-    mask = PaddingMaskOp::create(b, attn, tensor({1, 1, 1, context}), lengths);
+    // Decode: the cache's keys [0, position] are valid.
+    Value lengths = reshape(attn, add(attn, position, i64Constant({1, 1}, {1})),
+                            {1});
+    Value mask = PaddingMaskOp::create(
+        b, attn, tensor({1, 1, 1, this->context}), lengths);
+    context = attention(attn, query, cacheKey, cacheValue, mask, scale);
   } else {
-    mask = CausalMaskOp::create(b, attn, tensor({s, s}));
+    int64_t s = shapeOf(x)[1];
+    Value mask = CausalMaskOp::create(b, attn, tensor({s, s}));
+    context = attention(attn, query, key, value, mask, scale);
   }
-  scores = add(attn, scores, mask);
-  Value probabilities = SoftmaxOp::create(b, attn, scores, -1);
-  Value context = MatmulOp::create(b, attn, tensor({1, heads, s, hd}),
-                                   probabilities, values);
   Value attnOut = conv1d(h + ".attn.c_proj", mergeHeads(attn, context), d, d);
   Value residual = add(at(h), x, attnOut);
 
   Value normed2 = layerNorm(h + ".ln_2", residual);
   Value hidden = conv1d(h + ".mlp.c_fc", normed2, d, config.innerSize);
-  hidden = activation(h + ".mlp.act", hidden);
+  hidden = activation(at(h + ".mlp.act"), config.activation, hidden);
   Value mlpOut = conv1d(h + ".mlp.c_proj", hidden, config.innerSize, d);
   return add(at(h), residual, mlpOut);
 }
@@ -349,9 +231,7 @@ Error Gpt2Builder::buildPrefill(ModuleOp module, int64_t length) {
         SmallVector<int64_t> positions(length);
         for (int64_t i = 0; i < length; ++i)
           positions[i] = i;
-        Value positionIds = ConstantOp::create(
-            b, at("wpe"),
-            DenseElementsAttr::get(idsType, ArrayRef<int64_t>(positions)));
+        Value positionIds = i64Constant({1, length}, positions);
         Value x = embed(inputs[0], positionIds, length);
         for (int64_t l = 0; l < config.numLayers; ++l)
           x = block(l, x, caches[2 * l], caches[2 * l + 1], /*position=*/{});

@@ -235,6 +235,8 @@ Value applyActivation(OpBuilder &b, Location loc, Activation activation,
   case Activation::relu:
     return arith::MaximumFOp::create(b, loc, x,
                                      floatConstant(b, loc, type, 0.0));
+  case Activation::tanh:
+    return math::TanhOp::create(b, loc, x);
   }
   llvm_unreachable("unknown activation");
 }
@@ -862,6 +864,7 @@ void kiln::populateTfmToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<ActivationLowering<QuickGeluOp>>(ctx, Activation::quick_gelu);
   patterns.add<ActivationLowering<SiluOp>>(ctx, Activation::silu);
   patterns.add<ActivationLowering<ReluOp>>(ctx, Activation::relu);
+  patterns.add<ActivationLowering<TanhOp>>(ctx, Activation::tanh);
 }
 
 namespace {
