@@ -20,8 +20,10 @@ Expected<BuiltModel> buildModelFromFolder(const std::string &folder,
   std::string modelType = type->get<std::string>();
   if (modelType == "gpt2")
     return buildGpt2(*checkpoint, context, options);
+  if (modelType == "bert" || modelType == "roberta")
+    return buildBert(*checkpoint, context, options);
   return makeError(checkpoint->configPath(), ": model_type '", modelType,
-                   "' is not supported (supported: gpt2)");
+                   "' is not supported (supported: gpt2, bert, roberta)");
 }
 
 } // namespace kiln

@@ -29,6 +29,11 @@ struct ModelBuildOptions {
   int64_t contextLength = 0;
   /// Prompt lengths prefill is specialized for; empty = a default ladder.
   std::vector<int64_t> prefillLengths;
+  /// Encoders: the task head ("" = from `architectures`), the batch size
+  /// and the sequence lengths entries are specialized for.
+  std::string head;
+  int64_t batchSize = 0;
+  std::vector<int64_t> sequenceLengths;
 };
 
 /// A file that goes into the executable under `name`.
@@ -54,6 +59,12 @@ Expected<BuiltModel> buildModelFromFolder(const std::string &folder,
 /// GPT-2 (GPT2LMHeadModel, GPT2Model): entries prefill_<B>, decode and
 /// lm_head sharing the weights and a KV cache (see models/Gpt2.cpp).
 Expected<BuiltModel> buildGpt2(const CheckpointFolder &checkpoint,
+                               mlir::MLIRContext &context,
+                               const ModelBuildOptions &options);
+
+/// BERT and RoBERTa (base model and task heads): entries encode_<S> and,
+/// for masked-LM heads, mlm_head (see models/Bert.cpp).
+Expected<BuiltModel> buildBert(const CheckpointFolder &checkpoint,
                                mlir::MLIRContext &context,
                                const ModelBuildOptions &options);
 
