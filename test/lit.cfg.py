@@ -18,4 +18,8 @@ config.environment["PATH"] = os.pathsep.join(
 # Generated executables must not inherit a thread count from the caller.
 config.environment.pop("OMP_NUM_THREADS", None)
 config.substitutions.append(("%python", sys.executable))
+# The real all-MiniLM-L6-v2 model, fetched by `make minilm`.
+minilm = os.environ.get("KILN_MINILM_DIR") or os.path.join(
+    os.path.expanduser("~"), ".cache", "kiln", "all-MiniLM-L6-v2")
+config.substitutions.append(("%minilm", minilm))
 config.substitutions.append(("%fixtures", os.path.join(config.test_source_root, "fixtures")))

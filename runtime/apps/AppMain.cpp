@@ -4,6 +4,7 @@
 #include "runtime/CommandLine.h"
 #include "runtime/ModelMain.h"
 #include "runtime/Signature.h"
+#include "runtime/apps/TextEncoding.h"
 #include "runtime/apps/TextGeneration.h"
 
 #include <exception>
@@ -26,6 +27,8 @@ int runAppMain(const ModelSymbols &model, int argc, char **argv,
   }
   if (task == "text-generation")
     return runTextGeneration(model, argc, argv, out, err);
+  if (task == "text-encoding")
+    return runTextEncoding(model, argc, argv, out, err);
   return runModelMain(model, argc, argv, out, err);
 }
 

@@ -81,6 +81,20 @@ cl::opt<int64_t> contextLength(
     cl::desc("Checkpoints: tokens a generated program can hold (default: the "
              "model's maximum)"),
     cl::init(0), cl::sub(compileCommand));
+cl::opt<std::string> headName(
+    "head",
+    cl::desc("Encoders: the task head (base, masked-lm, next-sentence, "
+             "pretraining, sequence-classification, token-classification); "
+             "default: from config.json's architectures"),
+    cl::sub(compileCommand));
+cl::opt<int64_t> batchSize("batch",
+                           cl::desc("Encoders: texts per call (default 8)"),
+                           cl::init(0), cl::sub(compileCommand));
+cl::list<int64_t> sequenceLengths(
+    "sequence-lengths",
+    cl::desc("Encoders: token counts to specialize for; a batch runs with "
+             "the smallest that holds its longest text"),
+    cl::CommaSeparated, cl::sub(compileCommand));
 cl::list<int64_t> prefillLengths(
     "prefill-lengths",
     cl::desc("Checkpoints: prompt lengths to specialize prefill for; a "
@@ -247,6 +261,10 @@ int compile(const char *argv0) {
     kiln::ModelBuildOptions options;
     options.contextLength = contextLength;
     options.prefillLengths.assign(prefillLengths.begin(), prefillLengths.end());
+    options.head = headName;
+    options.batchSize = batchSize;
+    options.sequenceLengths.assign(sequenceLengths.begin(),
+                                   sequenceLengths.end());
     kiln::Expected<kiln::BuiltModel> built =
         kiln::buildModelFromFolder(inputPath, context, options);
     if (!built) {

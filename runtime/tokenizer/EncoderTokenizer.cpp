@@ -1,0 +1,371 @@
+//===- EncoderTokenizer.cpp - BERT / RoBERTa tokenizer with specials ------===//
+//
+// Loads the tokenizer named by the model metadata and adds the special tokens
+// as `tokenizers`' post-processors do (TemplateProcessing / BertProcessing
+// for BERT, RobertaProcessing for RoBERTa).
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/tokenizer/EncoderTokenizer.h"
+#include "runtime/tokenizer/ByteLevelBpe.h"
+#include "runtime/tokenizer/TokenizerJson.h"
+#include "runtime/tokenizer/WordPiece.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+namespace kiln {
+
+using namespace tokenizer_json;
+
+namespace {
+
+/// The prefix of metadata errors: the fields live in the "tokenizer" object.
+constexpr const char *kWhere = "model metadata: tokenizer.";
+
+using FileLookup =
+    std::function<std::optional<std::string_view>(std::string_view)>;
+
+struct SpecialTokens {
+  std::string cls, sep, mask, pad, unk;
+};
+
+Expected<SpecialTokens> readSpecialTokens(const json &metadata,
+                                          SpecialTokens tokens) {
+  auto it = metadata.find("special_tokens");
+  if (it == metadata.end() || it->is_null())
+    return tokens;
+  if (!it->is_object())
+    return makeError(kWhere, "special_tokens: expected an object, found ",
+                     describe(*it));
+  std::string where = std::string(kWhere) + "special_tokens.";
+  std::pair<const char *, std::string *> fields[] = {{"cls", &tokens.cls},
+                                                     {"sep", &tokens.sep},
+                                                     {"mask", &tokens.mask},
+                                                     {"pad", &tokens.pad},
+                                                     {"unk", &tokens.unk}};
+  for (auto &[field, value] : fields) {
+    Expected<std::string> text = readString(*it, field, *value, where);
+    if (!text)
+      return text.takeError();
+    *value = *text;
+  }
+  return tokens;
+}
+
+/// The file names of "files", each with its bytes.
+struct NamedFile {
+  std::string name;
+  std::string_view bytes;
+};
+
+Expected<std::vector<NamedFile>> readFiles(const json &metadata,
+                                           const FileLookup &file) {
+  auto it = metadata.find("files");
+  if (it == metadata.end() || !it->is_array() || it->empty())
+    return makeError(kWhere, "files: expected a non-empty array of file "
+                             "names");
+  std::vector<NamedFile> files;
+  for (size_t i = 0; i < it->size(); ++i) {
+    const json &entry = (*it)[i];
+    if (!entry.is_string())
+      return makeError(kWhere, "files[", i, "]: expected a file name, found ",
+                       describe(entry));
+    std::string name = entry.get<std::string>();
+    std::optional<std::string_view> bytes = file ? file(name) : std::nullopt;
+    if (!bytes)
+      return makeError(kWhere, "files[", i, "]: ", name,
+                       ": no such file in the model");
+    files.push_back({name, *bytes});
+  }
+  return files;
+}
+
+bool endsWith(const std::string &text, std::string_view suffix) {
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+/// The file's base name, without folders.
+std::string baseName(const std::string &path) {
+  size_t slash = path.find_last_of("/\\");
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+Expected<WordPiece> loadWordPiece(const json &metadata,
+                                  const std::vector<NamedFile> &files,
+                                  const SpecialTokens &specials) {
+  // A tokenizer.json carries its own settings.
+  for (const NamedFile &file : files)
+    if (endsWith(file.name, ".json"))
+      return WordPiece::fromTokenizerJson(file.bytes, file.name);
+
+  WordPiece::Options options;
+  Expected<bool> lowercase =
+      readBool(metadata, "lowercase", options.lowercase, kWhere);
+  Expected<bool> chinese = readBool(metadata, "tokenize_chinese_chars",
+                                    options.tokenizeChineseChars, kWhere);
+  Expected<bool> clean =
+      readBool(metadata, "clean_text", options.cleanText, kWhere);
+  for (Expected<bool> *flag : {&lowercase, &chinese, &clean})
+    if (!*flag)
+      return flag->takeError();
+  Expected<std::optional<bool>> strip =
+      readOptionalBool(metadata, "strip_accents", kWhere);
+  if (!strip)
+    return strip.takeError();
+  auto maxChars = metadata.find("max_input_chars_per_word");
+  if (maxChars != metadata.end() && !maxChars->is_null()) {
+    if (!maxChars->is_number_unsigned())
+      return makeError(kWhere,
+                       "max_input_chars_per_word: expected a "
+                       "non-negative integer, found ",
+                       describe(*maxChars));
+    options.maxInputCharsPerWord = maxChars->get<size_t>();
+  }
+  options.lowercase = *lowercase;
+  options.tokenizeChineseChars = *chinese;
+  options.cleanText = *clean;
+  options.stripAccents = *strip;
+  options.unkToken = specials.unk;
+  // The order of `tokenizers.BertWordPieceTokenizer`.
+  options.specialTokens = {specials.unk, specials.sep, specials.cls,
+                           specials.pad, specials.mask};
+  return WordPiece::fromVocabTxt(files[0].bytes, files[0].name, options);
+}
+
+/// vocab.json + merges.txt as the tokenizer.json `tokenizers` would make of
+/// them for RoBERTa, so that the special tokens get their flags (the mask
+/// takes the white space before it).
+Expected<ByteLevelBpe> loadVocabAndMerges(const NamedFile &vocabFile,
+                                          const NamedFile &mergesFile,
+                                          const SpecialTokens &specials,
+                                          bool addPrefixSpace) {
+  Expected<json> vocab = parse(vocabFile.bytes, vocabFile.name);
+  if (!vocab)
+    return vocab.takeError();
+  if (!vocab->is_object())
+    return makeError(vocabFile.name,
+                     ": expected a JSON object of token ids, found ",
+                     vocab->type_name());
+  json merges = json::array();
+  std::string_view text = mergesFile.bytes;
+  for (size_t lineStart = 0; lineStart < text.size();) {
+    size_t lineEnd = std::min(text.find('\n', lineStart), text.size());
+    std::string_view line = text.substr(lineStart, lineEnd - lineStart);
+    lineStart = lineEnd + 1;
+    if (!line.empty() && line.back() == '\r')
+      line.remove_suffix(1);
+    if (line.empty() || line.substr(0, 8) == "#version")
+      continue;
+    merges.push_back(std::string(line));
+  }
+  json added = json::array();
+  std::vector<std::string> seen;
+  for (const std::string *token : {&specials.cls, &specials.pad, &specials.sep,
+                                   &specials.unk, &specials.mask}) {
+    if (token->empty() ||
+        std::find(seen.begin(), seen.end(), *token) != seen.end())
+      continue;
+    seen.push_back(*token);
+    added.push_back({{"content", *token},
+                     {"special", true},
+                     {"normalized", false},
+                     {"single_word", false},
+                     {"lstrip", token == &specials.mask},
+                     {"rstrip", false}});
+  }
+  json root = {
+      {"model",
+       {{"type", "BPE"}, {"vocab", std::move(*vocab)}, {"merges", merges}}},
+      {"pre_tokenizer",
+       {{"type", "ByteLevel"},
+        {"add_prefix_space", addPrefixSpace},
+        {"use_regex", true}}},
+      {"decoder", {{"type", "ByteLevel"}}},
+      {"added_tokens", std::move(added)}};
+  std::string name = vocabFile.name + " + " + mergesFile.name;
+  Expected<ByteLevelBpe> tokenizer = ByteLevelBpe::fromTokenizerJson(
+      root.dump(-1, ' ', false, json::error_handler_t::replace), name);
+  if (tokenizer)
+    return tokenizer;
+  // The direct loader names lines of merges.txt in its messages.
+  Expected<ByteLevelBpe> direct = ByteLevelBpe::fromVocabAndMerges(
+      vocabFile.bytes, mergesFile.bytes, vocabFile.name, mergesFile.name);
+  return direct ? tokenizer.takeError() : direct.takeError();
+}
+
+Expected<ByteLevelBpe> loadByteLevelBpe(const std::vector<NamedFile> &files,
+                                        const SpecialTokens &specials,
+                                        bool addPrefixSpace) {
+  for (const NamedFile &file : files)
+    if (baseName(file.name) == "tokenizer.json")
+      return ByteLevelBpe::fromTokenizerJson(file.bytes, file.name);
+  if (files.size() == 1)
+    return ByteLevelBpe::fromTokenizerJson(files[0].bytes, files[0].name);
+  if (files.size() == 2) {
+    // merges.txt is the text file, vocab.json the other.
+    bool firstIsMerges = endsWith(files[0].name, ".txt");
+    const NamedFile &merges = files[firstIsMerges ? 0 : 1];
+    const NamedFile &vocab = files[firstIsMerges ? 1 : 0];
+    if (endsWith(merges.name, ".txt") && !endsWith(vocab.name, ".txt"))
+      return loadVocabAndMerges(vocab, merges, specials, addPrefixSpace);
+  }
+  return makeError(kWhere, "files: expected tokenizer.json, or vocab.json and "
+                           "merges.txt, for byte_level_bpe");
+}
+
+} // namespace
+
+Expected<EncoderTokenizer> EncoderTokenizer::create(const json &metadata,
+                                                    const FileLookup &file) {
+  try {
+    if (!metadata.is_object())
+      return makeError("model metadata: tokenizer: expected an object, found ",
+                       describe(metadata));
+    Expected<std::string> kindName = readString(metadata, "kind", "", kWhere);
+    if (!kindName)
+      return kindName.takeError();
+    EncoderTokenizer tokenizer;
+    SpecialTokens defaults;
+    if (*kindName == "wordpiece") {
+      tokenizer.kind = Kind::WordPiece;
+      defaults = {"[CLS]", "[SEP]", "[MASK]", "[PAD]", "[UNK]"};
+    } else if (*kindName == "byte_level_bpe") {
+      tokenizer.kind = Kind::ByteLevelBpe;
+      defaults = {"<s>", "</s>", "<mask>", "<pad>", "<unk>"};
+    } else {
+      return makeError(kWhere,
+                       "kind: expected \"wordpiece\" or "
+                       "\"byte_level_bpe\", found ",
+                       describe(metadata.value("kind", json())));
+    }
+    Expected<SpecialTokens> specials = readSpecialTokens(metadata, defaults);
+    if (!specials)
+      return specials.takeError();
+    Expected<std::vector<NamedFile>> files = readFiles(metadata, file);
+    if (!files)
+      return files.takeError();
+
+    std::string source;
+    if (tokenizer.kind == Kind::WordPiece) {
+      Expected<WordPiece> loaded = loadWordPiece(metadata, *files, *specials);
+      if (!loaded)
+        return loaded.takeError();
+      tokenizer.wordPiece =
+          std::make_shared<const WordPiece>(std::move(*loaded));
+    } else {
+      Expected<bool> prefixSpace =
+          readBool(metadata, "add_prefix_space", false, kWhere);
+      if (!prefixSpace)
+        return prefixSpace.takeError();
+      tokenizer.addPrefixSpace = *prefixSpace;
+      Expected<ByteLevelBpe> loaded =
+          loadByteLevelBpe(*files, *specials, *prefixSpace);
+      if (!loaded)
+        return loaded.takeError();
+      tokenizer.bpe = std::make_shared<const ByteLevelBpe>(std::move(*loaded));
+    }
+    for (const NamedFile &named : *files)
+      source += (source.empty() ? "" : " + ") + named.name;
+
+    // The special tokens the encodings need.
+    std::pair<const char *, const std::string *> required[] = {
+        {"cls", &specials->cls},
+        {"sep", &specials->sep},
+        {"pad", &specials->pad}};
+    int32_t *ids[] = {&tokenizer.clsId, &tokenizer.sepId,
+                      &tokenizer.padTokenId};
+    for (size_t i = 0; i < 3; ++i) {
+      std::optional<int32_t> id = tokenizer.tokenId(*required[i].second);
+      if (!id)
+        return makeError(kWhere, "special_tokens.", required[i].first, ": \"",
+                         *required[i].second, "\" is not a token of ", source);
+      *ids[i] = *id;
+    }
+    tokenizer.maskTokenText = specials->mask;
+    tokenizer.maskTokenId = tokenizer.tokenId(specials->mask);
+    return tokenizer;
+  } catch (const std::exception &e) {
+    return makeError("model metadata: tokenizer: ", e.what());
+  }
+}
+
+std::vector<int32_t> EncoderTokenizer::tokenize(std::string_view text) const {
+  if (kind == Kind::WordPiece)
+    return wordPiece->tokenize(text);
+  return bpe->encode(text, addPrefixSpace);
+}
+
+std::optional<std::string_view> EncoderTokenizer::tokenText(int32_t id) const {
+  return kind == Kind::WordPiece ? wordPiece->tokenText(id)
+                                 : bpe->tokenText(id);
+}
+
+std::optional<int32_t> EncoderTokenizer::tokenId(std::string_view token) const {
+  return kind == Kind::WordPiece ? wordPiece->tokenId(token)
+                                 : bpe->tokenId(token);
+}
+
+void EncoderTokenizer::append(EncodedText &out, int32_t id,
+                              int32_t typeId) const {
+  out.ids.push_back(id);
+  out.typeIds.push_back(typeId);
+  out.tokens.emplace_back(tokenText(id).value_or(std::string_view()));
+}
+
+EncodedText EncoderTokenizer::encode(std::string_view text) const {
+  EncodedText out;
+  append(out, clsId, 0);
+  for (int32_t id : tokenize(text))
+    append(out, id, 0);
+  append(out, sepId, 0);
+  return out;
+}
+
+EncodedText EncoderTokenizer::encodePair(std::string_view first,
+                                         std::string_view second) const {
+  EncodedText out = encode(first);
+  // BERT: [SEP] b [SEP] of type 1 after [CLS] a [SEP]; RoBERTa: </s> b </s>,
+  // all of type 0.
+  int32_t secondType = kind == Kind::WordPiece ? 1 : 0;
+  if (kind == Kind::ByteLevelBpe)
+    append(out, sepId, 0);
+  for (int32_t id : tokenize(second))
+    append(out, id, secondType);
+  append(out, sepId, secondType);
+  return out;
+}
+
+std::optional<int32_t> EncoderTokenizer::maskId() const { return maskTokenId; }
+
+const std::string &EncoderTokenizer::maskToken() const { return maskTokenText; }
+
+int32_t EncoderTokenizer::padId() const { return padTokenId; }
+
+std::string EncoderTokenizer::displayToken(int32_t id) const {
+  if (kind == Kind::WordPiece)
+    return std::string(wordPiece->tokenText(id).value_or(std::string_view()));
+  Expected<std::string> text = bpe->decode({id});
+  return text ? std::move(*text) : std::string();
+}
+
+std::string EncoderTokenizer::decode(const std::vector<int32_t> &ids) const {
+  if (kind == Kind::WordPiece)
+    return wordPiece->decode(ids, /*skipSpecialTokens=*/true);
+  // `tokenizers` skips ids it does not know; ByteLevelBpe refuses them.
+  std::vector<int32_t> known;
+  known.reserve(ids.size());
+  for (int32_t id : ids)
+    if (bpe->tokenText(id))
+      known.push_back(id);
+  Expected<std::string> text = bpe->decode(known, /*skipSpecialTokens=*/true);
+  return text ? std::move(*text) : std::string();
+}
+
+size_t EncoderTokenizer::vocabSize() const {
+  return kind == Kind::WordPiece ? wordPiece->vocabSize() : bpe->vocabSize();
+}
+
+} // namespace kiln
