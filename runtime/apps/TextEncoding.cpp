@@ -343,7 +343,7 @@ Expected<Metadata> parseMetadata(const std::string &text) {
   if (labelsIt != root.end() && !labelsIt->is_null()) {
     const char *what = "'id2label' must map the ids \"0\" to \"N-1\" to "
                        "label names";
-    if (!labelsIt->is_object() || labelsIt->empty())
+    if (!labelsIt->is_object())
       return makeError(prefix, what);
     metadata.labels.resize(labelsIt->size());
     std::vector<bool> seen(labelsIt->size(), false);
@@ -1167,13 +1167,18 @@ void Job::collect(const Encoder::Bucket &bucket,
       const float *logits =
           bucket.output("logits") + static_cast<int64_t>(row) * labelCount;
       std::vector<float> scores(logits, logits + labelCount);
-      ProblemType problem = metadata.problemType.value_or(
-          labelCount == 1 ? ProblemType::MultiLabel : ProblemType::SingleLabel);
-      if (problem == ProblemType::SingleLabel)
-        scores = softmax(logits, static_cast<size_t>(labelCount));
-      else if (problem == ProblemType::MultiLabel)
+      // As the transformers text-classification pipeline: raw scores for
+      // regression, sigmoid for multi-label models and single logits,
+      // softmax otherwise.
+      if (metadata.problemType == ProblemType::Regression) {
+        // Raw.
+      } else if (metadata.problemType == ProblemType::MultiLabel ||
+                 labelCount == 1) {
         for (float &score : scores)
           score = sigmoid(score);
+      } else {
+        scores = softmax(logits, static_cast<size_t>(labelCount));
+      }
       for (int32_t label : topIndices(scores, topK))
         result.labels.emplace_back(label, scores[label]);
       break;

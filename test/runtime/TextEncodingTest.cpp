@@ -231,11 +231,11 @@ protected:
 
   MainResult run(const std::vector<std::string> &args,
                  const std::string &stdinText = "") {
-    bool pooled = fake.pooled;
-    Logits logits = fake.logits;
+    EncoderFake kept = fake;
     fake = EncoderFake();
-    fake.pooled = pooled;
-    fake.logits = logits;
+    fake.pooled = kept.pooled;
+    fake.logits = kept.logits;
+    fake.labels = kept.labels;
     std::istringstream in(stdinText);
     auto main = [&](const ModelSymbols &m, int argc, char **argv,
                     std::ostream &out, std::ostream &err) {
@@ -434,6 +434,17 @@ TEST_F(TextEncodingTest, ClassifyMultiLabelRegressionAndDefaultLabels) {
   EXPECT_EQ(encode({"movie"}), "  1.3863  LABEL_2\n" // ln 4
                                "  0.0000  LABEL_0\n"
                                "  0.0000  LABEL_1\n");
+  // One logit: sigmoid whatever the problem type says, as the pipeline
+  // does; an empty id2label is no id2label.
+  useHead("sequence-classification",
+          R"("id2label":{},"problem_type":"single_label_classification",)");
+  signature.replace(signature.find("[2,3]"), 5, "[2,1]");
+  signature.replace(signature.find("[2,3]"), 5, "[2,1]");
+  signature.replace(signature.find("[2,3]"), 5, "[2,1]");
+  model.signature = signature.c_str();
+  fake.labels = 1;
+  // ids[1] % 1 == 0: logit ln 4, sigmoid 0.8.
+  EXPECT_EQ(encode({"movie"}), "  0.8000  LABEL_0\n");
   useHead("sequence-classification", R"("id2label":{"0":"x","1":"y"},)");
   expectError({"movie"}, "model signature: entry 'encode_4': output 'logits' "
                          "is f32 [2,3], expected f32 [2,2]");
