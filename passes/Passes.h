@@ -12,6 +12,11 @@ namespace kiln::tfm {
 #define GEN_PASS_DECL
 #include "passes/Passes.h.inc"
 
+/// Rewrites the unfused attention chain ending in `output` (the matmul with
+/// V) into one tfm.attention; fails, saying why, when it is not one.
+mlir::FailureOr<AttentionOp> fuseAttention(mlir::RewriterBase &rewriter,
+                                           MatmulOp output);
+
 /// Rewrites one attention op into matmul, scale, mask, softmax and matmul.
 /// Returns the value that replaces the attention result.
 mlir::Value decomposeAttention(mlir::RewriterBase &rewriter, AttentionOp op);

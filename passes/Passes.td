@@ -18,6 +18,26 @@ def TfmDecomposeAttention : Pass<"tfm-decompose-attention"> {
   let dependentDialects = ["::kiln::tfm::TfmDialect"];
 }
 
+def TfmFuseAttention : Pass<"tfm-fuse-attention"> {
+  let summary = "Recognize unfused masked attention and rewrite it into tfm.attention";
+  let description = [{
+    Matches the form model builders emit,
+    `matmul(softmax(mask(scale(matmul(Q, K, transpose_rhs))), axis = -1), V)`,
+    where the scale may also sit on Q (`matmul(scale(Q), Kᵀ)`) or be absent,
+    and the additive mask is `tfm.causal_mask`, `tfm.padding_mask(lengths)`,
+    any other tensor that broadcasts onto the scores (becoming the bias), or
+    absent. It rewrites the chain into one `tfm.attention` with the mask kind
+    as an attribute, so later stages can run attention without building the
+    score matrix.
+
+    Nothing is fused when an intermediate (scores, scaled scores, masked
+    scores, probabilities) has another use, when softmax is not over the key
+    axis, or when the shapes are not [batch, heads, seq, dim]; with `--debug`
+    the pattern says which condition failed.
+  }];
+  let dependentDialects = ["::kiln::tfm::TfmDialect"];
+}
+
 def TfmOutlineWeights : Pass<"tfm-outline-weights", "::mlir::ModuleOp"> {
   let summary = "Turn tfm.weight ops into arguments of the entry function";
   let description = [{

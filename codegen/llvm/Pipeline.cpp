@@ -12,7 +12,8 @@ using namespace mlir;
 namespace kiln {
 
 llvm::ArrayRef<llvm::StringRef> getOptionalTfmPasses() {
-  static const llvm::StringRef passes[] = {"canonicalize", "cse"};
+  static const llvm::StringRef passes[] = {"tfm-fuse-attention",
+                                           "canonicalize", "cse"};
   return passes;
 }
 
