@@ -63,4 +63,21 @@ def KilnDropStateResults : Pass<"kiln-drop-state-results",
   }];
 }
 
+def KilnMatmulToUkernel : Pass<"kiln-matmul-to-ukernel", "::mlir::ModuleOp"> {
+  let summary = "Call the runtime's GEMM micro-kernels for f32 matmuls";
+  let description = [{
+    Rewrites `linalg.matmul` and `linalg.batch_matmul` on f32 memrefs into
+    calls of `kiln_matmul_f32` / `kiln_batch_matmul_f32`
+    (runtime/kernels/Gemm.h): packed, register-blocked AVX2/FMA kernels that
+    accumulate into the output, with the operand transposes (read from the
+    indexing maps) passed as flags, as IREE calls its ukernels. Operands
+    become fully dynamic strided memrefs, so views (slices, reshapes) pass
+    without copies. Contractions with other element types or indexing maps
+    are left to the generic loop lowering.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // KILN_CODEGEN_PASSES_TD
