@@ -1,9 +1,11 @@
 //===- CommandLine.cpp - Helpers shared by the model command lines --------===//
 
 #include "runtime/CommandLine.h"
+#include "runtime/ThreadPool.h"
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -14,6 +16,82 @@ std::string programName(int argc, char **argv) {
     return "model";
   const char *slash = std::strrchr(argv[0], '/');
   return slash ? slash + 1 : argv[0];
+}
+
+ArgumentScanner::ArgumentScanner(int argc, char **argv, bool positionals)
+    : argc(argc), argv(argv), positionals(positionals) {}
+
+bool ArgumentScanner::next() {
+  while (++index < argc) {
+    current = argv[index];
+    flagName.clear();
+    optionValue.clear();
+    inlineValue = false;
+    isPositional = positionals && (onlyPositional || current.empty() ||
+                                   current[0] != '-' || current == "-");
+    if (isPositional)
+      return true;
+    if (positionals && current == "--") {
+      onlyPositional = true;
+      continue;
+    }
+    flagName = current;
+    if (current.rfind("--", 0) == 0) {
+      size_t eq = current.find('=');
+      if (eq != std::string::npos) {
+        flagName = current.substr(0, eq);
+        optionValue = current.substr(eq + 1);
+        inlineValue = true;
+      }
+    }
+    return true;
+  }
+  return false;
+}
+
+Error ArgumentScanner::takeValue() {
+  if (inlineValue)
+    return Error::success();
+  if (index + 1 >= argc)
+    return makeError("option ", flagName, " needs a value (see --help)");
+  optionValue = argv[++index];
+  return Error::success();
+}
+
+Error ArgumentScanner::noValue() const {
+  if (inlineValue)
+    return makeError("option ", flagName, " takes no value, got '", optionValue,
+                     "'");
+  return Error::success();
+}
+
+const char *ArgumentScanner::peek() const {
+  return index + 1 < argc ? argv[index + 1] : nullptr;
+}
+
+const char *ArgumentScanner::takeNext() {
+  return index + 1 < argc ? argv[++index] : nullptr;
+}
+
+Error ArgumentScanner::takeThreads(std::optional<int> &threads) {
+  if (Error e = takeValue())
+    return e;
+  std::optional<int64_t> n =
+      parseInteger(optionValue, 1, ThreadPool::kMaxThreads);
+  if (!n)
+    return makeError("--threads expects an integer from 1 to ",
+                     ThreadPool::kMaxThreads, ", got '", optionValue, "'");
+  threads = static_cast<int>(*n);
+  return Error::success();
+}
+
+Error ArgumentScanner::takeWeights(std::vector<std::string> &paths) {
+  if (Error e = takeValue())
+    return e;
+  if (optionValue.empty())
+    return makeError("--weights expects a .safetensors file, got ''");
+  paths.push_back(optionValue);
+  return Error::success();
 }
 
 std::optional<int64_t> parseInteger(const std::string &text, int64_t low,
@@ -61,6 +139,38 @@ std::optional<double> parseNumber(const std::string &text) {
 int reportError(std::ostream &err, const std::string &message) {
   err << "error: " << message << std::endl;
   return 1;
+}
+
+Error requireModel(const ModelSymbols &model) {
+  if (!model.signature || !model.entries)
+    return makeError("the executable has no model (kiln_model_signature or "
+                     "kiln_model_entries missing)");
+  return Error::success();
+}
+
+std::string describeWeightsSource(const ModelSymbols &model) {
+  std::vector<std::string> defaults =
+      splitWeightsPaths(model.defaultWeightsPath);
+  if (!embeddedSafetensors(model).empty())
+    return "embedded in the executable";
+  if (defaults.empty())
+    return "--weights FILE.safetensors required";
+  std::string text = "read from ";
+  for (size_t i = 0; i < defaults.size(); ++i)
+    text += (i ? ", " : "") + defaults[i];
+  return text + " unless --weights is given";
+}
+
+double elapsedMs(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+std::string formatNumber(const char *spec, double value) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, spec, value);
+  return buf;
 }
 
 } // namespace kiln

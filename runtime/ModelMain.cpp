@@ -15,9 +15,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
-#include <exception>
 #include <map>
-#include <new>
 #include <optional>
 #include <set>
 #include <string>
@@ -49,75 +47,49 @@ struct Options {
 
 Expected<Options> parseOptions(int argc, char **argv) {
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string flag = arg, value;
-    bool hasInlineValue = false;
-    if (arg.rfind("--", 0) == 0) {
-      size_t eq = arg.find('=');
-      if (eq != std::string::npos) {
-        flag = arg.substr(0, eq);
-        value = arg.substr(eq + 1);
-        hasInlineValue = true;
-      }
-    }
-    auto takeValue = [&]() -> Error {
-      if (hasInlineValue)
-        return Error::success();
-      if (i + 1 >= argc)
-        return makeError("option ", flag, " needs a value (see --help)");
-      value = argv[++i];
-      return Error::success();
-    };
-
+  ArgumentScanner args(argc, argv, /*positionals=*/false);
+  while (args.next()) {
+    const std::string &flag = args.flag();
     if (flag == "--help" || flag == "-h") {
       options.help = true;
     } else if (flag == "--signature") {
       options.printSignature = true;
     } else if (flag == "--entry") {
-      if (Error e = takeValue())
+      if (Error e = args.takeValue())
         return e;
-      if (value.empty())
+      if (args.value().empty())
         return makeError("--entry expects an entry name, got ''");
-      options.entry = value;
+      options.entry = args.value();
     } else if (flag == "--input") {
-      if (Error e = takeValue())
+      if (Error e = args.takeValue())
         return e;
+      const std::string &value = args.value();
       size_t eq = value.find('=');
       if (eq == std::string::npos || eq == 0 || eq + 1 == value.size())
         return makeError("--input expects NAME=FILE.npy, got '", value, "'");
       options.inputs.push_back({value.substr(0, eq), value.substr(eq + 1)});
     } else if (flag == "--output") {
-      if (Error e = takeValue())
+      if (Error e = args.takeValue())
         return e;
-      if (value.empty())
+      if (args.value().empty())
         return makeError("--output expects a directory, got ''");
-      options.outputDir = value;
+      options.outputDir = args.value();
     } else if (flag == "--weights") {
-      if (Error e = takeValue())
+      if (Error e = args.takeWeights(options.weightsPaths))
         return e;
-      if (value.empty())
-        return makeError("--weights expects a .safetensors file, got ''");
-      options.weightsPaths.push_back(value);
     } else if (flag == "--threads") {
-      if (Error e = takeValue())
+      if (Error e = args.takeThreads(options.threads))
         return e;
-      std::optional<int64_t> n =
-          parseInteger(value, 1, ThreadPool::kMaxThreads);
-      if (!n)
-        return makeError("--threads expects an integer from 1 to ",
-                         ThreadPool::kMaxThreads, ", got '", value, "'");
-      options.threads = static_cast<int>(*n);
     } else if (flag == "--bench") {
-      if (Error e = takeValue())
+      if (Error e = args.takeValue())
         return e;
-      std::optional<int64_t> n = parseInteger(value, 1, kMaxBenchRuns);
+      std::optional<int64_t> n = parseInteger(args.value(), 1, kMaxBenchRuns);
       if (!n)
         return makeError("--bench expects a number of runs from 1 to ",
-                         kMaxBenchRuns, ", got '", value, "'");
+                         kMaxBenchRuns, ", got '", args.value(), "'");
       options.benchRuns = *n;
     } else {
-      return makeError("unknown argument '", arg, "' (see --help)");
+      return makeError("unknown argument '", args.arg(), "' (see --help)");
     }
   }
   return options;
@@ -302,20 +274,8 @@ void printUsage(const std::string &program, const ModelSignature &signature,
   size_t numWeights = signature.shared(ArgRole::Weight).size();
   out << "\nweights: " << numWeights << " tensor"
       << (numWeights == 1 ? "" : "s");
-  if (numWeights) {
-    std::vector<std::string> defaults =
-        splitWeightsPaths(model.defaultWeightsPath);
-    if (!embeddedSafetensors(model).empty()) {
-      out << ", embedded in the executable";
-    } else if (!defaults.empty()) {
-      out << ", read from ";
-      for (size_t i = 0; i < defaults.size(); ++i)
-        out << (i ? ", " : "") << defaults[i];
-      out << " unless --weights is given";
-    } else {
-      out << ", --weights FILE.safetensors required";
-    }
-  }
+  if (numWeights)
+    out << ", " << describeWeightsSource(model);
   out << "\n";
 }
 
@@ -448,21 +408,14 @@ Error writeResults(const std::string &dir, const EntrySignature &entry,
   return Error::success();
 }
 
-double elapsedMs(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(
-             std::chrono::steady_clock::now() - start)
-      .count();
-}
-
 int fail(std::ostream &err, const std::string &message) {
   return reportError(err, message);
 }
 
 int runChecked(const ModelSymbols &model, int argc, char **argv,
                std::ostream &out, std::ostream &err) {
-  if (!model.signature || !model.entries)
-    return fail(err, "the executable has no model (kiln_model_signature or "
-                     "kiln_model_entries missing)");
+  if (Error e = requireModel(model))
+    return fail(err, e.message());
   Expected<Options> options = parseOptions(argc, argv);
   if (!options)
     return fail(err, options.message());
@@ -564,16 +517,8 @@ int runChecked(const ModelSymbols &model, int argc, char **argv,
 
 int runModelMain(const ModelSymbols &model, int argc, char **argv,
                  std::ostream &out, std::ostream &err) {
-  // Whatever happens, end with one line and status 1, never a trace.
-  try {
-    return runChecked(model, argc, argv, out, err);
-  } catch (const std::bad_alloc &) {
-    return fail(err, "out of memory");
-  } catch (const std::exception &e) {
-    return fail(err, std::string("internal error: ") + e.what());
-  } catch (...) {
-    return fail(err, "internal error: unknown exception");
-  }
+  return runGuarded(err,
+                    [&] { return runChecked(model, argc, argv, out, err); });
 }
 
 } // namespace kiln

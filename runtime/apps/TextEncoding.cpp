@@ -16,11 +16,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <exception>
 #include <iostream>
 #include <limits>
 #include <map>
-#include <new>
 #include <numeric>
 #include <optional>
 #include <string>
@@ -82,40 +80,15 @@ struct Options {
 
 Expected<Options> parseOptions(int argc, char **argv) {
   Options options;
-  bool onlyPositional = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (onlyPositional || arg.empty() || arg[0] != '-' || arg == "-") {
+  ArgumentScanner args(argc, argv, /*positionals=*/true);
+  while (args.next()) {
+    // References into the scanner: `value` is what takeValue took.
+    const std::string &arg = args.arg(), &flag = args.flag(),
+                      &value = args.value();
+    if (args.positional()) {
       options.texts.push_back(arg);
       continue;
     }
-    if (arg == "--") {
-      onlyPositional = true;
-      continue;
-    }
-    std::string flag = arg, value;
-    bool hasInlineValue = false;
-    if (arg.rfind("--", 0) == 0) {
-      size_t eq = arg.find('=');
-      if (eq != std::string::npos) {
-        flag = arg.substr(0, eq);
-        value = arg.substr(eq + 1);
-        hasInlineValue = true;
-      }
-    }
-    auto takeValue = [&]() -> Error {
-      if (hasInlineValue)
-        return Error::success();
-      if (i + 1 >= argc)
-        return makeError("option ", flag, " needs a value (see --help)");
-      value = argv[++i];
-      return Error::success();
-    };
-    auto noValue = [&]() -> Error {
-      if (hasInlineValue)
-        return makeError("option ", flag, " takes no value, got '", value, "'");
-      return Error::success();
-    };
     auto action = [&]() -> Error {
       if (!options.has(flag.c_str()))
         options.actionFlags.push_back(flag);
@@ -123,11 +96,11 @@ Expected<Options> parseOptions(int argc, char **argv) {
     };
 
     if (flag == "--help" || flag == "-h") {
-      if (Error e = noValue())
+      if (Error e = args.noValue())
         return e;
       options.help = true;
     } else if (flag == "--file") {
-      if (Error e = takeValue())
+      if (Error e = args.takeValue())
         return e;
       if (value.empty())
         return makeError("--file expects a file name (or - for standard "
@@ -136,75 +109,66 @@ Expected<Options> parseOptions(int argc, char **argv) {
         return makeError("--file is given twice");
       options.file = value;
     } else if (flag == "--top-k") {
-      if (Error e = takeValue())
+      if (Error e = args.takeValue())
         return e;
       std::optional<int64_t> k = parseInteger(value, 1, kMaxTopK);
       if (!k)
         return makeError("--top-k expects an integer >= 1, got '", value, "'");
       options.topK = *k;
     } else if (flag == "--pair") {
-      std::string first;
-      if (hasInlineValue) {
-        first = value;
-      } else if (i + 1 < argc) {
-        first = argv[++i];
-      } else {
-        return makeError("option --pair needs two texts: --pair A B");
+      std::string first = value;
+      if (!args.hasInlineValue()) {
+        const char *next = args.takeNext();
+        if (!next)
+          return makeError("option --pair needs two texts: --pair A B");
+        first = next;
       }
-      if (i + 1 >= argc)
+      const char *second = args.takeNext();
+      if (!second)
         return makeError("option --pair needs two texts: --pair A B");
-      options.pairs.emplace_back(first, argv[++i]);
+      options.pairs.emplace_back(first, second);
     } else if (flag == "--classify" || flag == "--tokens") {
-      if (Error e = noValue())
+      if (Error e = args.noValue())
         return e;
       (void)action();
     } else if (flag == "--embed") {
       (void)action();
       // The mode is optional: --embed, --embed=mean, --embed mean.
-      if (hasInlineValue) {
+      if (args.hasInlineValue()) {
         options.embedMode = parsePooling(value);
         if (!options.embedMode)
           return makeError("--embed expects cls or mean, got '", value, "'");
-      } else if (i + 1 < argc && parsePooling(argv[i + 1])) {
-        options.embedMode = parsePooling(argv[++i]);
+      } else if (args.peek() && parsePooling(args.peek())) {
+        options.embedMode = parsePooling(args.takeNext());
       }
     } else if (flag == "--normalize") {
-      if (Error e = noValue())
+      if (Error e = args.noValue())
         return e;
       options.normalize = true;
     } else if (flag == "--output" || flag == "-o") {
-      if (Error e = takeValue())
+      if (Error e = args.takeValue())
         return e;
       if (value.empty())
         return makeError("--output expects a .npy file name, got ''");
       options.outputPath = value;
     } else if (flag == "--truncate") {
-      if (Error e = noValue())
+      if (Error e = args.noValue())
         return e;
       options.truncate = true;
     } else if (flag == "--json") {
-      if (Error e = noValue())
+      if (Error e = args.noValue())
         return e;
       options.json = true;
     } else if (flag == "--bench") {
-      if (Error e = noValue())
+      if (Error e = args.noValue())
         return e;
       options.bench = true;
     } else if (flag == "--threads") {
-      if (Error e = takeValue())
+      if (Error e = args.takeThreads(options.threads))
         return e;
-      std::optional<int64_t> n =
-          parseInteger(value, 1, ThreadPool::kMaxThreads);
-      if (!n)
-        return makeError("--threads expects an integer from 1 to ",
-                         ThreadPool::kMaxThreads, ", got '", value, "'");
-      options.threads = static_cast<int>(*n);
     } else if (flag == "--weights") {
-      if (Error e = takeValue())
+      if (Error e = args.takeWeights(options.weightsPaths))
         return e;
-      if (value.empty())
-        return makeError("--weights expects a .safetensors file, got ''");
-      options.weightsPaths.push_back(value);
     } else {
       return makeError("unknown argument '", arg,
                        "' (see --help; put a text that starts with '-' "
@@ -709,12 +673,6 @@ std::vector<int64_t> maskPositions(const std::vector<int32_t> &ids,
 // Running the model
 //===----------------------------------------------------------------------===//
 
-double elapsedMs(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(
-             std::chrono::steady_clock::now() - start)
-      .count();
-}
-
 /// The encode entries, bound bucket by bucket on first use.
 class Encoder {
 public:
@@ -917,12 +875,6 @@ std::vector<int32_t> topIndices(const std::vector<float> &scores, size_t k) {
   return order;
 }
 
-std::string format(const char *spec, double value) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, spec, value);
-  return buf;
-}
-
 std::string trimSpaces(std::string text) {
   size_t start = text.find_first_not_of(' ');
   return start == std::string::npos ? std::string() : text.substr(start);
@@ -1035,20 +987,7 @@ void printUsage(const std::string &program, const Metadata &metadata,
          "(repeat for sharded\n"
          "                       checkpoints)\n"
          "  --help               print this help\n\n";
-  out << "weights: ";
-  std::vector<std::string> defaults =
-      splitWeightsPaths(model.defaultWeightsPath);
-  if (!embeddedSafetensors(model).empty()) {
-    out << "embedded in the executable";
-  } else if (!defaults.empty()) {
-    out << "read from ";
-    for (size_t i = 0; i < defaults.size(); ++i)
-      out << (i ? ", " : "") << defaults[i];
-    out << " unless --weights is given";
-  } else {
-    out << "--weights FILE.safetensors required";
-  }
-  out << "\n";
+  out << "weights: " << describeWeightsSource(model) << "\n";
 }
 
 /// A JSON value of a float (null when not finite).
@@ -1242,7 +1181,7 @@ void Job::printFillMask(std::ostream &out, nlohmann::json &doc) const {
       if (maskResults.size() > 1)
         out << " mask " << j + 1 << ":\n";
       for (const Candidate &candidate : maskResults[j].candidates)
-        out << "  " << format("%.4f", candidate.score) << "  "
+        out << "  " << formatNumber("%.4f", candidate.score) << "  "
             << trimSpaces(tokenizer.displayToken(candidate.id)) << "\n";
     }
     out << "filled: "
@@ -1263,8 +1202,8 @@ void Job::printClassify(std::ostream &out, nlohmann::json &doc) const {
     }
     printHeader(out, i);
     for (auto [label, score] : results[i].labels)
-      out << "  " << format("%.4f", score) << "  " << metadata.labels[label]
-          << "\n";
+      out << "  " << formatNumber("%.4f", score) << "  "
+          << metadata.labels[label] << "\n";
   }
 }
 
@@ -1300,7 +1239,7 @@ void Job::printTokens(std::ostream &out, nlohmann::json &doc) const {
       const std::string &label = metadata.labels[result.labels[t].first];
       out << "  " << words[t] << std::string(wordWidth - words[t].size(), ' ')
           << "  " << label << std::string(labelWidth - label.size(), ' ')
-          << "  " << format("%.4f", result.labels[t].second) << "\n";
+          << "  " << formatNumber("%.4f", result.labels[t].second) << "\n";
     }
   }
 }
@@ -1316,7 +1255,7 @@ void Job::printNextSentence(std::ostream &out, nlohmann::json &doc) const {
       continue;
     }
     printHeader(out, i);
-    out << "P(B follows A) = " << format("%.4f", probs[0]) << "\n";
+    out << "P(B follows A) = " << formatNumber("%.4f", probs[0]) << "\n";
   }
 }
 
@@ -1351,7 +1290,7 @@ Error Job::printEmbeddings(std::ostream &out, std::ostream &err,
     out << "[";
     size_t shown = std::min(kPrintedValues, static_cast<size_t>(d));
     for (size_t k = 0; k < shown; ++k)
-      out << (k ? ", " : "") << format("%.4f", embeddings[i * d + k]);
+      out << (k ? ", " : "") << formatNumber("%.4f", embeddings[i * d + k]);
     if (shown < static_cast<size_t>(d))
       out << ", \u2026] (" << d << " values)";
     else
@@ -1379,7 +1318,7 @@ Error Job::printEmbeddings(std::ostream &out, std::ostream &err,
       for (int64_t k = 0; k < d; ++k)
         dot +=
             static_cast<double>(embeddings[i * d + k]) * embeddings[j * d + k];
-      out << "  " << format("%7.4f", dot / (norms[i] * norms[j]));
+      out << "  " << formatNumber("%7.4f", dot / (norms[i] * norms[j]));
     }
     out << "\n";
   }
@@ -1388,10 +1327,8 @@ Error Job::printEmbeddings(std::ostream &out, std::ostream &err,
 
 int run(const ModelSymbols &model, int argc, char **argv, std::istream *in,
         std::ostream &out, std::ostream &err) {
-  if (!model.signature || !model.entries)
-    return reportError(err, "the executable has no model "
-                            "(kiln_model_signature or kiln_model_entries "
-                            "missing)");
+  if (Error e = requireModel(model))
+    return reportError(err, e.message());
   Expected<Options> optionsOr = parseOptions(argc, argv);
   if (!optionsOr)
     return reportError(err, optionsOr.message());
@@ -1512,13 +1449,14 @@ int run(const ModelSymbols &model, int argc, char **argv, std::istream *in,
   if (options.bench) {
     for (const auto &[length, bucket] : encoder.buckets()) {
       double perBatch = bucket.ms / std::max<int64_t>(bucket.batches, 1);
-      err << "encode: " << format("%.3f", perBatch) << " ms per batch of "
+      err << "encode: " << formatNumber("%.3f", perBatch) << " ms per batch of "
           << metadata.batchSize << " (" << length << " tokens), "
-          << format("%.1f", bucket.texts * 1000.0 / std::max(bucket.ms, 1e-6))
+          << formatNumber("%.1f",
+                          bucket.texts * 1000.0 / std::max(bucket.ms, 1e-6))
           << " texts/s" << std::endl;
     }
     if (mlm && mlm->calls > 0)
-      err << "mlm_head: " << format("%.3f", mlm->ms / mlm->calls)
+      err << "mlm_head: " << formatNumber("%.3f", mlm->ms / mlm->calls)
           << " ms per mask (" << mlm->calls << " mask"
           << (mlm->calls == 1 ? "" : "s") << ")" << std::endl;
   }
@@ -1527,16 +1465,7 @@ int run(const ModelSymbols &model, int argc, char **argv, std::istream *in,
 
 int guardedRun(const ModelSymbols &model, int argc, char **argv,
                std::istream *in, std::ostream &out, std::ostream &err) {
-  // Whatever happens, end with one line and status 1, never a trace.
-  try {
-    return run(model, argc, argv, in, out, err);
-  } catch (const std::bad_alloc &) {
-    return reportError(err, "out of memory");
-  } catch (const std::exception &e) {
-    return reportError(err, std::string("internal error: ") + e.what());
-  } catch (...) {
-    return reportError(err, "internal error: unknown exception");
-  }
+  return runGuarded(err, [&] { return run(model, argc, argv, in, out, err); });
 }
 
 } // namespace

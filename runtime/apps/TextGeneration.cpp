@@ -15,9 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <exception>
 #include <limits>
-#include <new>
 #include <optional>
 #include <random>
 #include <string>
@@ -52,10 +50,12 @@ struct Options {
 
 Expected<Options> parseOptions(int argc, char **argv) {
   Options options;
-  bool onlyPositional = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (onlyPositional || arg.empty() || arg[0] != '-' || arg == "-") {
+  ArgumentScanner args(argc, argv, /*positionals=*/true);
+  while (args.next()) {
+    // References into the scanner: `value` is what takeValue took.
+    const std::string &arg = args.arg(), &flag = args.flag(),
+                      &value = args.value();
+    if (args.positional()) {
       if (options.prompt)
         return makeError("unexpected argument '", arg,
                          "': the prompt is "
@@ -63,46 +63,18 @@ Expected<Options> parseOptions(int argc, char **argv) {
       options.prompt = arg;
       continue;
     }
-    if (arg == "--") {
-      onlyPositional = true;
-      continue;
-    }
-    std::string flag = arg, value;
-    bool hasInlineValue = false;
-    if (arg.rfind("--", 0) == 0) {
-      size_t eq = arg.find('=');
-      if (eq != std::string::npos) {
-        flag = arg.substr(0, eq);
-        value = arg.substr(eq + 1);
-        hasInlineValue = true;
-      }
-    }
-    auto takeValue = [&]() -> Error {
-      if (hasInlineValue)
-        return Error::success();
-      if (i + 1 >= argc)
-        return makeError("option ", flag, " needs a value (see --help)");
-      value = argv[++i];
-      return Error::success();
-    };
-    auto noValue = [&]() -> Error {
-      if (hasInlineValue)
-        return makeError("option ", flag, " takes no value, got '", value, "'");
-      return Error::success();
-    };
-
     if (flag == "--help" || flag == "-h") {
-      if (Error e = noValue())
+      if (Error e = args.noValue())
         return e;
       options.help = true;
     } else if (flag == "--prompt" || flag == "-p") {
-      if (Error e = takeValue())
+      if (Error e = args.takeValue())
         return e;
       if (options.prompt)
         return makeError("the prompt is given twice");
       options.prompt = value;
     } else if (flag == "-n" || flag == "--max-new-tokens") {
-      if (Error e = takeValue())
+      if (Error e = args.takeValue())
         return e;
       std::optional<int64_t> n = parseInteger(value, 0, kMaxNewTokens);
       if (value == "-1")
@@ -115,7 +87,7 @@ Expected<Options> parseOptions(int argc, char **argv) {
                          value, "'");
       options.maxNewTokens = *n;
     } else if (flag == "--temperature") {
-      if (Error e = takeValue())
+      if (Error e = args.takeValue())
         return e;
       std::optional<double> t = parseNumber(value);
       if (!t || *t < 0)
@@ -123,7 +95,7 @@ Expected<Options> parseOptions(int argc, char **argv) {
                          "'");
       options.sampling.temperature = *t;
     } else if (flag == "--top-k") {
-      if (Error e = takeValue())
+      if (Error e = args.takeValue())
         return e;
       std::optional<int64_t> k = parseInteger(value, 0, kMaxTopK);
       if (!k)
@@ -132,7 +104,7 @@ Expected<Options> parseOptions(int argc, char **argv) {
       options.sampling.topK = *k;
       options.topKGiven = true;
     } else if (flag == "--top-p") {
-      if (Error e = takeValue())
+      if (Error e = args.takeValue())
         return e;
       std::optional<double> p = parseNumber(value);
       if (!p || *p < 0 || *p > 1)
@@ -141,7 +113,7 @@ Expected<Options> parseOptions(int argc, char **argv) {
       options.sampling.topP = *p;
       options.topPGiven = true;
     } else if (flag == "--seed") {
-      if (Error e = takeValue())
+      if (Error e = args.takeValue())
         return e;
       std::optional<uint64_t> seed = parseUnsigned(value);
       if (!seed)
@@ -149,48 +121,39 @@ Expected<Options> parseOptions(int argc, char **argv) {
                          ", got '", value, "'");
       options.seed = *seed;
     } else if (flag == "--ids") {
-      if (Error e = takeValue())
+      if (Error e = args.takeValue())
         return e;
       options.ids = value;
     } else if (flag == "--logits") {
-      if (Error e = takeValue())
+      if (Error e = args.takeValue())
         return e;
       if (value.empty())
         return makeError("--logits expects a .npy file name, got ''");
       options.logitsPath = value;
     } else if (flag == "--step-logits") {
-      if (Error e = takeValue())
+      if (Error e = args.takeValue())
         return e;
       if (value.empty())
         return makeError("--step-logits expects a .npy file name, got ''");
       options.stepLogitsPath = value;
     } else if (flag == "--threads") {
-      if (Error e = takeValue())
+      if (Error e = args.takeThreads(options.threads))
         return e;
-      std::optional<int64_t> n =
-          parseInteger(value, 1, ThreadPool::kMaxThreads);
-      if (!n)
-        return makeError("--threads expects an integer from 1 to ",
-                         ThreadPool::kMaxThreads, ", got '", value, "'");
-      options.threads = static_cast<int>(*n);
     } else if (flag == "--bench") {
-      if (Error e = noValue())
+      if (Error e = args.noValue())
         return e;
       options.bench = true;
     } else if (flag == "--json") {
-      if (Error e = noValue())
+      if (Error e = args.noValue())
         return e;
       options.json = true;
     } else if (flag == "--truncate") {
-      if (Error e = noValue())
+      if (Error e = args.noValue())
         return e;
       options.truncate = true;
     } else if (flag == "--weights") {
-      if (Error e = takeValue())
+      if (Error e = args.takeWeights(options.weightsPaths))
         return e;
-      if (value.empty())
-        return makeError("--weights expects a .safetensors file, got ''");
-      options.weightsPaths.push_back(value);
     } else {
       return makeError("unknown argument '", arg,
                        "' (see --help; put a prompt that starts with '-' "
@@ -456,9 +419,9 @@ Expected<std::vector<int32_t>> promptTokens(const Options &options,
     ids.push_back(*metadata.bosTokenId);
   }
   if (static_cast<int64_t>(ids.size()) > context && !options.truncate)
-    return makeError(
-        "prompt has ", ids.size(), " tokens but the model's context is ",
-        context, " tokens (use --truncate to keep the last tokens)");
+    return makeError("prompt has ", ids.size(),
+                     " tokens but the model's context is ", context,
+                     " tokens (use --truncate to keep the last tokens)");
   if (options.truncate) {
     int64_t room = options.maxNewTokens < 0 ? 0 : options.maxNewTokens;
     int64_t keep = std::max<int64_t>(1, context - room);
@@ -510,7 +473,8 @@ void printUsage(const std::string &program, const Metadata &metadata,
          "  --truncate                 drop the start of a prompt that "
          "leaves no room\n"
          "                             for the new tokens in the "
-      << metadata.contextLength << "-token context\n"
+      << metadata.contextLength
+      << "-token context\n"
          "  --threads N                number of threads (default: "
       << ThreadPool::defaultNumThreads()
       << ")\n"
@@ -522,32 +486,7 @@ void printUsage(const std::string &program, const Metadata &metadata,
          "(repeat for\n"
          "                             sharded checkpoints)\n"
          "  --help                     print this help\n\n";
-  out << "weights: ";
-  std::vector<std::string> defaults =
-      splitWeightsPaths(model.defaultWeightsPath);
-  if (!embeddedSafetensors(model).empty()) {
-    out << "embedded in the executable";
-  } else if (!defaults.empty()) {
-    out << "read from ";
-    for (size_t i = 0; i < defaults.size(); ++i)
-      out << (i ? ", " : "") << defaults[i];
-    out << " unless --weights is given";
-  } else {
-    out << "--weights FILE.safetensors required";
-  }
-  out << "\n";
-}
-
-double elapsedMs(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(
-             std::chrono::steady_clock::now() - start)
-      .count();
-}
-
-std::string format(const char *spec, double value) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, spec, value);
-  return buf;
+  out << "weights: " << describeWeightsSource(model) << "\n";
 }
 
 enum class Stop { Length, Eos, Context };
@@ -671,10 +610,8 @@ private:
 
 int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
         std::ostream &err) {
-  if (!model.signature || !model.entries)
-    return reportError(err, "the executable has no model "
-                            "(kiln_model_signature or kiln_model_entries "
-                            "missing)");
+  if (Error e = requireModel(model))
+    return reportError(err, e.message());
   Expected<Options> options = parseOptions(argc, argv);
   if (!options)
     return reportError(err, options.message());
@@ -867,13 +804,14 @@ int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
     std::string bucketText = "bucket " + std::to_string(bucket);
     if (length > chunk)
       bucketText += " + " + std::to_string(length - chunk) + " decode steps";
-    err << "prefill: " << format("%.3f", prefillMs) << " ms for " << length
-        << " token" << (length == 1 ? "" : "s") << " (" << bucketText << ")"
-        << std::endl;
+    err << "prefill: " << formatNumber("%.3f", prefillMs) << " ms for "
+        << length << " token" << (length == 1 ? "" : "s") << " (" << bucketText
+        << ")" << std::endl;
     if (decodeSteps > 0)
       err << "decode: "
-          << format("%.2f", decodeSteps * 1000.0 / std::max(decodeMs, 1e-6))
-          << " tokens/s (" << format("%.3f", decodeMs / decodeSteps)
+          << formatNumber("%.2f",
+                          decodeSteps * 1000.0 / std::max(decodeMs, 1e-6))
+          << " tokens/s (" << formatNumber("%.3f", decodeMs / decodeSteps)
           << " ms/token) over " << decodeSteps << " token"
           << (decodeSteps == 1 ? "" : "s") << std::endl;
     else
@@ -886,16 +824,7 @@ int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
 
 int runTextGeneration(const ModelSymbols &model, int argc, char **argv,
                       std::ostream &out, std::ostream &err) {
-  // Whatever happens, end with one line and status 1, never a trace.
-  try {
-    return run(model, argc, argv, out, err);
-  } catch (const std::bad_alloc &) {
-    return reportError(err, "out of memory");
-  } catch (const std::exception &e) {
-    return reportError(err, std::string("internal error: ") + e.what());
-  } catch (...) {
-    return reportError(err, "internal error: unknown exception");
-  }
+  return runGuarded(err, [&] { return run(model, argc, argv, out, err); });
 }
 
 } // namespace kiln

@@ -17,6 +17,7 @@
 
 #include "runtime/tokenizer/ByteLevelBpe.h"
 #include "runtime/FileUtil.h"
+#include "runtime/tokenizer/TokenizerJson.h"
 #include "runtime/tokenizer/UnicodeTables.h"
 
 #include <nlohmann/json.hpp>
@@ -28,6 +29,8 @@
 #include <unordered_set>
 
 namespace kiln {
+
+using namespace tokenizer_json;
 
 namespace {
 
@@ -328,36 +331,6 @@ template <typename Emit> void splitPreTokens(std::string_view text, Emit emit) {
 // Loading helpers
 //===----------------------------------------------------------------------===//
 
-using nlohmann::json;
-
-/// nlohmann_json's message without its "[json.exception.parse_error.101] "
-/// tag.
-std::string jsonMessage(const std::exception &e) {
-  std::string what = e.what();
-  if (!what.empty() && what[0] == '[') {
-    size_t close = what.find("] ");
-    if (close != std::string::npos)
-      what = what.substr(close + 2);
-  }
-  return what;
-}
-
-Expected<json> parseJson(std::string_view text, const std::string &name) {
-  try {
-    return json::parse(text.begin(), text.end());
-  } catch (const std::exception &e) {
-    return makeError(name, ": invalid JSON: ", jsonMessage(e));
-  }
-}
-
-/// A short, quoted rendering of a JSON value for messages.
-std::string describe(const json &value) {
-  std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
-  if (text.size() > 60)
-    text = text.substr(0, 57) + "...";
-  return text;
-}
-
 /// Reads a token id: a JSON integer in [0, kMaxTokenId].
 std::optional<int32_t> readId(const json &value) {
   if (value.is_number_unsigned()) {
@@ -370,25 +343,6 @@ std::optional<int32_t> readId(const json &value) {
       return static_cast<int32_t>(id);
   }
   return std::nullopt;
-}
-
-/// A boolean field of `object`, `fallback` when absent or null.
-Expected<bool> readFlag(const json &object, const char *field, bool fallback,
-                        const std::string &where) {
-  auto it = object.find(field);
-  if (it == object.end() || it->is_null())
-    return fallback;
-  if (!it->is_boolean())
-    return makeError(where, field, ": expected true or false, found ",
-                     describe(*it));
-  return it->get<bool>();
-}
-
-/// The "type" of a component object (pre_tokenizer, decoder, ...), "" when
-/// it has none.
-std::string typeOf(const json &component) {
-  auto it = component.find("type");
-  return it != component.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
 /// Reads a JSON object of token -> id into `vocab`.
@@ -476,12 +430,12 @@ Error readPreTokenizer(const json &root, const std::string &where,
   if (typeOf(*preTokenizer) != "ByteLevel")
     return makeError(where, "pre_tokenizer: expected ByteLevel, found \"",
                      typeOf(*preTokenizer), "\"");
-  Expected<bool> prefixSpace = readFlag(*preTokenizer, "add_prefix_space", true,
+  Expected<bool> prefixSpace = readBool(*preTokenizer, "add_prefix_space", true,
                                         where + "pre_tokenizer.");
   if (!prefixSpace)
     return prefixSpace.takeError();
   Expected<bool> regex =
-      readFlag(*preTokenizer, "use_regex", true, where + "pre_tokenizer.");
+      readBool(*preTokenizer, "use_regex", true, where + "pre_tokenizer.");
   if (!regex)
     return regex.takeError();
   addPrefixSpace = *prefixSpace;
@@ -681,7 +635,7 @@ Expected<ByteLevelBpe>
 ByteLevelBpe::fromTokenizerJson(std::string_view text,
                                 const std::string &name) {
   try {
-    Expected<json> parsed = parseJson(text, name);
+    Expected<json> parsed = parse(text, name);
     if (!parsed)
       return parsed.takeError();
     const json &root = *parsed;
@@ -731,11 +685,11 @@ ByteLevelBpe::fromTokenizerJson(std::string_view text,
       return error;
 
     Expected<bool> ignoreMerges =
-        readFlag(model, "ignore_merges", false, where + "model.");
+        readBool(model, "ignore_merges", false, where + "model.");
     Expected<bool> fuseUnknown =
-        readFlag(model, "fuse_unk", false, where + "model.");
+        readBool(model, "fuse_unk", false, where + "model.");
     Expected<bool> byteFallback =
-        readFlag(model, "byte_fallback", false, where + "model.");
+        readBool(model, "byte_fallback", false, where + "model.");
     for (Expected<bool> *flag : {&ignoreMerges, &fuseUnknown, &byteFallback})
       if (!*flag)
         return flag->takeError();
@@ -767,43 +721,11 @@ ByteLevelBpe::fromTokenizerJson(std::string_view text,
                              tokenizer.splitWithRegex))
       return error;
 
-    // added_tokens
-    std::vector<AddedToken> added;
-    auto addedIt = root.find("added_tokens");
-    if (addedIt != root.end() && !addedIt->is_null()) {
-      if (!addedIt->is_array())
-        return makeError(where, "added_tokens: expected an array");
-      for (size_t i = 0; i < addedIt->size(); ++i) {
-        const json &entry = (*addedIt)[i];
-        std::string field = "added_tokens[" + std::to_string(i) + "]";
-        auto content = entry.find("content");
-        if (!entry.is_object() || content == entry.end() ||
-            !content->is_string())
-          return makeError(where, field,
-                           ": expected an object with a string content");
-        AddedToken token;
-        token.content = content->get<std::string>();
-        std::string flagWhere = where + field + ".";
-        Expected<bool> special = readFlag(entry, "special", false, flagWhere);
-        Expected<bool> singleWord =
-            readFlag(entry, "single_word", false, flagWhere);
-        Expected<bool> lstrip = readFlag(entry, "lstrip", false, flagWhere);
-        Expected<bool> rstrip = readFlag(entry, "rstrip", false, flagWhere);
-        Expected<bool> normalized = readFlag(
-            entry, "normalized", !special.hasValue() || !*special, flagWhere);
-        for (Expected<bool> *flag :
-             {&special, &singleWord, &lstrip, &rstrip, &normalized})
-          if (!*flag)
-            return flag->takeError();
-        token.special = *special;
-        token.singleWord = *singleWord;
-        token.stripLeft = *lstrip;
-        token.stripRight = *rstrip;
-        token.normalized = *normalized;
-        added.push_back(std::move(token));
-      }
-    }
-    tokenizer.addTokens(std::move(added));
+    Expected<std::vector<AddedToken>> added =
+        readAddedTokens<AddedToken>(root, where);
+    if (!added)
+      return added.takeError();
+    tokenizer.addTokens(std::move(*added));
     return tokenizer;
   } catch (const std::exception &e) {
     // Only allocation failures or library surprises get here.
@@ -816,7 +738,7 @@ Expected<ByteLevelBpe> ByteLevelBpe::fromVocabAndMerges(
     const std::string &vocabName, const std::string &mergesName,
     const std::vector<std::string> &extraSpecialTokens) {
   try {
-    Expected<json> parsed = parseJson(vocabJson, vocabName);
+    Expected<json> parsed = parse(vocabJson, vocabName);
     if (!parsed)
       return parsed.takeError();
     if (!parsed->is_object())

@@ -1,8 +1,9 @@
 //===- TokenizerJson.h - Reading tokenizer settings from JSON ---*- C++ -*-===//
 //
-// Small helpers shared by the WordPiece and encoder tokenizer loaders: JSON
-// parsing without exceptions escaping, and typed fields whose errors name the
-// source and the field. Internal to runtime/tokenizer/.
+// Small helpers shared by the tokenizer loaders (byte-level BPE, WordPiece,
+// encoder tokenizers): JSON parsing without exceptions escaping, typed fields
+// whose errors name the source and the field, and the added_tokens list.
+// Internal to runtime/tokenizer/.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +17,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace kiln::tokenizer_json {
 
@@ -91,6 +94,49 @@ inline Expected<std::string> readString(const json &object, const char *field,
     return makeError(where, field, ": expected a string, found ",
                      describe(*it));
   return it->get<std::string>();
+}
+
+/// The added_tokens of a tokenizer.json `root` (none when absent or null),
+/// as `Token`s with fields content, special, singleWord, stripLeft,
+/// stripRight and normalized: each tokenizer keeps its own token type.
+template <typename Token>
+Expected<std::vector<Token>> readAddedTokens(const json &root,
+                                             const std::string &where) {
+  std::vector<Token> added;
+  auto addedIt = root.find("added_tokens");
+  if (addedIt == root.end() || addedIt->is_null())
+    return added;
+  if (!addedIt->is_array())
+    return makeError(where, "added_tokens: expected an array");
+  for (size_t i = 0; i < addedIt->size(); ++i) {
+    const json &entry = (*addedIt)[i];
+    std::string field = "added_tokens[" + std::to_string(i) + "]";
+    auto content = entry.is_object() ? entry.find("content") : entry.end();
+    if (!entry.is_object() || content == entry.end() || !content->is_string())
+      return makeError(where, field,
+                       ": expected an object with a string content");
+    std::string flagWhere = where + field + ".";
+    Token token;
+    token.content = content->get<std::string>();
+    Expected<bool> special = readBool(entry, "special", false, flagWhere);
+    Expected<bool> singleWord =
+        readBool(entry, "single_word", false, flagWhere);
+    Expected<bool> lstrip = readBool(entry, "lstrip", false, flagWhere);
+    Expected<bool> rstrip = readBool(entry, "rstrip", false, flagWhere);
+    Expected<bool> normalized = readBool(
+        entry, "normalized", !special.hasValue() || !*special, flagWhere);
+    for (Expected<bool> *flag :
+         {&special, &singleWord, &lstrip, &rstrip, &normalized})
+      if (!*flag)
+        return flag->takeError();
+    token.special = *special;
+    token.singleWord = *singleWord;
+    token.stripLeft = *lstrip;
+    token.stripRight = *rstrip;
+    token.normalized = *normalized;
+    added.push_back(std::move(token));
+  }
+  return added;
 }
 
 } // namespace kiln::tokenizer_json

@@ -455,42 +455,11 @@ Expected<WordPiece> WordPiece::fromTokenizerJson(std::string_view text,
                        "\" is not supported (expected WordPiece)");
     }
 
-    std::vector<AddedToken> added;
-    auto addedIt = root.find("added_tokens");
-    if (addedIt != root.end() && !addedIt->is_null()) {
-      if (!addedIt->is_array())
-        return makeError(where, "added_tokens: expected an array");
-      for (size_t i = 0; i < addedIt->size(); ++i) {
-        const json &entry = (*addedIt)[i];
-        std::string field = "added_tokens[" + std::to_string(i) + "]";
-        auto content = entry.is_object() ? entry.find("content") : entry.end();
-        if (!entry.is_object() || content == entry.end() ||
-            !content->is_string())
-          return makeError(where, field,
-                           ": expected an object with a string content");
-        std::string flagWhere = where + field + ".";
-        AddedToken token;
-        token.content = content->get<std::string>();
-        Expected<bool> special = readBool(entry, "special", false, flagWhere);
-        Expected<bool> singleWord =
-            readBool(entry, "single_word", false, flagWhere);
-        Expected<bool> lstrip = readBool(entry, "lstrip", false, flagWhere);
-        Expected<bool> rstrip = readBool(entry, "rstrip", false, flagWhere);
-        Expected<bool> normalized = readBool(
-            entry, "normalized", !special.hasValue() || !*special, flagWhere);
-        for (Expected<bool> *flag :
-             {&special, &singleWord, &lstrip, &rstrip, &normalized})
-          if (!*flag)
-            return flag->takeError();
-        token.special = *special;
-        token.singleWord = *singleWord;
-        token.stripLeft = *lstrip;
-        token.stripRight = *rstrip;
-        token.normalized = *normalized;
-        added.push_back(std::move(token));
-      }
-    }
-    tokenizer.addTokens(std::move(added));
+    Expected<std::vector<AddedToken>> added =
+        readAddedTokens<AddedToken>(root, where);
+    if (!added)
+      return added.takeError();
+    tokenizer.addTokens(std::move(*added));
     return tokenizer;
   } catch (const std::exception &e) {
     // Only allocation failures or library surprises get here.

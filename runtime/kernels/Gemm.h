@@ -1,0 +1,78 @@
+//===- Gemm.h - fp32 matrix-product micro-kernels ----------------*- C++ -*-===//
+//
+// The runtime's fp32 GEMM, in the spirit of IREE's ukernels: generated code
+// calls it for every matrix product instead of code-generating its own loops.
+//
+//   C[m][n] += sum_k A'[m][k] * B'[k][n]
+//
+// It accumulates into C (which holds zeros or a broadcast bias). A' is A or
+// A^T, B' is B or B^T; every operand is a strided view (any row and column
+// strides, an offset), so slices of bigger buffers need no copy.
+//
+// Large products use the packed, cache-blocked GotoBLAS/BLIS scheme: B is
+// packed into K x 16 column panels, A into 6 x K row panels and a 6 x 16
+// register-blocked AVX2/FMA micro-kernel updates C. Products with at most
+// four rows (or four columns) are bandwidth bound (decode is M = 1) and use a
+// streaming kernel that reads B once without packing. Work is split over the
+// runtime's one thread pool (ThreadPool::global()); called from inside a
+// parallel region, it runs serially on the calling thread.
+//
+// Every element of C is computed in an order that depends only on the shape
+// and layout of the problem, never on the number of threads: results are
+// bit-identical whatever the team size.
+//
+// Gemm.cpp is compiled with -mavx2 -mfma on x86-64; elsewhere (or without
+// those flags) a portable scalar path is used.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_RUNTIME_KERNELS_GEMM_H
+#define KILN_RUNTIME_KERNELS_GEMM_H
+
+#include <cstdint>
+
+/// An MLIR strided memref descriptor of rank R: element (i, j) of a rank-2
+/// one is at aligned[offset + i * strides[0] + j * strides[1]].
+template <int R> struct KilnMemRef {
+  float *allocated;
+  float *aligned;
+  int64_t offset;
+  int64_t sizes[R];
+  int64_t strides[R];
+};
+
+extern "C" {
+/// C += A' * B' with C [M, N]; A is [K, M] if transposeA else [M, K]; B is
+/// [N, K] if transposeB else [K, N]. Aborts with a message if the sizes do not
+/// agree (a programming error of the caller).
+void _mlir_ciface_kiln_matmul_f32(KilnMemRef<2> *a, KilnMemRef<2> *b,
+                                  KilnMemRef<2> *c, int64_t transposeA,
+                                  int64_t transposeB);
+/// The same on a leading batch axis of all three operands (strides[0] is the
+/// batch stride; the batch sizes must agree).
+void _mlir_ciface_kiln_batch_matmul_f32(KilnMemRef<3> *a, KilnMemRef<3> *b,
+                                        KilnMemRef<3> *c, int64_t transposeA,
+                                        int64_t transposeB);
+}
+
+namespace kiln {
+namespace kernels {
+
+/// C += A' * B' on strided views: A'(m, k) = a[m * rsA + k * csA],
+/// B'(k, n) = b[k * rsB + n * csB], C(m, n) = c[m * rsC + n * csC].
+/// `maxThreads` bounds the team (<= 0: the global pool's size; 1: serial).
+void sgemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsA,
+           int64_t csA, const float *b, int64_t rsB, int64_t csB, float *c,
+           int64_t rsC, int64_t csC, int maxThreads = 0);
+
+/// `batch` products: operand i starts at a + i * bsA (and so on).
+void sgemmBatched(int64_t batch, int64_t m, int64_t n, int64_t k,
+                  const float *a, int64_t bsA, int64_t rsA, int64_t csA,
+                  const float *b, int64_t bsB, int64_t rsB, int64_t csB,
+                  float *c, int64_t bsC, int64_t rsC, int64_t csC,
+                  int maxThreads = 0);
+
+} // namespace kernels
+} // namespace kiln
+
+#endif // KILN_RUNTIME_KERNELS_GEMM_H

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Kiln against its peers on one BERT model and shape, in one run.
+
+    compare_bert.py --model DIR --exe KILN_EXE [--seq 128] [--threads 2]
+                    [--rounds 5] [--runs 10] [--peak-gflops P]
+
+Peers: PyTorch eager, ONNX Runtime and OpenVINO (each from PyPI; a missing
+one is reported and skipped), all fp32, batch 1, the same thread count, the
+same weights. Rounds interleave the engines (kiln, torch, onnxruntime,
+openvino, kiln, ...); each round times `--runs` inferences after a warm-up;
+the table reports the median and p90 over rounds, the ratio of each peer to
+Kiln (> 1: Kiln is faster), and the fraction of the FMA peak the FLOP count
+implies (pass the peak measured next to the run by shared/tools/roofline.cpp).
+
+KILN_EXE must be compiled from the same folder with
+`kiln compile DIR --batch 1 --sequence-lengths SEQ`; its `--bench` timing of
+the encode entry is used, so process start and weight loading are excluded,
+as they are for the peers.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def flops(config, seq):
+    d, layers, inner = config["hidden_size"], config["num_hidden_layers"], config["intermediate_size"]
+    per_layer = 2 * seq * (4 * d * d + 2 * d * inner) + 4 * seq * seq * d
+    return layers * per_layer
+
+
+def time_callable(fn, runs):
+    fn()  # warm-up
+    start = time.perf_counter()
+    for _ in range(runs):
+        fn()
+    return (time.perf_counter() - start) / runs * 1000
+
+
+def kiln_round(exe, text, threads, runs):
+    out = subprocess.run([exe, "--embed", "--bench", "--threads", str(threads), *([text] * (runs + 1))],
+                         capture_output=True, text=True, check=True).stderr
+    for line in out.splitlines():
+        if line.startswith("encode:"):
+            return float(line.split()[1])
+    sys.exit(f"no timing from {exe}: {out}")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--exe", required=True)
+    parser.add_argument("--seq", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--peak-gflops", type=float)
+    args = parser.parse_args()
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)
+
+    import numpy as np
+    import torch
+    import transformers as tf
+    torch.set_num_threads(args.threads)
+    config = json.load(open(os.path.join(args.model, "config.json")))
+    model = tf.BertModel.from_pretrained(args.model).eval()
+    words = args.seq - 2
+    text = " ".join(["word"] * words)
+    ids = torch.full((1, args.seq), 2773)  # "word" in the BERT vocabulary
+    ids[0, 0], ids[0, -1] = 101, 102
+    mask = torch.ones_like(ids)
+
+    engines = {"kiln": lambda: kiln_round(args.exe, text, args.threads, args.runs)}
+
+    def torch_round():
+        with torch.no_grad():
+            return time_callable(lambda: model(input_ids=ids, attention_mask=mask), args.runs)
+    engines["pytorch"] = torch_round
+
+    onnx_path = os.path.join(tempfile.mkdtemp(), "bert.onnx")
+    try:
+        torch.onnx.export(model, (ids, mask), onnx_path, input_names=["ids", "mask"],
+                          output_names=["hidden"], opset_version=17, dynamo=False)
+    except Exception as error:  # noqa: BLE001 - report and go on without ONNX peers
+        print(f"onnx export failed: {error}")
+        onnx_path = None
+    feeds = {"ids": ids.numpy(), "mask": mask.numpy()}
+    if onnx_path:
+        try:
+            import onnxruntime as ort
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = args.threads
+            options.inter_op_num_threads = 1
+            session = ort.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
+            engines["onnxruntime"] = lambda: time_callable(lambda: session.run(None, feeds), args.runs)
+        except ImportError:
+            print("onnxruntime not installed: skipped")
+        try:
+            import openvino as ov
+            core = ov.Core()
+            compiled = core.compile_model(core.read_model(onnx_path), "CPU",
+                                          {"INFERENCE_NUM_THREADS": args.threads,
+                                           "INFERENCE_PRECISION_HINT": "f32"})
+            request = compiled.create_infer_request()
+            engines["openvino"] = lambda: time_callable(lambda: request.infer(feeds), args.runs)
+        except ImportError:
+            print("openvino not installed: skipped")
+
+    times = {name: [] for name in engines}
+    for _ in range(args.rounds):
+        for name, run in engines.items():
+            times[name].append(run())
+
+    work = flops(config, args.seq)
+    kiln = statistics.median(times["kiln"])
+    print(f"BERT ({config['num_hidden_layers']} x {config['hidden_size']}), seq {args.seq}, "
+          f"batch 1, {args.threads} thread(s), {args.rounds} rounds x {args.runs} runs")
+    print(f"{'engine':<12} {'median ms':>10} {'p90 ms':>8} {'peer/kiln':>10} {'GFLOP/s':>8} {'% peak':>7}")
+    for name, values in times.items():
+        median = statistics.median(values)
+        p90 = sorted(values)[max(0, int(round(0.9 * len(values))) - 1)]
+        rate = work / median / 1e6
+        peak = f"{100 * rate / args.peak_gflops:.1f}" if args.peak_gflops else "-"
+        print(f"{name:<12} {median:>10.2f} {p90:>8.2f} {median / kiln:>10.2f} {rate:>8.1f} {peak:>7}")
+
+
+if __name__ == "__main__":
+    main()
