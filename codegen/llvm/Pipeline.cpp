@@ -12,8 +12,8 @@ using namespace mlir;
 namespace kiln {
 
 llvm::ArrayRef<llvm::StringRef> getOptionalTfmPasses() {
-  static const llvm::StringRef passes[] = {"tfm-fuse-attention",
-                                           "canonicalize", "cse"};
+  static const llvm::StringRef passes[] = {"tfm-fuse-attention", "canonicalize",
+                                           "cse", "kiln-matmul-to-ukernel"};
   return passes;
 }
 
@@ -33,9 +33,12 @@ getLoweringStages(ArrayRef<std::string> disabledPasses) {
     return !llvm::is_contained(disabledPasses, pass.str());
   };
   std::vector<std::string> tfm;
-  for (StringRef pass : getOptionalTfmPasses())
+  for (StringRef pass : {StringRef("tfm-fuse-attention"),
+                         StringRef("canonicalize"), StringRef("cse")})
     if (enabled(pass))
       tfm.push_back(pass.str());
+  std::string ukernels =
+      enabled("kiln-matmul-to-ukernel") ? "kiln-matmul-to-ukernel," : "";
 
   return {
       {"tfm", "tfm after simplification", join(tfm)},
@@ -56,12 +59,14 @@ getLoweringStages(ArrayRef<std::string> disabledPasses) {
        "buffer-results-to-out-params{hoist-static-allocs "
        "modify-public-functions},"
        "buffer-deallocation-pipeline,canonicalize"},
+      // f32 matmuls become calls of the runtime's packed GEMM kernels.
       // Copies of strided views become loops rather than calls into a
       // runtime copy routine. Only the outermost parallel loop of a nest
       // becomes a thread-pool task; the loops inside stay sequential.
-      {"loops", "scf loops, outer ones parallel",
-       "func.func(kiln-memref-copy-to-linalg,convert-linalg-to-parallel-loops,"
-       "kiln-serialize-nested-parallel-loops),canonicalize"},
+      {"loops", "scf loops, outer ones parallel; GEMM kernel calls",
+       ukernels + "func.func(kiln-memref-copy-to-linalg,"
+                  "convert-linalg-to-parallel-loops,"
+                  "kiln-serialize-nested-parallel-loops),canonicalize"},
       // The canonicalizer inlines the alloca scopes that scf-to-openmp wraps
       // loop bodies in, which scf-to-cf cannot lower. math ops with an LLVM
       // intrinsic go first; the rest (erf) call libm.
@@ -75,7 +80,7 @@ getLoweringStages(ArrayRef<std::string> disabledPasses) {
 }
 
 FailureOr<SmallVector<func::FuncOp>> findEntryFunctions(ModuleOp module,
-                                                      StringRef name) {
+                                                        StringRef name) {
   SmallVector<func::FuncOp> entries;
   for (auto func : module.getOps<func::FuncOp>()) {
     if (func.isExternal())
@@ -117,9 +122,9 @@ static FailureOr<nlohmann::json> buildEntrySignature(func::FuncOp entry) {
                  Location loc) -> LogicalResult {
     auto tensor = dyn_cast<RankedTensorType>(type);
     if (!tensor || !tensor.hasStaticShape())
-      return emitError(loc) << role << " '" << name
-                            << "' must be a statically shaped tensor, got "
-                            << type;
+      return emitError(loc)
+             << role << " '" << name
+             << "' must be a statically shaped tensor, got " << type;
     FailureOr<std::string> dtype = dtypeName(loc, tensor.getElementType());
     if (failed(dtype))
       return failure();

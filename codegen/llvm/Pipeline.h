@@ -29,7 +29,7 @@ struct LoweringStage {
 std::vector<LoweringStage>
 getLoweringStages(llvm::ArrayRef<std::string> disabledPasses = {});
 
-/// Names of the optional tfm passes that `--disable-pass` may turn off.
+/// Names of the optional passes that `--disable-pass` may turn off.
 llvm::ArrayRef<llvm::StringRef> getOptionalTfmPasses();
 
 /// Attributes through which a builder describes an entry's contract with

@@ -1,4 +1,4 @@
-//===- Gemm.h - fp32 matrix-product micro-kernels ----------------*- C++ -*-===//
+//===- Gemm.h - fp32 matrix-product micro-kernels ---------------*- C++ -*-===//
 //
 // The runtime's fp32 GEMM, in the spirit of IREE's ukernels: generated code
 // calls it for every matrix product instead of code-generating its own loops.
