@@ -21,14 +21,12 @@ echo "compile: $(awk "BEGIN {printf \"%.1f\", $end - $start}") s"
 echo "executable: $(stat -c %s "$work/gpt2") bytes"
 
 ids=$(python3 -c "print(' '.join(str((i * 7919) % 50000) for i in range(128)))")
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 for threads in 1 2; do
   for run in 1 2 3; do
     "$work/gpt2" --ids "$ids" -n 16 --bench --threads "$threads" 2>&1 >/dev/null
-  done | awk -v t="$threads" '
-    /^prefill:/ { p[++np] = $2 }
-    /^decode:/  { d[++nd] = $2 }
-    END {
-      asort(p); asort(d)
-      printf "threads %d: prefill 128 tokens median %.0f ms, decode median %.2f tokens/s\n", t, p[2], d[2]
-    }'
+  done > "$work/bench.txt"
+  prefill=$(awk '/^prefill:/ { print $2 }' "$work/bench.txt" | median)
+  decode=$(awk '/^decode:/ { print $2 }' "$work/bench.txt" | median)
+  echo "threads $threads: prefill 128 tokens median $prefill ms, decode median $decode tokens/s"
 done
