@@ -11,7 +11,7 @@ using namespace mlir;
 
 namespace kiln {
 
-llvm::ArrayRef<llvm::StringRef> getOptionalTfmPasses() {
+llvm::ArrayRef<llvm::StringRef> getOptionalPasses() {
   static const llvm::StringRef passes[] = {"tfm-fuse-attention", "canonicalize",
                                            "cse", "kiln-matmul-to-ukernel"};
   return passes;

@@ -30,7 +30,7 @@ std::vector<LoweringStage>
 getLoweringStages(llvm::ArrayRef<std::string> disabledPasses = {});
 
 /// Names of the optional passes that `--disable-pass` may turn off.
-llvm::ArrayRef<llvm::StringRef> getOptionalTfmPasses();
+llvm::ArrayRef<llvm::StringRef> getOptionalPasses();
 
 /// Attributes through which a builder describes an entry's contract with
 /// the runtime: argument and result names, checkpoint tensors, and states

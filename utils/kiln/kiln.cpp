@@ -174,7 +174,8 @@ bool checkWeights(ArrayRef<mlir::func::FuncOp> entries,
   }
   for (mlir::func::FuncOp entry : entries) {
     for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
-      auto name = entry.getArgAttrOfType<mlir::StringAttr>(i, kiln::kWeightAttr);
+      auto name =
+          entry.getArgAttrOfType<mlir::StringAttr>(i, kiln::kWeightAttr);
       if (!name)
         continue;
       auto type = cast<mlir::RankedTensorType>(entry.getArgument(i).getType());
@@ -210,16 +211,17 @@ std::string absolutePath(StringRef path) {
   return std::string(absolute);
 }
 
-int compile(const char *argv0) {
+/// Rejects option values before any work is done.
+bool validateOptions() {
   if (targetName != "cpu") {
     errs() << "error: --target " << targetName
            << " is not supported yet (only cpu)\n";
-    return 1;
+    return false;
   }
   if (weightsMode != "embed" && weightsMode != "external") {
     errs() << "error: --weights-mode must be embed or external, got '"
            << weightsMode << "'\n";
-    return 1;
+    return false;
   }
   std::vector<kiln::LoweringStage> stages =
       kiln::getLoweringStages(disabledPasses);
@@ -227,16 +229,24 @@ int compile(const char *argv0) {
         return stopAfter == stage.name;
       })) {
     errs() << "error: unknown --stop-after stage '" << stopAfter << "'\n";
-    return 1;
+    return false;
   }
   for (const std::string &pass : disabledPasses) {
-    if (!llvm::is_contained(kiln::getOptionalTfmPasses(), pass)) {
+    if (!llvm::is_contained(kiln::getOptionalPasses(), pass)) {
       errs() << "error: --disable-pass " << pass << ": not an optional pass (";
-      llvm::interleaveComma(kiln::getOptionalTfmPasses(), errs());
+      llvm::interleaveComma(kiln::getOptionalPasses(), errs());
       errs() << ")\n";
-      return 1;
+      return false;
     }
   }
+  return true;
+}
+
+int compile(const char *argv0) {
+  if (!validateOptions())
+    return 1;
+  std::vector<kiln::LoweringStage> stages =
+      kiln::getLoweringStages(disabledPasses);
 
   mlir::DialectRegistry registry;
   kiln::registerKilnDialects(registry);
@@ -347,8 +357,7 @@ int compile(const char *argv0) {
   }
   if (weightsMode == "embed") {
     for (const std::string &file : weightFiles)
-      contents.embeddedFiles.push_back(
-          {sys::path::filename(file).str(), file});
+      contents.embeddedFiles.push_back({sys::path::filename(file).str(), file});
   } else {
     contents.externalWeights = weightFiles;
   }
