@@ -1,9 +1,12 @@
 //===- Gemm.cpp - fp32 matrix-product micro-kernels -----------------------===//
 //
 // See Gemm.h. Layout of this file:
-//   - packing of A (6 x kc row panels) and B (kc x 16 column panels),
+//   - packing of A (MR x kc row panels) and B (kc x NR column panels),
 //   - the 6 x 16 AVX2/FMA micro-kernel (templated on the rows of edge tiles),
-//   - the cache-blocked drivers and their split over the thread pool,
+//   - the 12 x 32 AVX-512 micro-kernel (target attributes; chosen at run time
+//     when the CPU has AVX-512, or by KILN_GEMM_ISA, see Gemm.h),
+//   - the cache-blocked drivers, templated on the micro-kernel, and their
+//     split over the thread pool,
 //   - the streaming kernels of products with at most four rows,
 //   - the MLIR C-interface entry points.
 //
@@ -19,6 +22,7 @@
 #include "runtime/ThreadPool.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -109,6 +113,9 @@ constexpr int64_t kNR = 16;  // columns of a micro-tile (two ymm)
 constexpr int64_t kKC = 256; // depth of a packed block
 constexpr int64_t kMC = 144; // rows of a packed A block (L2)
 constexpr int64_t kNC = 512; // columns of a packed B block (L2)
+#ifndef KILN_GEMM_MR512
+#define KILN_GEMM_MR512 12
+#endif
 
 /// A 64-byte aligned scratch buffer that only grows; one per thread.
 class ScratchBuffer {
@@ -131,6 +138,36 @@ private:
   float *data = nullptr;
   int64_t capacity = 0;
 };
+
+/// The packed path's micro-kernel: 0 AVX2, 1 AVX-512, -1 not chosen yet.
+std::atomic<int> isaChoice{-1};
+
+bool cpuHasAvx512() {
+  static const bool has =
+      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+  return has;
+}
+
+/// The default: KILN_GEMM_ISA if set (avx512 only where the CPU has it), else
+/// AVX-512 where the CPU has it.
+int defaultIsa() {
+  const char *env = std::getenv("KILN_GEMM_ISA");
+  if (env && std::strcmp(env, "avx2") == 0)
+    return 0;
+  if (env && std::strcmp(env, "avx512") != 0 && env[0] != '\0')
+    std::fprintf(stderr, "kiln: KILN_GEMM_ISA=%s is not avx2 or avx512\n", env);
+  return cpuHasAvx512() ? 1 : 0;
+}
+
+bool useAvx512() {
+  int isa = isaChoice.load(std::memory_order_relaxed);
+  if (isa < 0) {
+    isa = defaultIsa();
+    isaChoice.store(isa, std::memory_order_relaxed);
+  }
+  return isa == 1;
+}
 
 thread_local ScratchBuffer packedA;
 thread_local ScratchBuffer packedB;
@@ -168,12 +205,41 @@ inline void transpose8x8(__m256 r[8]) {
   r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
-/// Packs rows [0, mr) (mr <= 6) of A' for k in [0, kc) as out[k * 6 + i].
+/// Packs rows [0, mr) (mr <= MR) of A' for k in [0, kc) as out[k * MR + i].
 /// `a` points at A'(0, 0) of the panel. Rows >= mr are left unset: the
 /// micro-kernel of an edge tile never reads them.
+template <int64_t MR>
 void packAPanel(const float *a, int64_t rsA, int64_t csA, int64_t mr,
                 int64_t kc, float *out) {
-  if (mr == kMR && csA == 1) {
+  if (MR != 6 && mr == MR && csA == 1) {
+    // A [M, K], MR != 6: transpose groups of 8 rows x 8 k.
+    int64_t k = 0;
+    for (; k + 8 <= kc; k += 8) {
+      for (int64_t g = 0; g < MR; g += 8) {
+        int64_t rows = std::min<int64_t>(8, MR - g);
+        __m256 r[8];
+        for (int64_t i = 0; i < 8; ++i)
+          r[i] = i < rows ? _mm256_loadu_ps(a + (g + i) * rsA + k)
+                          : _mm256_setzero_ps();
+        transpose8x8(r);
+        for (int64_t j = 0; j < 8; ++j) {
+          float *dst = out + (k + j) * MR + g;
+          if (rows == 8) {
+            _mm256_storeu_ps(dst, r[j]);
+          } else {
+            alignas(32) float tmp[8];
+            _mm256_store_ps(tmp, r[j]);
+            std::memcpy(dst, tmp, static_cast<size_t>(rows) * sizeof(float));
+          }
+        }
+      }
+    }
+    for (; k < kc; ++k)
+      for (int64_t i = 0; i < MR; ++i)
+        out[k * MR + i] = a[i * rsA + k];
+    return;
+  }
+  if (MR == 6 && mr == MR && csA == 1) {
     // A [M, K]: rows contiguous along k; transpose 6 x 8 blocks.
     int64_t k = 0;
     for (; k + 8 <= kc; k += 8) {
@@ -185,67 +251,69 @@ void packAPanel(const float *a, int64_t rsA, int64_t csA, int64_t mr,
       // r[j] holds A'(0..5, k + j) in lanes 0..5: write 6 floats each. The
       // 8-float stores overlap the next k's slot and are overwritten by it;
       // the last one is written with a 4 + 2 split to stay inside the panel.
-      float *dst = out + k * kMR;
+      float *dst = out + k * MR;
       for (int j = 0; j < 7; ++j)
-        _mm256_storeu_ps(dst + j * kMR, r[j]);
+        _mm256_storeu_ps(dst + j * MR, r[j]);
       __m128 lo = _mm256_castps256_ps128(r[7]);
-      _mm_storeu_ps(dst + 7 * kMR, lo);
-      _mm_storel_pi(reinterpret_cast<__m64 *>(dst + 7 * kMR + 4),
+      _mm_storeu_ps(dst + 7 * MR, lo);
+      _mm_storel_pi(reinterpret_cast<__m64 *>(dst + 7 * MR + 4),
                     _mm256_extractf128_ps(r[7], 1));
     }
     for (; k < kc; ++k)
       for (int i = 0; i < 6; ++i)
-        out[k * kMR + i] = a[i * rsA + k];
+        out[k * MR + i] = a[i * rsA + k];
     return;
   }
   if (rsA == 1) {
     // A stored [K, M]: the panel's rows are contiguous for each k.
     for (int64_t k = 0; k < kc; ++k)
       for (int64_t i = 0; i < mr; ++i)
-        out[k * kMR + i] = a[k * csA + i];
+        out[k * MR + i] = a[k * csA + i];
     return;
   }
   for (int64_t k = 0; k < kc; ++k)
     for (int64_t i = 0; i < mr; ++i)
-      out[k * kMR + i] = a[i * rsA + k * csA];
+      out[k * MR + i] = a[i * rsA + k * csA];
 }
 
-/// Packs columns [0, nr) (nr <= 16) of B' for k in [0, kc) as out[k * 16 + j],
-/// zero-filling columns >= nr. `b` points at B'(0, 0) of the panel.
+/// Packs columns [0, nr) (nr <= NR) of B' for k in [0, kc) as out[k * NR + j],
+/// zero-filling columns >= nr. `b` points at B'(0, 0) of the panel. NR is a
+/// multiple of 8 (16 for AVX2, 32 for AVX-512).
+template <int64_t NR>
 void packBPanel(const float *b, int64_t rsB, int64_t csB, int64_t nr,
                 int64_t kc, float *out) {
-  if (nr == kNR && csB == 1) {
-    // B [K, N]: copy 16 contiguous floats per k.
+  if (nr == NR && csB == 1) {
+    // B [K, N]: copy NR contiguous floats per k.
     for (int64_t k = 0; k < kc; ++k) {
       const float *src = b + k * rsB;
-      _mm256_store_ps(out + k * kNR, _mm256_loadu_ps(src));
-      _mm256_store_ps(out + k * kNR + 8, _mm256_loadu_ps(src + 8));
+      for (int64_t v = 0; v < NR; v += 8)
+        _mm256_store_ps(out + k * NR + v, _mm256_loadu_ps(src + v));
     }
     return;
   }
-  if (nr == kNR && rsB == 1) {
-    // B stored [N, K]: 16 rows contiguous along k; transpose 8 x 8 blocks.
+  if (nr == NR && rsB == 1) {
+    // B stored [N, K]: NR rows contiguous along k; transpose 8 x 8 blocks.
     int64_t k = 0;
     for (; k + 8 <= kc; k += 8) {
-      for (int half = 0; half < 2; ++half) {
+      for (int64_t half = 0; half < NR / 8; ++half) {
         __m256 r[8];
         for (int j = 0; j < 8; ++j)
           r[j] = _mm256_loadu_ps(b + (half * 8 + j) * csB + k);
         transpose8x8(r);
         for (int j = 0; j < 8; ++j)
-          _mm256_store_ps(out + (k + j) * kNR + half * 8, r[j]);
+          _mm256_store_ps(out + (k + j) * NR + half * 8, r[j]);
       }
     }
     for (; k < kc; ++k)
-      for (int64_t j = 0; j < kNR; ++j)
-        out[k * kNR + j] = b[k + j * csB];
+      for (int64_t j = 0; j < NR; ++j)
+        out[k * NR + j] = b[k + j * csB];
     return;
   }
   for (int64_t k = 0; k < kc; ++k) {
     for (int64_t j = 0; j < nr; ++j)
-      out[k * kNR + j] = b[k * rsB + j * csB];
-    for (int64_t j = nr; j < kNR; ++j)
-      out[k * kNR + j] = 0.0f;
+      out[k * NR + j] = b[k * rsB + j * csB];
+    for (int64_t j = nr; j < NR; ++j)
+      out[k * NR + j] = 0.0f;
   }
 }
 
@@ -326,93 +394,196 @@ void runMicroKernel(int64_t mr, int64_t kc, const float *a, const float *b,
   }
 }
 
+/// The AVX2 register block: 6 x 16 (12 ymm accumulators).
+struct Avx2Kernel {
+  static constexpr int64_t MR = kMR;
+  static constexpr int64_t NR = kNR;
+  static constexpr int64_t MC = kMC;
+  static void run(int64_t mr, int64_t kc, const float *a, const float *b,
+                  float *c, int64_t rsC, int64_t csC, int64_t nr) {
+    runMicroKernel(mr, kc, a, b, c, rsC, csC, nr);
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// AVX-512 micro-kernel (run-time selected)
+//===----------------------------------------------------------------------===//
+
+#define KILN_GEMM_AVX512_TARGET                                                \
+  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
+
+// 12 x 32 (24 zmm accumulators) measured faster than 8 x 32 and 14 x 32 on
+// Zen 5 for M = 128 (gemm_bench).
+constexpr int64_t kMR512 = KILN_GEMM_MR512; // rows of a micro-tile
+constexpr int64_t kNR512 = 32;              // columns of a micro-tile (two zmm)
+
+/// As microKernel, on a kMR512 x 32 block (2 * kMR512 zmm accumulators). The
+/// per-element arithmetic is the same: one fma chain from zero over k, then
+/// one add into C.
+template <int MRows>
+KILN_GEMM_AVX512_TARGET void
+microKernel512(int64_t kc, const float *__restrict a, const float *__restrict b,
+               float *c, int64_t rsC, int64_t csC, int64_t nValid) {
+  __m512 acc0[MRows], acc1[MRows];
+#pragma GCC unroll 16
+  for (int i = 0; i < MRows; ++i) {
+    acc0[i] = _mm512_setzero_ps();
+    acc1[i] = _mm512_setzero_ps();
+  }
+  if (csC == 1)
+    for (int i = 0; i < MRows; ++i)
+      _mm_prefetch(reinterpret_cast<const char *>(c + i * rsC), _MM_HINT_T0);
+  for (int64_t k = 0; k < kc; ++k) {
+    __m512 b0 = _mm512_load_ps(b);
+    __m512 b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 16
+    for (int i = 0; i < MRows; ++i) {
+      __m512 ai = _mm512_set1_ps(a[i]);
+      acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
+      acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
+    }
+    a += kMR512;
+    b += kNR512;
+  }
+  if (csC == 1) {
+    __mmask16 m0 = nValid >= 16 ? 0xFFFF : (1u << nValid) - 1;
+    __mmask16 m1 = nValid >= 32  ? 0xFFFF
+                   : nValid > 16 ? (1u << (nValid - 16)) - 1
+                                 : 0;
+#pragma GCC unroll 16
+    for (int i = 0; i < MRows; ++i) {
+      float *ci = c + i * rsC;
+      _mm512_mask_storeu_ps(
+          ci, m0, _mm512_add_ps(_mm512_maskz_loadu_ps(m0, ci), acc0[i]));
+      _mm512_mask_storeu_ps(
+          ci + 16, m1,
+          _mm512_add_ps(_mm512_maskz_loadu_ps(m1, ci + 16), acc1[i]));
+    }
+    return;
+  }
+  alignas(64) float tile[MRows][kNR512];
+  for (int i = 0; i < MRows; ++i) {
+    _mm512_store_ps(tile[i], acc0[i]);
+    _mm512_store_ps(tile[i] + 16, acc1[i]);
+  }
+  for (int i = 0; i < MRows; ++i)
+    for (int64_t j = 0; j < nValid; ++j)
+      c[i * rsC + j * csC] += tile[i][j];
+}
+
+template <int MRows>
+KILN_GEMM_AVX512_TARGET void
+runMicroKernel512(int64_t mr, int64_t kc, const float *a, const float *b,
+                  float *c, int64_t rsC, int64_t csC, int64_t nr) {
+  if constexpr (MRows > 1) {
+    if (mr < MRows)
+      return runMicroKernel512<MRows - 1>(mr, kc, a, b, c, rsC, csC, nr);
+  }
+  microKernel512<MRows>(kc, a, b, c, rsC, csC, nr);
+}
+
+/// The AVX-512 register block: kMR512 x 32.
+struct Avx512Kernel {
+  static constexpr int64_t MR = kMR512;
+  static constexpr int64_t NR = kNR512;
+  static constexpr int64_t MC = kMC / kMR512 * kMR512;
+  static void run(int64_t mr, int64_t kc, const float *a, const float *b,
+                  float *c, int64_t rsC, int64_t csC, int64_t nr) {
+    runMicroKernel512<kMR512>(mr, kc, a, b, c, rsC, csC, nr);
+  }
+};
+
 //===----------------------------------------------------------------------===//
 // Packed drivers
 //===----------------------------------------------------------------------===//
 
-/// Packs A'[0, mc) x [0, kc) (a at A'(0, p)) into consecutive 6-row panels.
+/// Packs A'[0, mc) x [0, kc) (a at A'(0, p)) into consecutive MR-row panels.
+template <typename K>
 void packABlock(const Problem &p, const float *a, int64_t mc, int64_t kc,
                 float *out) {
-  for (int64_t i = 0; i < mc; i += kMR)
-    packAPanel(a + i * p.rsA, p.rsA, p.csA, std::min(kMR, mc - i), kc,
-               out + i * kc);
+  for (int64_t i = 0; i < mc; i += K::MR)
+    packAPanel<K::MR>(a + i * p.rsA, p.rsA, p.csA,
+                      std::min<int64_t>(K::MR, mc - i), kc, out + i * kc);
 }
 
 /// Serial packed GEMM.
-void gemmPacked(const Problem &p) {
-  if (p.m <= kMC) {
+template <typename K> void gemmPacked(const Problem &p) {
+  if (p.m <= K::MC) {
     // Few rows: pack all of A once per k block, then pack each B panel into
     // L1 right before the row panels use it, so B is read once.
-    int64_t mPadded = (p.m + kMR - 1) / kMR * kMR;
+    int64_t mPadded = (p.m + K::MR - 1) / K::MR * K::MR;
     float *bufA = packedA.get(mPadded * kKC);
-    float *bufB = packedB.get(kNR * kKC);
+    float *bufB = packedB.get(K::NR * kKC);
     for (int64_t pc = 0; pc < p.k; pc += kKC) {
       int64_t kc = std::min(kKC, p.k - pc);
-      packABlock(p, p.a + pc * p.csA, p.m, kc, bufA);
-      for (int64_t jr = 0; jr < p.n; jr += kNR) {
-        int64_t nr = std::min(kNR, p.n - jr);
-        packBPanel(p.b + pc * p.rsB + jr * p.csB, p.rsB, p.csB, nr, kc, bufB);
-        for (int64_t ir = 0; ir < p.m; ir += kMR)
-          runMicroKernel(std::min(kMR, p.m - ir), kc, bufA + ir * kc, bufB,
-                         p.c + ir * p.rsC + jr * p.csC, p.rsC, p.csC, nr);
+      packABlock<K>(p, p.a + pc * p.csA, p.m, kc, bufA);
+      for (int64_t jr = 0; jr < p.n; jr += K::NR) {
+        int64_t nr = std::min<int64_t>(K::NR, p.n - jr);
+        packBPanel<K::NR>(p.b + pc * p.rsB + jr * p.csB, p.rsB, p.csB, nr, kc,
+                          bufB);
+        for (int64_t ir = 0; ir < p.m; ir += K::MR)
+          K::run(std::min<int64_t>(K::MR, p.m - ir), kc, bufA + ir * kc, bufB,
+                 p.c + ir * p.rsC + jr * p.csC, p.rsC, p.csC, nr);
       }
     }
     return;
   }
   // The GotoBLAS loop nest: B block (kc x nc) and A block (mc x kc) in L2.
-  float *bufA = packedA.get(kMC * kKC);
+  float *bufA = packedA.get(K::MC * kKC);
   float *bufB = packedB.get(kNC * kKC);
   for (int64_t jc = 0; jc < p.n; jc += kNC) {
     int64_t nc = std::min(kNC, p.n - jc);
     for (int64_t pc = 0; pc < p.k; pc += kKC) {
       int64_t kc = std::min(kKC, p.k - pc);
-      for (int64_t jr = 0; jr < nc; jr += kNR)
-        packBPanel(p.b + pc * p.rsB + (jc + jr) * p.csB, p.rsB, p.csB,
-                   std::min(kNR, nc - jr), kc, bufB + jr * kc);
-      for (int64_t ic = 0; ic < p.m; ic += kMC) {
-        int64_t mc = std::min(kMC, p.m - ic);
-        packABlock(p, p.a + ic * p.rsA + pc * p.csA, mc, kc, bufA);
-        for (int64_t jr = 0; jr < nc; jr += kNR) {
-          int64_t nr = std::min(kNR, nc - jr);
-          for (int64_t ir = 0; ir < mc; ir += kMR)
-            runMicroKernel(
-                std::min(kMR, mc - ir), kc, bufA + ir * kc, bufB + jr * kc,
-                p.c + (ic + ir) * p.rsC + (jc + jr) * p.csC, p.rsC, p.csC, nr);
+      for (int64_t jr = 0; jr < nc; jr += K::NR)
+        packBPanel<K::NR>(p.b + pc * p.rsB + (jc + jr) * p.csB, p.rsB, p.csB,
+                          std::min<int64_t>(K::NR, nc - jr), kc,
+                          bufB + jr * kc);
+      for (int64_t ic = 0; ic < p.m; ic += K::MC) {
+        int64_t mc = std::min<int64_t>(K::MC, p.m - ic);
+        packABlock<K>(p, p.a + ic * p.rsA + pc * p.csA, mc, kc, bufA);
+        for (int64_t jr = 0; jr < nc; jr += K::NR) {
+          int64_t nr = std::min<int64_t>(K::NR, nc - jr);
+          for (int64_t ir = 0; ir < mc; ir += K::MR)
+            K::run(std::min<int64_t>(K::MR, mc - ir), kc, bufA + ir * kc,
+                   bufB + jr * kc, p.c + (ic + ir) * p.rsC + (jc + jr) * p.csC,
+                   p.rsC, p.csC, nr);
         }
       }
     }
   }
 }
 
-/// Packed GEMM split over the pool: by 16-column panels of N when there are
-/// enough of them, else by 6-row panels of M.
+/// Packed GEMM split over the pool: by NR-column panels of N when there are
+/// enough of them, else by MR-row panels of M.
+template <typename K>
 void gemmPackedParallel(const Problem &p, int maxThreads) {
   int threads = teamSizeFor(p.m * p.n * p.k, maxThreads);
   if (threads <= 1)
-    return gemmPacked(p);
-  int64_t nPanels = (p.n + kNR - 1) / kNR;
-  int64_t mPanels = (p.m + kMR - 1) / kMR;
+    return gemmPacked<K>(p);
+  int64_t nPanels = (p.n + K::NR - 1) / K::NR;
+  int64_t mPanels = (p.m + K::MR - 1) / K::MR;
   bool splitN = nPanels >= 2 * threads || nPanels >= mPanels;
   ThreadPool::global().run(threads, [&](int index, int size) {
     Problem part = p;
     int64_t begin, end;
     if (splitN) {
       splitRange(nPanels, index, size, begin, end);
-      begin *= kNR;
-      end = std::min(p.n, end * kNR);
+      begin *= K::NR;
+      end = std::min(p.n, end * K::NR);
       part.n = end - begin;
       part.b += begin * p.csB;
       part.c += begin * p.csC;
     } else {
       splitRange(mPanels, index, size, begin, end);
-      begin *= kMR;
-      end = std::min(p.m, end * kMR);
+      begin *= K::MR;
+      end = std::min(p.m, end * K::MR);
       part.m = end - begin;
       part.a += begin * p.rsA;
       part.c += begin * p.rsC;
     }
     if (part.m > 0 && part.n > 0)
-      gemmPacked(part);
+      gemmPacked<K>(part);
   });
 }
 
@@ -607,7 +778,10 @@ void gemm(const Problem &p, int maxThreads) {
               p.a, p.csA, p.rsA, p.c, p.csC, p.rsC};
     return gemm(t, maxThreads);
   }
-  gemmPackedParallel(p, maxThreads);
+  if (useAvx512())
+    gemmPackedParallel<Avx512Kernel>(p, maxThreads);
+  else
+    gemmPackedParallel<Avx2Kernel>(p, maxThreads);
 }
 
 #endif // KILN_GEMM_AVX2
@@ -616,6 +790,25 @@ void gemm(const Problem &p, int maxThreads) {
 
 namespace kiln {
 namespace kernels {
+
+#if KILN_GEMM_AVX2
+void setIsaForTesting(GemmIsa isa) {
+  int choice = isa == GemmIsa::Avx2     ? 0
+               : isa == GemmIsa::Avx512 ? (cpuHasAvx512() ? 1 : 0)
+                                        : defaultIsa();
+  isaChoice.store(choice, std::memory_order_relaxed);
+}
+
+bool avx512Available() { return cpuHasAvx512(); }
+
+const char *activeIsaName() { return useAvx512() ? "avx512" : "avx2"; }
+#else
+void setIsaForTesting(GemmIsa) {}
+
+bool avx512Available() { return false; }
+
+const char *activeIsaName() { return "scalar"; }
+#endif
 
 void sgemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsA,
            int64_t csA, const float *b, int64_t rsB, int64_t csB, float *c,

@@ -22,7 +22,18 @@
 // bit-identical whatever the team size.
 //
 // Gemm.cpp is compiled with -mavx2 -mfma on x86-64; elsewhere (or without
-// those flags) a portable scalar path is used.
+// those flags) a portable scalar path is used. On CPUs with AVX-512
+// (F/BW/DQ/VL, checked once at run time) the packed path uses a 512-bit
+// micro-kernel instead (register block MR x 32, B packed in K x 32 panels);
+// its code is compiled for AVX-512 through target attributes, so the library
+// still runs on AVX2-only CPUs. Both micro-kernels compute every element in
+// the same order (an fma chain per k block, then one add into C).
+//
+// The environment variable KILN_GEMM_ISA forces a path, read once at the first
+// call: KILN_GEMM_ISA=avx2 uses the AVX2 kernel; KILN_GEMM_ISA=avx512 the
+// AVX-512 one (only if the CPU has it; else AVX2). Unset: the best available.
+// Products with at most four rows (or columns) use the AVX2 streaming kernels
+// either way.
 //
 //===----------------------------------------------------------------------===//
 
@@ -71,6 +82,20 @@ void sgemmBatched(int64_t batch, int64_t m, int64_t n, int64_t k,
                   const float *b, int64_t bsB, int64_t rsB, int64_t csB,
                   float *c, int64_t bsC, int64_t rsC, int64_t csC,
                   int maxThreads = 0);
+
+/// The packed path's instruction set.
+enum class GemmIsa { Auto, Avx2, Avx512 };
+
+/// Internal, for tests and benchmarks: overrides the KILN_GEMM_ISA choice
+/// (Auto: back to KILN_GEMM_ISA / the best available). Avx512 on a CPU
+/// without AVX-512 selects Avx2. Not thread-safe against running products.
+void setIsaForTesting(GemmIsa isa);
+
+/// Whether this CPU can run the AVX-512 kernel.
+bool avx512Available();
+
+/// "avx512", "avx2" or "scalar": the packed path in use.
+const char *activeIsaName();
 
 } // namespace kernels
 } // namespace kiln

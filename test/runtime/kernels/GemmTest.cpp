@@ -87,7 +87,23 @@ void checkMatmul(int64_t m, int64_t n, int64_t k, bool tA, bool tB, int64_t pad,
   }
 }
 
-TEST(GemmTest, EdgeSizesAllTransposes) {
+/// Every GemmTest runs once per micro-kernel (KILN_GEMM_ISA=avx2 and avx512);
+/// the avx512 instance is skipped on CPUs without AVX-512.
+class GemmTest : public ::testing::TestWithParam<kernels::GemmIsa> {
+protected:
+  void SetUp() override {
+    if (GetParam() == kernels::GemmIsa::Avx512 && !kernels::avx512Available())
+      GTEST_SKIP() << "no AVX-512 on this CPU";
+    kernels::setIsaForTesting(GetParam());
+    ASSERT_STREQ(kernels::activeIsaName(),
+                 GetParam() == kernels::GemmIsa::Avx2 ? "avx2" : "avx512");
+  }
+  void TearDown() override {
+    kernels::setIsaForTesting(kernels::GemmIsa::Auto);
+  }
+};
+
+TEST_P(GemmTest, EdgeSizesAllTransposes) {
   std::mt19937 rng(1);
   const int64_t sizes[] = {1, 2, 3, 4, 5, 6, 7, 13, 16, 17, 33};
   for (bool tA : {false, true})
@@ -101,7 +117,7 @@ TEST(GemmTest, EdgeSizesAllTransposes) {
           }
 }
 
-TEST(GemmTest, RandomSizesStridedViews) {
+TEST_P(GemmTest, RandomSizesStridedViews) {
   std::mt19937 rng(2);
   std::uniform_int_distribution<int64_t> size(1, 300);
   std::uniform_int_distribution<int64_t> pad(0, 9);
@@ -113,7 +129,7 @@ TEST(GemmTest, RandomSizesStridedViews) {
   }
 }
 
-TEST(GemmTest, BlockingBoundaries) {
+TEST_P(GemmTest, BlockingBoundaries) {
   // Larger than the cache blocks in every dimension (several k blocks, M
   // above the packed-A block, N above the packed-B block).
   std::mt19937 rng(3);
@@ -125,7 +141,7 @@ TEST(GemmTest, BlockingBoundaries) {
   }
 }
 
-TEST(GemmTest, MatrixVector) {
+TEST_P(GemmTest, MatrixVector) {
   std::mt19937 rng(4);
   for (bool tA : {false, true})
     for (bool tB : {false, true})
@@ -135,7 +151,7 @@ TEST(GemmTest, MatrixVector) {
             checkMatmul(m, n, k, tA, tB, 1, rng);
 }
 
-TEST(GemmTest, ColumnStridedOperands) {
+TEST_P(GemmTest, ColumnStridedOperands) {
   // Views with no unit stride at all (every other element of a buffer).
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
@@ -163,7 +179,7 @@ TEST(GemmTest, ColumnStridedOperands) {
       }
 }
 
-TEST(GemmTest, BatchWithBatchStrides) {
+TEST_P(GemmTest, BatchWithBatchStrides) {
   std::mt19937 rng(6);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   for (int64_t batch : {1, 3, 12})
@@ -216,7 +232,7 @@ template <typename F> void withThreads(int threads, F f) {
   pool.setNumThreads(saved);
 }
 
-TEST(GemmTest, ThreadCountDoesNotChangeResults) {
+TEST_P(GemmTest, ThreadCountDoesNotChangeResults) {
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   struct Shape {
@@ -249,7 +265,7 @@ TEST(GemmTest, ThreadCountDoesNotChangeResults) {
     }
 }
 
-TEST(GemmTest, BatchThreadCountDoesNotChangeResults) {
+TEST_P(GemmTest, BatchThreadCountDoesNotChangeResults) {
   std::mt19937 rng(8);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   for (int64_t batch : {2, 12}) {
@@ -279,7 +295,7 @@ TEST(GemmTest, BatchThreadCountDoesNotChangeResults) {
   }
 }
 
-TEST(GemmTest, CalledInsideAParallelRegion) {
+TEST_P(GemmTest, CalledInsideAParallelRegion) {
   // Nested calls run serially on the calling thread and give the same bits.
   std::mt19937 rng(9);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
@@ -301,7 +317,7 @@ TEST(GemmTest, CalledInsideAParallelRegion) {
     EXPECT_EQ(c, expected);
 }
 
-TEST(GemmTest, EmptyProductsLeaveCUnchanged) {
+TEST_P(GemmTest, EmptyProductsLeaveCUnchanged) {
   std::vector<float> a(4, 1.0f), b(4, 1.0f), c(4, 2.0f);
   KilnMemRef<2> ma{a.data(), a.data(), 0, {2, 0}, {2, 1}};
   KilnMemRef<2> mb{b.data(), b.data(), 0, {0, 2}, {2, 1}};
@@ -309,6 +325,49 @@ TEST(GemmTest, EmptyProductsLeaveCUnchanged) {
   _mlir_ciface_kiln_matmul_f32(&ma, &mb, &mc, 0, 0);
   EXPECT_EQ(c, std::vector<float>(4, 2.0f));
 }
+
+TEST(GemmIsaTest, Avx2AndAvx512GiveTheSameBits) {
+  // Both micro-kernels sum every element in the same order.
+  if (!kernels::avx512Available())
+    GTEST_SKIP() << "no AVX-512 on this CPU";
+  std::mt19937 rng(10);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  struct Shape {
+    int64_t m, n, k;
+  };
+  for (Shape s : {Shape{128, 768, 300}, Shape{37, 45, 600}, Shape{300, 530, 70},
+                  Shape{13, 33, 9}})
+    for (bool tA : {false, true})
+      for (bool tB : {false, true}) {
+        std::vector<float> a(size_t(s.m * s.k)), b(size_t(s.k * s.n)),
+            c0(size_t(s.m * s.n));
+        for (auto *buf : {&a, &b, &c0})
+          for (float &v : *buf)
+            v = dist(rng);
+        int64_t rsA = tA ? 1 : s.k, csA = tA ? s.m : 1;
+        int64_t rsB = tB ? 1 : s.n, csB = tB ? s.k : 1;
+        std::vector<float> results[2] = {c0, c0};
+        kernels::GemmIsa isas[2] = {kernels::GemmIsa::Avx2,
+                                    kernels::GemmIsa::Avx512};
+        for (int v = 0; v < 2; ++v) {
+          kernels::setIsaForTesting(isas[v]);
+          kernels::sgemm(s.m, s.n, s.k, a.data(), rsA, csA, b.data(), rsB, csB,
+                         results[v].data(), s.n, 1);
+        }
+        kernels::setIsaForTesting(kernels::GemmIsa::Auto);
+        EXPECT_EQ(results[0], results[1])
+            << "M " << s.m << " N " << s.n << " K " << s.k << " tA " << tA
+            << " tB " << tB;
+      }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Gemm, GemmTest,
+    ::testing::Values(kernels::GemmIsa::Avx2, kernels::GemmIsa::Avx512),
+    [](const ::testing::TestParamInfo<kernels::GemmIsa> &info) {
+      return std::string(info.param == kernels::GemmIsa::Avx2 ? "avx2"
+                                                              : "avx512");
+    });
 
 TEST(GemmDeathTest, MismatchedShapesAbort) {
   std::vector<float> buf(64, 0.0f);
