@@ -2,7 +2,8 @@
 //
 // main() of generated executables calls runAppMain, which picks the command
 // line from the model's metadata.task: "text-generation" runs
-// runTextGeneration (TextGeneration.h); anything else, or no task, runs the
+// runTextGeneration (TextGeneration.h), "text-encoding" runs
+// runTextEncoding (TextEncoding.h); anything else, or no task, runs the
 // generic .npy command line (ModelMain.h).
 //
 //===----------------------------------------------------------------------===//
