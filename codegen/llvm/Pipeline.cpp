@@ -4,6 +4,7 @@
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include <nlohmann/json.hpp>
 
@@ -15,16 +16,6 @@ llvm::ArrayRef<llvm::StringRef> getOptionalPasses() {
   static const llvm::StringRef passes[] = {"tfm-fuse-attention", "canonicalize",
                                            "cse", "kiln-matmul-to-ukernel"};
   return passes;
-}
-
-static std::string join(ArrayRef<std::string> passes) {
-  std::string text;
-  for (const std::string &pass : passes) {
-    if (!text.empty())
-      text += ",";
-    text += pass;
-  }
-  return text;
 }
 
 std::vector<LoweringStage>
@@ -41,7 +32,7 @@ getLoweringStages(ArrayRef<std::string> disabledPasses) {
       enabled("kiln-matmul-to-ukernel") ? "kiln-matmul-to-ukernel," : "";
 
   return {
-      {"tfm", "tfm after simplification", join(tfm)},
+      {"tfm", "tfm after simplification", llvm::join(tfm, ",")},
       // Attention is expanded before the conversion, which has no pattern
       // for it; weights become entry arguments so that the signature is the
       // whole contract with the runtime.
