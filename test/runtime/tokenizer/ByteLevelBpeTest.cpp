@@ -8,7 +8,7 @@
 #include "runtime/tokenizer/ByteLevelBpe.h"
 #include "runtime/tokenizer/UnicodeTables.h"
 
-#include "../TestUtil.h"
+#include "TokenizerTestUtil.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -23,18 +23,6 @@ using namespace kiln::test;
 using nlohmann::json;
 
 namespace {
-
-const std::string kFixtures = std::string(KILN_TEST_FIXTURES) + "/tokenizer";
-
-json readJson(const std::string &path) {
-  std::string text = readFile(path);
-  EXPECT_FALSE(text.empty()) << "cannot read " << path;
-  return json::parse(text, nullptr, /*allow_exceptions=*/false);
-}
-
-std::vector<int32_t> idsOf(const json &array) {
-  return array.get<std::vector<int32_t>>();
-}
 
 std::string fromHex(const std::string &hex) {
   std::string bytes;
@@ -81,21 +69,6 @@ bool isValidUtf8(const std::string &text) {
   return true;
 }
 
-/// Text for failure messages: escapes what a terminal would hide.
-std::string printable(const std::string &text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (c < 0x20 || c == 0x7F) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof buffer, "\\x%02X", c);
-      out += buffer;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out.size() > 200 ? out.substr(0, 200) + "..." : out;
-}
-
 /// The bytes a vocab token stands for, with GPT-2's byte alphabet computed
 /// here independently of the tokenizer: printable Latin-1 bytes stand for
 /// themselves, the others take U+0100 onwards in byte order.
@@ -127,10 +100,10 @@ class BpeGpt2 : public ::testing::Test {
 protected:
   static void SetUpTestSuite() {
     loadedFromFiles = new Expected<ByteLevelBpe>(
-        ByteLevelBpe::fromFolder(kFixtures + "/gpt2"));
+        ByteLevelBpe::fromFolder(kTokenizerFixtures + "/gpt2"));
     loadedFromJson = new Expected<ByteLevelBpe>(
-        ByteLevelBpe::fromFolder(kFixtures + "/gpt2_json"));
-    cases = new json(readJson(kFixtures + "/gpt2_cases.json"));
+        ByteLevelBpe::fromFolder(kTokenizerFixtures + "/gpt2_json"));
+    cases = new json(readJson(kTokenizerFixtures + "/gpt2_cases.json"));
   }
   static void TearDownTestSuite() {
     delete loadedFromFiles;
@@ -370,7 +343,8 @@ TEST_F(BpeGpt2, EncodesAMegabyteQuickly) {
       text += item["text"].get<std::string>() + " " +
               std::to_string(text.size()) + "\n";
   // A fresh tokenizer, so that the word cache starts empty.
-  Expected<ByteLevelBpe> loaded = ByteLevelBpe::fromFolder(kFixtures + "/gpt2");
+  Expected<ByteLevelBpe> loaded =
+      ByteLevelBpe::fromFolder(kTokenizerFixtures + "/gpt2");
   ASSERT_TRUE(loaded) << loaded.message();
   const ByteLevelBpe &tokenizer = *loaded;
   auto start = std::chrono::steady_clock::now();
@@ -391,10 +365,10 @@ TEST_F(BpeGpt2, EncodesAMegabyteQuickly) {
 
 TEST(BpeAddedTokens, MatchTokenizers) {
   Expected<ByteLevelBpe> loaded =
-      ByteLevelBpe::fromFolder(kFixtures + "/added");
+      ByteLevelBpe::fromFolder(kTokenizerFixtures + "/added");
   ASSERT_TRUE(loaded) << loaded.message();
   const ByteLevelBpe &tokenizer = *loaded;
-  json cases = readJson(kFixtures + "/added/cases.json");
+  json cases = readJson(kTokenizerFixtures + "/added/cases.json");
   ASSERT_GE(cases["texts"].size(), 100u);
   for (const json &item : cases["texts"]) {
     std::string text = item["text"];

@@ -9,7 +9,7 @@
 
 #include "runtime/tokenizer/EncoderTokenizer.h"
 
-#include "../TestUtil.h"
+#include "TokenizerTestUtil.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -22,42 +22,17 @@ using nlohmann::json;
 
 namespace {
 
-const std::string kFixtures = std::string(KILN_TEST_FIXTURES) + "/tokenizer";
-
-json readJson(const std::string &path) {
-  std::string text = readFile(path);
-  EXPECT_FALSE(text.empty()) << "cannot read " << path;
-  return json::parse(text, nullptr, /*allow_exceptions=*/false);
-}
-
-std::vector<int32_t> idsOf(const json &array) {
-  return array.get<std::vector<int32_t>>();
-}
-
-std::string printable(const std::string &text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (c < 0x20 || c == 0x7F) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof buffer, "\\x%02X", c);
-      out += buffer;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out.size() > 200 ? out.substr(0, 200) + "..." : out;
-}
-
 /// The model's embedded files: name -> bytes, read once.
 const std::map<std::string, std::string> &modelFiles() {
   static const std::map<std::string, std::string> files = [] {
     std::map<std::string, std::string> out;
-    out["tokenizer.json"] = readFile(kFixtures + "/minilm/tokenizer.json");
-    out["vocab.txt"] = readFile(kFixtures + "/minilm/vocab.txt");
+    out["tokenizer.json"] =
+        readFile(kTokenizerFixtures + "/minilm/tokenizer.json");
+    out["vocab.txt"] = readFile(kTokenizerFixtures + "/minilm/vocab.txt");
     out["roberta/tokenizer.json"] =
-        readFile(kFixtures + "/roberta/tokenizer.json");
-    out["vocab.json"] = readFile(kFixtures + "/gpt2/vocab.json");
-    out["merges.txt"] = readFile(kFixtures + "/gpt2/merges.txt");
+        readFile(kTokenizerFixtures + "/roberta/tokenizer.json");
+    out["vocab.json"] = readFile(kTokenizerFixtures + "/gpt2/vocab.json");
+    out["merges.txt"] = readFile(kTokenizerFixtures + "/gpt2/merges.txt");
     out["broken.json"] = "{\"model\": ";
     out["no_unk.txt"] = "[CLS]\n[SEP]\n[PAD]\nhello\n";
     return out;
@@ -137,7 +112,7 @@ TEST(EncoderTokenizerFixtures, HaveEnoughCases) {
        {"/minilm/cases.json", "/minilm/cases_cased_strip.json",
         "/minilm/cases_keep_accents_no_cjk.json", "/roberta/cases.json",
         "/roberta/cases_prefix_space.json"}) {
-    json cases = readJson(kFixtures + file);
+    json cases = readJson(kTokenizerFixtures + file);
     EXPECT_GE(cases["single"].size(), 300u) << file;
     EXPECT_GE(cases["pairs"].size(), 100u) << file;
   }
@@ -147,8 +122,8 @@ TEST(EncoderTokenizerWordPiece, TokenizerJsonMatchesTokenizers) {
   Expected<EncoderTokenizer> tokenizer =
       create(R"({"kind": "wordpiece", "files": ["tokenizer.json"]})");
   ASSERT_TRUE(tokenizer) << tokenizer.message();
-  expectMatchesCases(*tokenizer, readJson(kFixtures + "/minilm/cases.json"),
-                     true);
+  expectMatchesCases(*tokenizer,
+                     readJson(kTokenizerFixtures + "/minilm/cases.json"), true);
 }
 
 TEST(EncoderTokenizerWordPiece, VocabTxtMatchesTokenizers) {
@@ -156,8 +131,8 @@ TEST(EncoderTokenizerWordPiece, VocabTxtMatchesTokenizers) {
       create(R"({"kind": "wordpiece", "files": ["vocab.txt"], "lowercase": true,
                  "strip_accents": null, "tokenize_chinese_chars": true})");
   ASSERT_TRUE(tokenizer) << tokenizer.message();
-  expectMatchesCases(*tokenizer, readJson(kFixtures + "/minilm/cases.json"),
-                     true);
+  expectMatchesCases(*tokenizer,
+                     readJson(kTokenizerFixtures + "/minilm/cases.json"), true);
 }
 
 TEST(EncoderTokenizerWordPiece, VocabTxtOptionsMatchTokenizers) {
@@ -166,14 +141,16 @@ TEST(EncoderTokenizerWordPiece, VocabTxtOptionsMatchTokenizers) {
                  "lowercase": false, "strip_accents": true})");
   ASSERT_TRUE(cased) << cased.message();
   expectMatchesCases(
-      *cased, readJson(kFixtures + "/minilm/cases_cased_strip.json"), true);
+      *cased, readJson(kTokenizerFixtures + "/minilm/cases_cased_strip.json"),
+      true);
   Expected<EncoderTokenizer> keep =
       create(R"({"kind": "wordpiece", "files": ["vocab.txt"],
                  "lowercase": true, "strip_accents": false,
                  "tokenize_chinese_chars": false})");
   ASSERT_TRUE(keep) << keep.message();
   expectMatchesCases(
-      *keep, readJson(kFixtures + "/minilm/cases_keep_accents_no_cjk.json"),
+      *keep,
+      readJson(kTokenizerFixtures + "/minilm/cases_keep_accents_no_cjk.json"),
       true);
 }
 
@@ -224,8 +201,8 @@ TEST(EncoderTokenizerRoberta, TokenizerJsonMatchesTokenizers) {
   Expected<EncoderTokenizer> tokenizer = create(
       R"({"kind": "byte_level_bpe", "files": ["roberta/tokenizer.json"]})");
   ASSERT_TRUE(tokenizer) << tokenizer.message();
-  expectMatchesCases(*tokenizer, readJson(kFixtures + "/roberta/cases.json"),
-                     false);
+  expectMatchesCases(
+      *tokenizer, readJson(kTokenizerFixtures + "/roberta/cases.json"), false);
 }
 
 TEST(EncoderTokenizerRoberta, VocabAndMergesMatchTokenizers) {
@@ -233,8 +210,8 @@ TEST(EncoderTokenizerRoberta, VocabAndMergesMatchTokenizers) {
       create(R"({"kind": "byte_level_bpe", "files": ["vocab.json",
                  "merges.txt"], "add_prefix_space": false})");
   ASSERT_TRUE(tokenizer) << tokenizer.message();
-  expectMatchesCases(*tokenizer, readJson(kFixtures + "/roberta/cases.json"),
-                     false);
+  expectMatchesCases(
+      *tokenizer, readJson(kTokenizerFixtures + "/roberta/cases.json"), false);
   // The files may come in either order.
   Expected<EncoderTokenizer> swapped = create(
       R"({"kind": "byte_level_bpe", "files": ["merges.txt", "vocab.json"]})");
@@ -244,7 +221,8 @@ TEST(EncoderTokenizerRoberta, VocabAndMergesMatchTokenizers) {
 }
 
 TEST(EncoderTokenizerRoberta, AddPrefixSpaceMatchesTokenizers) {
-  json cases = readJson(kFixtures + "/roberta/cases_prefix_space.json");
+  json cases =
+      readJson(kTokenizerFixtures + "/roberta/cases_prefix_space.json");
   for (const char *files :
        {R"(["vocab.json", "merges.txt"])", R"(["roberta/tokenizer.json"])"}) {
     SCOPED_TRACE(files);

@@ -9,7 +9,7 @@
 #include "runtime/tokenizer/WordPiece.h"
 #include "runtime/tokenizer/UnicodeTables.h"
 
-#include "../TestUtil.h"
+#include "TokenizerTestUtil.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -25,37 +25,12 @@ namespace {
 const std::string kMiniLm =
     std::string(KILN_TEST_FIXTURES) + "/tokenizer/minilm";
 
-json readJson(const std::string &path) {
-  std::string text = readFile(path);
-  EXPECT_FALSE(text.empty()) << "cannot read " << path;
-  return json::parse(text, nullptr, /*allow_exceptions=*/false);
-}
-
-std::vector<int32_t> idsOf(const json &array) {
-  return array.get<std::vector<int32_t>>();
-}
-
 /// The ids of a case without the [CLS] ... [SEP] around them.
 std::vector<int32_t> innerIds(const json &item) {
   std::vector<int32_t> ids = idsOf(item["ids"]);
   EXPECT_GE(ids.size(), 2u);
   return ids.size() < 2 ? ids
                         : std::vector<int32_t>(ids.begin() + 1, ids.end() - 1);
-}
-
-/// Text for failure messages: escapes what a terminal would hide.
-std::string printable(const std::string &text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (c < 0x20 || c == 0x7F) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof buffer, "\\x%02X", c);
-      out += buffer;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out.size() > 200 ? out.substr(0, 200) + "..." : out;
 }
 
 /// Checks every single-text case, decode and display entry of a cases file.
