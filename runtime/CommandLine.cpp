@@ -94,6 +94,24 @@ Error ArgumentScanner::takeWeights(std::vector<std::string> &paths) {
   return Error::success();
 }
 
+std::optional<Error> ArgumentScanner::takeAppOption(AppOptions &options) {
+  for (auto [name, field] : {std::pair{"--json", &options.json},
+                             std::pair{"--bench", &options.bench},
+                             std::pair{"--truncate", &options.truncate}}) {
+    if (flagName != name)
+      continue;
+    if (Error e = noValue())
+      return e;
+    *field = true;
+    return Error::success();
+  }
+  if (flagName == "--threads")
+    return takeThreads(options.threads);
+  if (flagName == "--weights")
+    return takeWeights(options.weightsPaths);
+  return std::nullopt;
+}
+
 std::optional<int64_t> parseInteger(const std::string &text, int64_t low,
                                     int64_t high) {
   if (text.empty() || text.size() > 18)

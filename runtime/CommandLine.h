@@ -27,6 +27,16 @@ namespace kiln {
 /// The base name of argv[0], or "model".
 std::string programName(int argc, char **argv);
 
+/// The flags every task command line (text generation, text encoding)
+/// takes: --json, --bench, --truncate, --threads N, --weights FILE.
+struct AppOptions {
+  bool json = false;
+  bool bench = false;
+  bool truncate = false;
+  std::optional<int> threads;
+  std::vector<std::string> weightsPaths;
+};
+
 /// Walks argv[1..] one argument at a time, splitting "--flag=value" and
 /// taking option values, so that every main reads its options alike.
 class ArgumentScanner {
@@ -61,6 +71,9 @@ public:
   Error takeThreads(std::optional<int> &threads);
   /// --weights FILE: a file name, appended to `paths`.
   Error takeWeights(std::vector<std::string> &paths);
+  /// Reads the current option into `options` when it is one of
+  /// AppOptions' flags: the outcome then, std::nullopt for other flags.
+  std::optional<Error> takeAppOption(AppOptions &options);
 
 private:
   int argc;

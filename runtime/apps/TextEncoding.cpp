@@ -55,7 +55,7 @@ std::optional<Pooling> parsePooling(const std::string &name) {
   return std::nullopt;
 }
 
-struct Options {
+struct Options : AppOptions {
   bool help = false;
   std::vector<std::string> texts;
   std::optional<std::string> file;
@@ -66,11 +66,6 @@ struct Options {
   std::optional<Pooling> embedMode;
   bool normalize = false;
   std::optional<std::string> outputPath;
-  bool truncate = false;
-  bool json = false;
-  bool bench = false;
-  std::optional<int> threads;
-  std::vector<std::string> weightsPaths;
 
   bool has(const char *flag) const {
     return std::find(actionFlags.begin(), actionFlags.end(), flag) !=
@@ -151,24 +146,9 @@ Expected<Options> parseOptions(int argc, char **argv) {
       if (value.empty())
         return makeError("--output expects a .npy file name, got ''");
       options.outputPath = value;
-    } else if (flag == "--truncate") {
-      if (Error e = args.noValue())
-        return e;
-      options.truncate = true;
-    } else if (flag == "--json") {
-      if (Error e = args.noValue())
-        return e;
-      options.json = true;
-    } else if (flag == "--bench") {
-      if (Error e = args.noValue())
-        return e;
-      options.bench = true;
-    } else if (flag == "--threads") {
-      if (Error e = args.takeThreads(options.threads))
-        return e;
-    } else if (flag == "--weights") {
-      if (Error e = args.takeWeights(options.weightsPaths))
-        return e;
+    } else if (std::optional<Error> common = args.takeAppOption(options)) {
+      if (*common)
+        return std::move(*common);
     } else {
       return makeError("unknown argument '", arg,
                        "' (see --help; put a text that starts with '-' "

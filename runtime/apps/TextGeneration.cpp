@@ -30,7 +30,7 @@ constexpr int64_t kDefaultNewTokens = 40;
 constexpr int64_t kMaxNewTokens = 1000000000;
 constexpr int64_t kMaxTopK = 1000000000;
 
-struct Options {
+struct Options : AppOptions {
   bool help = false;
   std::optional<std::string> prompt;
   std::optional<std::string> ids;
@@ -41,11 +41,6 @@ struct Options {
   std::optional<uint64_t> seed;
   std::optional<std::string> logitsPath;
   std::optional<std::string> stepLogitsPath;
-  std::optional<int> threads;
-  bool bench = false;
-  bool json = false;
-  bool truncate = false;
-  std::vector<std::string> weightsPaths;
 };
 
 Expected<Options> parseOptions(int argc, char **argv) {
@@ -136,24 +131,9 @@ Expected<Options> parseOptions(int argc, char **argv) {
       if (value.empty())
         return makeError("--step-logits expects a .npy file name, got ''");
       options.stepLogitsPath = value;
-    } else if (flag == "--threads") {
-      if (Error e = args.takeThreads(options.threads))
-        return e;
-    } else if (flag == "--bench") {
-      if (Error e = args.noValue())
-        return e;
-      options.bench = true;
-    } else if (flag == "--json") {
-      if (Error e = args.noValue())
-        return e;
-      options.json = true;
-    } else if (flag == "--truncate") {
-      if (Error e = args.noValue())
-        return e;
-      options.truncate = true;
-    } else if (flag == "--weights") {
-      if (Error e = args.takeWeights(options.weightsPaths))
-        return e;
+    } else if (std::optional<Error> common = args.takeAppOption(options)) {
+      if (*common)
+        return std::move(*common);
     } else {
       return makeError("unknown argument '", arg,
                        "' (see --help; put a prompt that starts with '-' "
