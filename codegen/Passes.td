@@ -67,7 +67,9 @@ def KilnMatmulToUkernel : Pass<"kiln-matmul-to-ukernel", "::mlir::ModuleOp"> {
   let summary = "Call the runtime's GEMM micro-kernels for f32 matmuls";
   let description = [{
     Rewrites `linalg.matmul` and `linalg.batch_matmul` on f32 memrefs into
-    calls of `kiln_matmul_f32` / `kiln_batch_matmul_f32`
+    calls of `kiln_matmul_f32` / `kiln_batch_matmul_f32`, and the
+    contraction with a weight in panels that a `weight_panels` linear lowers
+    to (B indexed `(n floordiv W, k, n mod W)`) into `kiln_matmul_panels_f32`
     (runtime/kernels/Gemm.h): packed, register-blocked AVX2/FMA kernels that
     accumulate into the output, with the operand transposes (read from the
     indexing maps) passed as flags, as IREE calls its ukernels. Operands
@@ -78,6 +80,39 @@ def KilnMatmulToUkernel : Pass<"kiln-matmul-to-ukernel", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::arith::ArithDialect"];
+}
+
+def KilnAttentionToUkernel : Pass<"kiln-attention-to-ukernel",
+                                  "::mlir::ModuleOp"> {
+  let summary = "Call the runtime's flash attention kernel for tfm.attention";
+  let description = [{
+    Rewrites f32 `tfm.attention` without a bias into a call of
+    `kiln_attention_f32` (mask none or causal) or
+    `kiln_attention_lengths_f32` (padding lengths), the runtime's
+    flash-style kernel (runtime/kernels/Attention.h): key tiles with an
+    online softmax, no score matrix, masked tiles skipped. Operands are
+    read-only buffers of the input tensors; the output is a fresh buffer
+    returned as a `restrict` tensor, so the rest of the function still
+    bufferizes as usual. Attention with a bias or i32 lengths is left for
+    `tfm-decompose-attention`.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def KilnApproximateMath : Pass<"kiln-approximate-math"> {
+  let summary = "Replace f32 erf, exp and tanh by inline polynomials";
+  let description = [{
+    Applies MLIR's polynomial approximations to `math.erf`, `math.exp` and
+    `math.tanh` on f32 (scalars or vectors): arithmetic the loop vectorizer
+    widens, where libm calls or `llvm.exp` stay one scalar call per
+    element. The approximations are accurate to a few ulp of f32.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 #endif // KILN_CODEGEN_PASSES_TD

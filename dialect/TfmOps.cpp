@@ -98,10 +98,23 @@ LogicalResult LinearOp::verify() {
   ArrayRef<int64_t> weight = shapeOf(getWeight());
   if (input.empty())
     return emitOpError("'input' must have rank >= 1");
-  StringRef layout = getWeightInOut() ? "[in, out]" : "[out, in]";
-  if (weight.size() != 2)
+  if (getWeightInOut() && getWeightPanels())
+    return emitOpError("'weight_in_out' and 'weight_panels' exclude each "
+                       "other");
+  StringRef layout = getWeightPanels() ? "[panels, in, width]"
+                     : getWeightInOut() ? "[in, out]"
+                                        : "[out, in]";
+  if (weight.size() != (getWeightPanels() ? 3u : 2u))
     return emitOpError() << "'weight' must be " << layout << ", got "
                          << formatShape(weight);
+  if (getWeightPanels()) {
+    ArrayRef<int64_t> result = shapeOf(getResult());
+    if (result.empty() || weight[2] < 1 ||
+        weight[0] != llvm::divideCeil(result.back(), weight[2]))
+      return emitOpError() << "'weight' panels " << formatShape(weight)
+                           << " do not cover the " << formatShape(result)
+                           << " result: expected ceil(N / width) panels";
+  }
   if (getInFeatures() != input.back())
     return emitOpError() << "'weight' " << layout << " has shape "
                          << formatShape(weight) << " but 'input' has shape "
@@ -126,6 +139,26 @@ LogicalResult LinearOp::verify() {
   SmallVector<int64_t> expected(input.drop_back());
   expected.push_back(outFeatures);
   return verifyResultShape(*this, expected);
+}
+
+LogicalResult PackPanelsOp::verify() {
+  ArrayRef<int64_t> weight = shapeOf(getWeight());
+  ArrayRef<int64_t> result = shapeOf(getResult());
+  if (weight.size() != 2 || result.size() != 3)
+    return emitOpError() << "packs an [out, in] (or with 'in_out' [in, out]) "
+                         << "weight into [panels, in, width], got "
+                         << formatShape(weight) << " -> "
+                         << formatShape(result);
+  int64_t k = weight[getInOut() ? 0 : 1], n = weight[getInOut() ? 1 : 0];
+  if (result[1] != k || result[2] < 1 ||
+      result[0] != llvm::divideCeil(n, result[2]))
+    return emitOpError() << "result " << formatShape(result)
+                         << " is not the panels of a weight with " << n
+                         << " outputs and " << k
+                         << " inputs: expected [ceil(" << n << " / width), "
+                         << k << ", width]";
+  return verifySameElementType(*this, {getWeight(), getResult()},
+                               {"weight", "result"});
 }
 
 LogicalResult MatmulOp::verify() {

@@ -79,6 +79,10 @@ def Tfm_LinearOp : Tfm_Op<"linear", [Pure]> {
       `weight_in_out` it is stored `[K, N]` instead (GPT-2's `Conv1D`), and
       the product reads it that way without a transpose.
     - `bias` (optional): `[N]`.
+    - With `weight_panels` the weight is `[P, K, W]`, laid out by
+      `tfm.pack_panels` in column panels of width W for the GEMM kernels:
+      `weight[n / W, k, n % W]` is the coefficient of input k in output n
+      (`tfm-pack-weights` sets it; N is then the result's last dimension).
     - `activation` (default `none`) is applied to the sum; the epilogue fusion
       pass sets it, model builders leave it `none`.
 
@@ -90,7 +94,7 @@ def Tfm_LinearOp : Tfm_Op<"linear", [Pure]> {
                    Optional<Tfm_FloatTensor>:$bias,
                    DefaultValuedAttr<Tfm_ActivationAttr,
                                      "::kiln::tfm::Activation::none">:$activation,
-                   UnitAttr:$weight_in_out);
+                   UnitAttr:$weight_in_out, UnitAttr:$weight_panels);
   let results = (outs Tfm_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
@@ -99,12 +103,36 @@ def Tfm_LinearOp : Tfm_Op<"linear", [Pure]> {
   let extraClassDeclaration = [{
     /// N and K whatever the weight layout.
     int64_t getOutFeatures() {
+      if (getWeightPanels())
+        return getResult().getType().getShape().back();
       return getWeight().getType().getShape()[getWeightInOut() ? 1 : 0];
     }
     int64_t getInFeatures() {
       return getWeight().getType().getShape()[getWeightInOut() ? 0 : 1];
     }
   }];
+}
+
+def Tfm_PackPanelsOp : Tfm_Op<"pack_panels", [Pure]> {
+  let summary = "Lay a weight out in column panels for the GEMM kernels";
+  let description = [{
+    For a linear layer's weight, as the product reads it, B `[K, N]` (the
+    transpose of an `[N, K]` weight, or the weight itself with `in_out`):
+    `result[p, k, j] = B[k, p·W + j]`, and 0 where `p·W + j >= N`. The
+    result is `[P, K, W]` with `P = ceil(N / W)`.
+
+    Each panel is the contiguous `K × W` block the GEMM micro-kernel streams
+    through, so a kernel given panels does no packing of its own. The panel
+    width W is the kernel's register-tile width (32 for AVX-512, 16 for
+    AVX2). On a weight, the computation is hoisted out of the entries and
+    runs once at load (`tfm-hoist-weight-expressions`).
+  }];
+  let arguments = (ins Tfm_FloatTensor:$weight, UnitAttr:$in_out);
+  let results = (outs Tfm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $weight attr-dict `:` type($weight) `->` type($result)
+  }];
+  let hasVerifier = 1;
 }
 
 def Tfm_MatmulOp : Tfm_Op<"matmul", [Pure]> {

@@ -6,6 +6,7 @@
 #include "dialect/TfmOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Pass/Pass.h"
+#include "llvm/ADT/SetVector.h"
 
 namespace kiln::tfm {
 
@@ -20,6 +21,27 @@ mlir::FailureOr<AttentionOp> fuseAttention(mlir::RewriterBase &rewriter,
 /// Rewrites one attention op into matmul, scale, mask, softmax and matmul.
 /// Returns the value that replaces the attention result.
 mlir::Value decomposeAttention(mlir::RewriterBase &rewriter, AttentionOp op);
+
+/// Folds the activation computed by `activationOp` into the tfm.linear that
+/// produces its operand; fails, saying why, when it cannot.
+mlir::LogicalResult fuseEpilogue(mlir::RewriterBase &rewriter,
+                                 mlir::Operation *activationOp);
+
+/// Replaces the linear layers of `group` (same input) by one linear on their
+/// concatenated weights and a slice per layer.
+mlir::LogicalResult fuseLinearGroup(mlir::RewriterBase &rewriter,
+                                    llvm::ArrayRef<LinearOp> group);
+
+/// Adds to `ops`, operands first, the ops of the expression computing
+/// `value` from tfm.weight and tfm.constant alone; fails if it reads
+/// anything else (an argument, a non-tfm or impure op).
+mlir::LogicalResult
+collectWeightExpression(mlir::Value value,
+                        llvm::SetVector<mlir::Operation *> &ops);
+
+/// The load-time entry of tfm-hoist-weight-expressions (runtime/Signature.h
+/// knows it by the same name).
+inline constexpr llvm::StringLiteral kPrepareWeightsEntry = "prepare_weights";
 
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"

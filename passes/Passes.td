@@ -51,4 +51,66 @@ def TfmOutlineWeights : Pass<"tfm-outline-weights", "::mlir::ModuleOp"> {
   let dependentDialects = ["::kiln::tfm::TfmDialect"];
 }
 
+def TfmFuseEpilogue : Pass<"tfm-fuse-epilogue"> {
+  let summary = "Fold pointwise activations into the linear layer before them";
+  let description = [{
+    Rewrites `act(tfm.linear(x))` (act one of gelu, gelu with the tanh
+    approximation, quick_gelu, silu, relu, tanh) into `tfm.linear(x)` with
+    `activation = act`, so the activation is applied on the GEMM's output
+    rather than as a separate pass over memory. Nothing is fused when the
+    linear already has an activation or its result has another use.
+  }];
+  let dependentDialects = ["::kiln::tfm::TfmDialect"];
+}
+
+def TfmFuseQkv : Pass<"tfm-fuse-qkv"> {
+  let summary = "Merge linear layers that read the same input into one";
+  let description = [{
+    Linear layers in one block that read the same input value, with the
+    same weight layout and element type, all with or all without a bias, and
+    no activation, become one `tfm.linear` on the concatenation of their
+    weights (and biases) along the output features, followed by one
+    `tfm.slice` per original layer: attention's query, key and value
+    projections become a single GEMM over the input. The weight
+    concatenation is left for `tfm-hoist-weight-expressions` to run once at
+    load.
+  }];
+  let dependentDialects = ["::kiln::tfm::TfmDialect"];
+}
+
+def TfmPackWeights : Pass<"tfm-pack-weights"> {
+  let summary = "Give linear layers their weights in GEMM panel layout";
+  let description = [{
+    For every f32 `tfm.linear` whose weight is computed from checkpoint
+    tensors alone, inserts `tfm.pack_panels` on the weight and marks the
+    layer `weight_panels`, so the GEMM kernel reads B in the layout of its
+    register tile and packs nothing per call. Checkpoint tensors that are
+    also read otherwise (a tied embedding) are not packed, which would keep
+    two copies in memory. `panel-width` is the kernel's tile width: 32 with
+    AVX-512, 16 with AVX2.
+  }];
+  let options = [
+    Option<"panelWidth", "panel-width", "int", "16",
+           "columns per panel (the GEMM micro-kernel's tile width)">,
+  ];
+  let dependentDialects = ["::kiln::tfm::TfmDialect"];
+}
+
+def TfmHoistWeightExpressions : Pass<"tfm-hoist-weight-expressions",
+                                     "::mlir::ModuleOp"> {
+  let summary = "Move weight-only computations into a load-time entry";
+  let description = [{
+    `tfm.pack_panels`, `tfm.concat` and `tfm.transpose` computed from
+    checkpoint tensors alone are moved out of the public functions into a
+    new public function `prepare_weights` that returns each distinct
+    expression once, its result named (`tfm.name`) by the expression. In
+    the functions the expression is replaced by a `tfm.weight` of that
+    name. The runtime calls `prepare_weights` once after binding the
+    checkpoint and binds its results as weights, as IREE runs initializers
+    at module load.
+  }];
+  let dependentDialects = ["::kiln::tfm::TfmDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
 #endif // KILN_PASSES_PASSES_TD

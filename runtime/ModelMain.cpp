@@ -195,10 +195,11 @@ Expected<const EntrySignature *> selectEntry(const Options &options,
                        "' (entries: ", signature.entryNames(), ")");
     return entry;
   }
-  if (signature.entries.size() == 1)
-    return &signature.entries.front();
+  std::vector<const EntrySignature *> entries = signature.userEntries();
+  if (entries.size() == 1)
+    return entries.front();
   return makeError(
-      "the model has ", signature.entries.size(),
+      "the model has ", entries.size(),
       " entries; pass --entry NAME (entries: ", signature.entryNames(), ")");
 }
 
@@ -228,7 +229,8 @@ void printArgs(const EntrySignature &entry, std::ostream &out) {
 void printUsage(const std::string &program, const ModelSignature &signature,
                 const EntrySignature *entry, const ModelSymbols &model,
                 std::ostream &out) {
-  bool several = signature.entries.size() > 1;
+  std::vector<const EntrySignature *> entries = signature.userEntries();
+  bool several = entries.size() > 1;
   out << "usage: " << program << (several ? " --entry NAME" : " [--entry NAME]")
       << " [--input NAME=FILE.npy]... [--output DIR]\n"
          "       [--weights FILE.safetensors]... [--threads N] [--bench N]\n"
@@ -240,7 +242,7 @@ void printUsage(const std::string &program, const ModelSignature &signature,
   out << "options:\n"
          "  --entry NAME           the entry to run ("
       << (several ? "required: the model has " +
-                        std::to_string(signature.entries.size()) + " entries"
+                        std::to_string(entries.size()) + " entries"
                   : "default: the only one")
       << ")\n"
          "  --input NAME=FILE.npy  value of input NAME (every input is "
@@ -266,9 +268,9 @@ void printUsage(const std::string &program, const ModelSignature &signature,
     printArgs(*entry, out);
   } else {
     out << "\nentries (pass --entry NAME --help for details):\n";
-    for (const EntrySignature &e : signature.entries)
-      out << "  " << e.name << ": inputs " << listNames(e, ArgRole::Input)
-          << "; outputs " << listNames(e, ArgRole::Output) << "\n";
+    for (const EntrySignature *e : entries)
+      out << "  " << e->name << ": inputs " << listNames(*e, ArgRole::Input)
+          << "; outputs " << listNames(*e, ArgRole::Output) << "\n";
   }
 
   size_t numWeights = signature.shared(ArgRole::Weight).size();

@@ -124,6 +124,8 @@ Session::create(const ModelSymbols &model, ModelSignature signature,
   session.sig = std::move(signature);
   if (Error e = session.loadWeights(weightsPaths))
     return e;
+  if (Error e = session.prepareWeights())
+    return e;
   for (const SignatureArg *arg : session.sig.shared(ArgRole::State)) {
     Expected<Tensor> tensor = Tensor::allocate(arg->dtype, arg->shape);
     if (!tensor)
@@ -134,7 +136,12 @@ Session::create(const ModelSymbols &model, ModelSignature signature,
 }
 
 Error Session::loadWeights(const std::vector<std::string> &weightsPaths) {
-  std::vector<const SignatureArg *> needed = sig.shared(ArgRole::Weight);
+  // Derived weights come from prepare_weights, not from the files.
+  const EntrySignature *prepare = sig.prepareWeights();
+  std::vector<const SignatureArg *> needed;
+  for (const SignatureArg *arg : sig.shared(ArgRole::Weight))
+    if (!prepare || !prepare->find(arg->name, ArgRole::Output))
+      needed.push_back(arg);
   if (needed.empty())
     return Error::success();
 
@@ -220,6 +227,34 @@ Error Session::loadWeights(const std::vector<std::string> &weightsPaths) {
     }
     weights.emplace(arg.name, std::move(bound));
   }
+  return Error::success();
+}
+
+Error Session::prepareWeights() {
+  const EntrySignature *prepare = sig.prepareWeights();
+  if (!prepare)
+    return Error::success();
+  std::vector<NamedTensor> outputs;
+  std::vector<std::pair<std::string, Bound>> derived;
+  for (const SignatureArg &arg : prepare->args) {
+    if (arg.role != ArgRole::Output)
+      continue;
+    TensorView view{arg.dtype, arg.shape, nullptr};
+    Expected<AlignedBuffer> buffer =
+        AlignedBuffer::allocate(view.byteSize(), false);
+    if (!buffer)
+      return makeError("derived weight '", arg.name, "': ", buffer.message());
+    view.data = buffer->data();
+    outputs.push_back({arg.name, view});
+    Bound bound;
+    bound.data = buffer->data();
+    bound.owned = std::move(*buffer);
+    derived.emplace_back(arg.name, std::move(bound));
+  }
+  if (Error e = run(kPrepareWeightsEntry, {}, outputs))
+    return makeError("preparing the weights: ", e.message());
+  for (auto &[name, bound] : derived)
+    weights.emplace(name, std::move(bound));
   return Error::success();
 }
 

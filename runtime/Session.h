@@ -157,6 +157,9 @@ public:
 private:
   Session() = default;
   Error loadWeights(const std::vector<std::string> &weightsPaths);
+  /// Runs prepare_weights, if the model has it, and binds its outputs as
+  /// the derived weights of the other entries.
+  Error prepareWeights();
 
   ModelSymbols model;
   ModelSignature sig;

@@ -144,10 +144,18 @@ const EntrySignature *ModelSignature::entry(std::string_view name) const {
   return nullptr;
 }
 
+std::vector<const EntrySignature *> ModelSignature::userEntries() const {
+  std::vector<const EntrySignature *> out;
+  for (const EntrySignature &e : entries)
+    if (e.name != kPrepareWeightsEntry)
+      out.push_back(&e);
+  return out;
+}
+
 std::string ModelSignature::entryNames() const {
   std::string out;
-  for (const EntrySignature &e : entries)
-    out += (out.empty() ? "'" : ", '") + e.name + "'";
+  for (const EntrySignature *e : userEntries())
+    out += (out.empty() ? "'" : ", '") + e->name + "'";
   return out;
 }
 

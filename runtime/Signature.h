@@ -16,6 +16,11 @@
 // entries, so a name must have the same role, dtype and shape wherever it
 // appears. This header turns that text into structs, validating it on the way.
 //
+// An entry called `prepare_weights` (kPrepareWeightsEntry) is not for users:
+// it computes derived weights (GEMM panels, concatenated projections) from
+// the checkpoint's. The runtime calls it once at load and binds each of its
+// outputs as the weight of the same name in the other entries.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef KILN_RUNTIME_SIGNATURE_H
@@ -62,6 +67,10 @@ struct EntrySignature {
   size_t count(ArgRole role) const;
 };
 
+/// The load-time entry that computes derived weights (the compiler's
+/// tfm-hoist-weight-expressions names it the same).
+inline constexpr std::string_view kPrepareWeightsEntry = "prepare_weights";
+
 struct ModelSignature {
   /// Entry points, in the order of `kiln_model_entries`.
   std::vector<EntrySignature> entries;
@@ -72,7 +81,13 @@ struct ModelSignature {
 
   /// The entry called `name`, or nullptr.
   const EntrySignature *entry(std::string_view name) const;
-  /// "'prefill_8', 'decode'" (every entry name, quoted, in order).
+  /// The load-time entry computing derived weights, or nullptr.
+  const EntrySignature *prepareWeights() const {
+    return entry(kPrepareWeightsEntry);
+  }
+  /// The entries a user may call: all but prepare_weights.
+  std::vector<const EntrySignature *> userEntries() const;
+  /// "'prefill_8', 'decode'" (every user entry name, quoted, in order).
   std::string entryNames() const;
   /// The arguments of role Weight or State, one per name, in order of first
   /// appearance over all entries.

@@ -272,6 +272,33 @@ struct ConstantLowering : OpConversionPattern<ConstantOp> {
   }
 };
 
+/// acc[m, n] + sum_k lhs[m, k] · panels[n floordiv W, k, n mod W]: a linear
+/// layer on a weight laid out by tfm.pack_panels. kiln-matmul-to-ukernel
+/// recognizes this generic by its indexing maps.
+Value buildPanelsContraction(OpBuilder &b, Location loc, Value lhs,
+                             Value panels, Value acc) {
+  MLIRContext *ctx = b.getContext();
+  int64_t width = cast<RankedTensorType>(panels.getType()).getShape()[2];
+  AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
+             k = getAffineDimExpr(2, ctx);
+  SmallVector<AffineMap> maps = {
+      AffineMap::get(3, 0, {m, k}, ctx),
+      AffineMap::get(3, 0, {n.floorDiv(width), k, n % width}, ctx),
+      AffineMap::get(3, 0, {m, n}, ctx)};
+  SmallVector<utils::IteratorType> iterators = {
+      utils::IteratorType::parallel, utils::IteratorType::parallel,
+      utils::IteratorType::reduction};
+  auto generic = linalg::GenericOp::create(
+      b, loc, acc.getType(), ValueRange{lhs, panels}, ValueRange{acc}, maps,
+      iterators, [](OpBuilder &nb, Location l, ValueRange args) {
+        Value product = arith::MulFOp::create(nb, l, args[0], args[1]);
+        linalg::YieldOp::create(nb, l,
+                                arith::AddFOp::create(nb, l, args[2], product)
+                                    .getResult());
+      });
+  return generic.getResult(0);
+}
+
 struct LinearLowering : OpConversionPattern<LinearOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -299,18 +326,24 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
       init = filledTensor(rewriter, loc, accType,
                           rewriter.getFloatAttr(elementType, 0.0));
     }
-    auto matmul = linalg::MatmulOp::create(rewriter, loc, TypeRange{accType},
-                                           ValueRange{lhs, adaptor.getWeight()},
-                                           ValueRange{init});
-    // (m, n, k): x[m, k] · W[n, k] (W read transposed), or x[m, k] · W[k, n]
-    // for a weight stored [in, out].
-    SmallVector<unsigned> weightDims = op.getWeightInOut()
-                                           ? SmallVector<unsigned>{2, 1}
-                                           : SmallVector<unsigned>{1, 2};
-    matmul.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(
-        {contractionMap(ctx, {0, 2}, 3), contractionMap(ctx, weightDims, 3),
-         contractionMap(ctx, {0, 1}, 3)}));
-    Value result = matmul.getResult(0);
+    Value result;
+    if (op.getWeightPanels()) {
+      result = buildPanelsContraction(rewriter, loc, lhs, adaptor.getWeight(),
+                                      init);
+    } else {
+      auto matmul = linalg::MatmulOp::create(
+          rewriter, loc, TypeRange{accType},
+          ValueRange{lhs, adaptor.getWeight()}, ValueRange{init});
+      // (m, n, k): x[m, k] · W[n, k] (W read transposed), or x[m, k] ·
+      // W[k, n] for a weight stored [in, out].
+      SmallVector<unsigned> weightDims = op.getWeightInOut()
+                                             ? SmallVector<unsigned>{2, 1}
+                                             : SmallVector<unsigned>{1, 2};
+      matmul.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(
+          {contractionMap(ctx, {0, 2}, 3), contractionMap(ctx, weightDims, 3),
+           contractionMap(ctx, {0, 1}, 3)}));
+      result = matmul.getResult(0);
+    }
     if (op.getActivation() != Activation::none)
       result = applyUnary(rewriter, loc, result, op.getActivation());
     rewriter.replaceOp(op, buildReshape(rewriter, loc, result, op.getType()));
@@ -628,6 +661,53 @@ struct TransposeLowering : OpConversionPattern<TransposeOp> {
   }
 };
 
+/// B [K, N] padded with zero columns to P·W, split into [K, P, W] and
+/// transposed to [P, K, W]. Runs once, at load, for weights.
+struct PackPanelsLowering : OpConversionPattern<PackPanelsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(PackPanelsOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType();
+    ArrayRef<int64_t> panels = type.getShape();
+    Type elementType = type.getElementType();
+    Value b = adaptor.getWeight();
+    auto weightType = cast<RankedTensorType>(b.getType());
+    if (!op.getInOut()) {
+      ArrayRef<int64_t> w = weightType.getShape();
+      b = linalg::TransposeOp::create(
+              rewriter, loc, b,
+              emptyTensor(rewriter, loc,
+                          RankedTensorType::get({w[1], w[0]}, elementType)),
+              ArrayRef<int64_t>{1, 0})
+              .getResult()[0];
+    }
+    int64_t k = panels[1], n = cast<RankedTensorType>(b.getType()).getShape()[1];
+    int64_t padded = panels[0] * panels[2];
+    if (padded != n) {
+      Value zero = floatConstant(rewriter, loc, elementType, 0.0);
+      SmallVector<OpFoldResult> low = {rewriter.getIndexAttr(0),
+                                       rewriter.getIndexAttr(0)};
+      SmallVector<OpFoldResult> high = {rewriter.getIndexAttr(0),
+                                        rewriter.getIndexAttr(padded - n)};
+      b = tensor::PadOp::create(rewriter, loc,
+                                RankedTensorType::get({k, padded}, elementType),
+                                b, low, high, zero);
+    }
+    Value split = tensor::ExpandShapeOp::create(
+        rewriter, loc,
+        RankedTensorType::get({k, panels[0], panels[2]}, elementType), b,
+        ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+    rewriter.replaceOp(op, linalg::TransposeOp::create(
+                               rewriter, loc, split,
+                               emptyTensor(rewriter, loc, type),
+                               ArrayRef<int64_t>{1, 0, 2})
+                               .getResult()[0]);
+    return success();
+  }
+};
+
 struct SliceLowering : OpConversionPattern<SliceOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -855,7 +935,8 @@ void kiln::populateTfmToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<ConstantLowering, LinearLowering, MatmulLowering,
                LayerNormLowering, RmsNormLowering, GeluLowering, ScaleLowering,
                SoftmaxLowering, ReshapeLowering, TransposeLowering,
-               SliceLowering, ConcatLowering, GatherLowering, EmbeddingLowering,
+               PackPanelsLowering, SliceLowering, ConcatLowering, GatherLowering,
+               EmbeddingLowering,
                CausalMaskLowering, PaddingMaskLowering, KvCacheWriteLowering,
                BinaryLowering<AddOp, arith::AddFOp, arith::AddIOp>,
                BinaryLowering<SubOp, arith::SubFOp, arith::SubIOp>,

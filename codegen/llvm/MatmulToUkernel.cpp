@@ -1,6 +1,7 @@
 //===- MatmulToUkernel.cpp - f32 matmuls as calls of runtime GEMM kernels -===//
 
 #include "codegen/Passes.h"
+#include "codegen/llvm/Ukernels.h"
 
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/PatternMatch.h"
@@ -34,28 +35,6 @@ std::optional<bool> isTransposed(AffineMap map, unsigned batch,
   return std::nullopt;
 }
 
-/// memref<?x...xf32, strided<[?, ...], offset: ?>> of `rank`.
-MemRefType dynamicStridedType(MLIRContext *ctx, unsigned rank) {
-  SmallVector<int64_t> dynamic(rank, ShapedType::kDynamic);
-  auto layout = StridedLayoutAttr::get(ctx, ShapedType::kDynamic, dynamic);
-  return MemRefType::get(dynamic, Float32Type::get(ctx), layout);
-}
-
-func::FuncOp declareKernel(ModuleOp module, StringRef name, unsigned rank) {
-  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
-    return existing;
-  MLIRContext *ctx = module.getContext();
-  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-  Type operand = dynamicStridedType(ctx, rank);
-  Type flag = b.getI64Type();
-  auto type = b.getFunctionType({operand, operand, operand, flag, flag}, {});
-  auto func = func::FuncOp::create(b, module.getLoc(), name, type);
-  func.setPrivate();
-  // Descriptors by pointer: the runtime implements _mlir_ciface_<name>.
-  func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
-  return func;
-}
-
 /// Replaces one matmul or batch_matmul by a kernel call; leaves anything
 /// the kernels do not cover alone.
 LogicalResult rewriteAsKernelCall(RewriterBase &rewriter, ModuleOp module,
@@ -79,16 +58,98 @@ LogicalResult rewriteAsKernelCall(RewriterBase &rewriter, ModuleOp module,
     return rewriter.notifyMatchFailure(op, "unsigned cast");
 
   StringRef name = batch ? "kiln_batch_matmul_f32" : "kiln_matmul_f32";
-  func::FuncOp kernel = declareKernel(module, name, batch + 2);
+  Type operand = kiln::getDynamicStridedType(rewriter.getF32Type(), batch + 2);
+  Type flag = rewriter.getI64Type();
+  func::FuncOp kernel = kiln::declareUkernel(
+      module, name,
+      rewriter.getFunctionType({operand, operand, operand, flag, flag}, {}));
   rewriter.setInsertionPoint(op);
   Location loc = op.getLoc();
-  MemRefType operandType = dynamicStridedType(rewriter.getContext(),
-                                              batch + 2);
   SmallVector<Value> args;
   for (Value operand : op->getOperands())
-    args.push_back(memref::CastOp::create(rewriter, loc, operandType, operand));
+    args.push_back(kiln::castToDynamicStrided(rewriter, loc, operand));
   args.push_back(arith::ConstantIntOp::create(rewriter, loc, *transposeA, 64));
   args.push_back(arith::ConstantIntOp::create(rewriter, loc, *transposeB, 64));
+  func::CallOp::create(rewriter, loc, kernel, args);
+  rewriter.eraseOp(op);
+  return success();
+}
+
+/// Whether `map` is (m, n, k) -> (n floordiv W, k, n mod W) for some W.
+bool isPanelsMap(AffineMap map) {
+  if (map.getNumDims() != 3 || map.getNumSymbols() != 0 ||
+      map.getNumResults() != 3)
+    return false;
+  MLIRContext *ctx = map.getContext();
+  AffineExpr n = getAffineDimExpr(1, ctx), k = getAffineDimExpr(2, ctx);
+  auto panel = dyn_cast<AffineBinaryOpExpr>(map.getResult(0));
+  if (!panel || panel.getKind() != AffineExprKind::FloorDiv)
+    return false;
+  auto width = dyn_cast<AffineConstantExpr>(panel.getRHS());
+  if (!width || width.getValue() < 1)
+    return false;
+  int64_t w = width.getValue();
+  return map.getResult(0) == n.floorDiv(w) && map.getResult(1) == k &&
+         map.getResult(2) == n % w;
+}
+
+/// Whether `generic`'s body is `out + lhs * rhs` (either operand order).
+bool isMultiplyAccumulate(linalg::GenericOp generic) {
+  Block &body = generic.getRegion().front();
+  if (body.getOperations().size() != 3)
+    return false;
+  auto mul = dyn_cast<arith::MulFOp>(&body.front());
+  auto add = dyn_cast_or_null<arith::AddFOp>(mul ? mul->getNextNode() : nullptr);
+  auto yield = dyn_cast<linalg::YieldOp>(body.getTerminator());
+  if (!mul || !add || !yield || yield.getValues().size() != 1 ||
+      yield.getValues()[0] != add.getResult())
+    return false;
+  Value a = body.getArgument(0), b = body.getArgument(1),
+        acc = body.getArgument(2);
+  bool mulOk = (mul.getLhs() == a && mul.getRhs() == b) ||
+               (mul.getLhs() == b && mul.getRhs() == a);
+  bool addOk = (add.getLhs() == acc && add.getRhs() == mul.getResult()) ||
+               (add.getRhs() == acc && add.getLhs() == mul.getResult());
+  return mulOk && addOk;
+}
+
+/// Replaces the contraction with a weight in panels (tfm.linear with
+/// `weight_panels`, lowered by convert-tfm-to-linalg) by a call of
+/// kiln_matmul_panels_f32.
+LogicalResult rewritePanelsAsKernelCall(RewriterBase &rewriter,
+                                        ModuleOp module,
+                                        linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1)
+    return rewriter.notifyMatchFailure(op, "not a two-input buffer generic");
+  for (Value operand : op->getOperands())
+    if (!cast<MemRefType>(operand.getType()).getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "not f32");
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  if (iterators != SmallVector<utils::IteratorType>{
+                       utils::IteratorType::parallel,
+                       utils::IteratorType::parallel,
+                       utils::IteratorType::reduction})
+    return rewriter.notifyMatchFailure(op, "not (m, n, k) iterators");
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  std::optional<bool> transposeA = isTransposed(maps[0], 0, 0, 2);
+  std::optional<bool> transposeC = isTransposed(maps[2], 0, 0, 1);
+  if (!transposeA || !transposeC || *transposeC || !isPanelsMap(maps[1]) ||
+      !isMultiplyAccumulate(op))
+    return rewriter.notifyMatchFailure(op, "not a panels contraction");
+
+  Type matrix = kiln::getDynamicStridedType(rewriter.getF32Type(), 2);
+  Type panels = kiln::getDynamicStridedType(rewriter.getF32Type(), 3);
+  func::FuncOp kernel = kiln::declareUkernel(
+      module, "kiln_matmul_panels_f32",
+      rewriter.getFunctionType(
+          {matrix, panels, matrix, rewriter.getI64Type()}, {}));
+  rewriter.setInsertionPoint(op);
+  Location loc = op.getLoc();
+  SmallVector<Value> args;
+  for (Value operand : op->getOperands())
+    args.push_back(kiln::castToDynamicStrided(rewriter, loc, operand));
+  args.push_back(arith::ConstantIntOp::create(rewriter, loc, *transposeA, 64));
   func::CallOp::create(rewriter, loc, kernel, args);
   rewriter.eraseOp(op);
   return success();
@@ -99,13 +160,18 @@ struct MatmulToUkernelPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<linalg::LinalgOp> contractions;
+    SmallVector<linalg::GenericOp> generics;
     module.walk([&](Operation *op) {
       if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op))
         contractions.push_back(cast<linalg::LinalgOp>(op));
+      else if (auto generic = dyn_cast<linalg::GenericOp>(op))
+        generics.push_back(generic);
     });
     IRRewriter rewriter(&getContext());
     for (linalg::LinalgOp op : contractions)
       (void)rewriteAsKernelCall(rewriter, module, op);
+    for (linalg::GenericOp op : generics)
+      (void)rewritePanelsAsKernelCall(rewriter, module, op);
   }
 };
 

@@ -13,31 +13,49 @@ using namespace mlir;
 namespace kiln {
 
 llvm::ArrayRef<llvm::StringRef> getOptionalPasses() {
-  static const llvm::StringRef passes[] = {"tfm-fuse-attention", "canonicalize",
-                                           "cse", "kiln-matmul-to-ukernel"};
+  static const llvm::StringRef passes[] = {
+      "tfm-fuse-attention",        "tfm-fuse-epilogue",
+      "tfm-fuse-qkv",              "canonicalize",
+      "cse",                       "tfm-pack-weights",
+      "tfm-hoist-weight-expressions", "kiln-attention-to-ukernel",
+      "kiln-matmul-to-ukernel",    "kiln-approximate-math"};
   return passes;
 }
 
 std::vector<LoweringStage>
-getLoweringStages(ArrayRef<std::string> disabledPasses) {
+getLoweringStages(ArrayRef<std::string> disabledPasses, int panelWidth) {
   auto enabled = [&](StringRef pass) {
     return !llvm::is_contained(disabledPasses, pass.str());
   };
   std::vector<std::string> tfm;
-  for (StringRef pass : {StringRef("tfm-fuse-attention"),
-                         StringRef("canonicalize"), StringRef("cse")})
-    if (enabled(pass))
+  for (StringRef pass :
+       {"tfm-fuse-attention", "tfm-fuse-epilogue", "tfm-fuse-qkv",
+        "canonicalize", "cse", "tfm-pack-weights",
+        "tfm-hoist-weight-expressions"}) {
+    if (!enabled(pass))
+      continue;
+    if (pass == "tfm-pack-weights")
+      tfm.push_back("tfm-pack-weights{panel-width=" +
+                    std::to_string(panelWidth) + "}");
+    else
       tfm.push_back(pass.str());
+  }
+  std::string attentionKernel =
+      enabled("kiln-attention-to-ukernel") ? "kiln-attention-to-ukernel," : "";
   std::string ukernels =
       enabled("kiln-matmul-to-ukernel") ? "kiln-matmul-to-ukernel," : "";
+  std::string approximateMath =
+      enabled("kiln-approximate-math") ? "kiln-approximate-math," : "";
 
   return {
-      {"tfm", "tfm after simplification", llvm::join(tfm, ",")},
-      // Attention is expanded before the conversion, which has no pattern
-      // for it; weights become entry arguments so that the signature is the
-      // whole contract with the runtime.
+      // Fusions, then weight-only work moved to the load-time entry.
+      {"tfm", "tfm after fusion and weight packing", llvm::join(tfm, ",")},
+      // Attention becomes a call of the runtime's flash kernel; what the
+      // kernel does not cover is expanded before the conversion, which has
+      // no pattern for it. Weights become entry arguments so that the
+      // signature is the whole contract with the runtime.
       {"linalg", "linalg, tensor, arith and math on tensors",
-       "func.func(tfm-decompose-attention),"
+       attentionKernel + "func.func(tfm-decompose-attention),"
        "tfm-outline-weights,"
        "func.func(convert-tfm-to-linalg),canonicalize,cse"},
       // Results that are a state argument updated in place disappear; the
@@ -55,7 +73,8 @@ getLoweringStages(ArrayRef<std::string> disabledPasses) {
       // runtime copy routine. Only the outermost parallel loop of a nest
       // becomes a thread-pool task; the loops inside stay sequential.
       {"loops", "scf loops, outer ones parallel; GEMM kernel calls",
-       ukernels + "func.func(kiln-memref-copy-to-linalg,"
+       ukernels + "func.func(" + approximateMath +
+           "kiln-memref-copy-to-linalg,"
                   "convert-linalg-to-parallel-loops,"
                   "kiln-serialize-nested-parallel-loops),canonicalize"},
       // The canonicalizer inlines the alloca scopes that scf-to-openmp wraps

@@ -25,9 +25,12 @@ struct LoweringStage {
   std::string pipeline;
 };
 
-/// The stages from tfm to the llvm dialect, in order.
+/// The stages from tfm to the llvm dialect, in order, without the passes in
+/// `disabledPasses`. `panelWidth` is the GEMM micro-kernel tile width of the
+/// target that weights are packed for (32 with AVX-512, else 16).
 std::vector<LoweringStage>
-getLoweringStages(llvm::ArrayRef<std::string> disabledPasses = {});
+getLoweringStages(llvm::ArrayRef<std::string> disabledPasses = {},
+                  int panelWidth = 16);
 
 /// Names of the optional passes that `--disable-pass` may turn off.
 llvm::ArrayRef<llvm::StringRef> getOptionalPasses();

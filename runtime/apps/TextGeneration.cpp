@@ -39,6 +39,8 @@ struct Options : AppOptions {
   SamplingOptions sampling;
   bool topKGiven = false, topPGiven = false;
   std::optional<uint64_t> seed;
+  /// Generation does not stop at an end-of-text token.
+  bool ignoreEos = false;
   std::optional<std::string> logitsPath;
   std::optional<std::string> stepLogitsPath;
 };
@@ -115,6 +117,10 @@ Expected<Options> parseOptions(int argc, char **argv) {
         return makeError("--seed expects an integer from 0 to ", UINT64_MAX,
                          ", got '", value, "'");
       options.seed = *seed;
+    } else if (flag == "--ignore-eos") {
+      if (Error e = args.noValue())
+        return e;
+      options.ignoreEos = true;
     } else if (flag == "--ids") {
       if (Error e = args.takeValue())
         return e;
@@ -415,10 +421,11 @@ void printUsage(const std::string &program, const Metadata &metadata,
                 const ModelSymbols &model, std::ostream &out) {
   out << "usage: " << program
       << " [PROMPT] [-n N] [--temperature T] [--top-k K] [--top-p P]\n"
-         "       [--seed S] [--ids \"ID ...\"] [--logits FILE.npy] "
-         "[--step-logits FILE.npy]\n"
-         "       [--threads N] [--bench] [--json] [--truncate] "
-         "[--weights FILE]... [--help]\n\n";
+         "       [--seed S] [--ignore-eos] [--ids \"ID ...\"] "
+         "[--logits FILE.npy]\n"
+         "       [--step-logits FILE.npy] [--threads N] [--bench] [--json] "
+         "[--truncate]\n"
+         "       [--weights FILE]... [--help]\n\n";
   out << "Continues PROMPT with the compiled "
       << (metadata.family.empty() ? "language" : metadata.family)
       << " model (context " << metadata.contextLength << " tokens, vocabulary "
@@ -442,6 +449,10 @@ void printUsage(const std::string &program, const Metadata &metadata,
          "                             probabilities sum to P (1: all)\n"
          "  --seed S                   random seed for sampling (default: "
          "random)\n"
+         "  --ignore-eos               do not stop at the end-of-text token: "
+         "generate\n"
+         "                             exactly N tokens (unless the context "
+         "is full)\n"
          "  --ids \"ID ...\"             the prompt as token ids (spaces or "
          "commas)\n"
          "  --logits FILE.npy          write the prompt's logits, f32 "
@@ -709,7 +720,8 @@ int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
       stepLogits.insert(stepLogits.end(), lm->logits(), lm->logits() + vocab);
     int32_t token = sampleToken(lm->logits(), static_cast<size_t>(vocab),
                                 options->sampling, rng);
-    if (std::count(metadata.eosTokenIds.begin(), metadata.eosTokenIds.end(),
+    if (!options->ignoreEos &&
+        std::count(metadata.eosTokenIds.begin(), metadata.eosTokenIds.end(),
                    token)) {
       stop = Stop::Eos;
       break;

@@ -8,7 +8,8 @@
 //   - the cache-blocked drivers, templated on the micro-kernel, and their
 //     split over the thread pool,
 //   - the streaming kernels of products with at most four rows,
-//   - the MLIR C-interface entry points.
+//   - the entry points, sgemmPanels (B pre-packed in column panels) among
+//     them, and the MLIR C-interface ones.
 //
 // Summation order. Every element of C gets, for each block of kKC values of k
 // in increasing order, C += (fma chain over that block starting from zero)
@@ -56,6 +57,11 @@ struct Problem {
   int64_t rsB, csB;
   float *c;
   int64_t rsC, csC;
+  // B' pre-packed in column panels (sgemmPanels), else null: B'(k, j) is
+  // column panelCol0 + j of the panels, i.e. at panels[(col / W) *
+  // panelStride + k * W + col % W] with W = panelWidth; b is unused.
+  const float *panels = nullptr;
+  int64_t panelWidth = 0, panelStride = 0, panelCol0 = 0;
 };
 
 /// The smallest amount of work (multiply-adds) worth a thread of its own.
@@ -324,8 +330,11 @@ void packBPanel(const float *b, int64_t rsB, int64_t csB, int64_t nr,
 /// C[0..MRows, 0..nValid) += Apanel * Bpanel over kc. Every element is one fma
 /// chain from zero over k, then added to C, whatever MRows and nValid are.
 /// The accumulators are named variables (not an array) so that the compiler
-/// keeps all 12 in registers.
-template <int MRows>
+/// keeps all 12 in registers. Rows of the B panel are LDB floats apart: kNR
+/// when packed here, 32 when reading half of a pre-packed 32-wide panel. B
+/// loads are unaligned: pre-packed panels need not be 64-byte aligned (the
+/// loads cost the same on aligned data).
+template <int MRows, int64_t LDB>
 void microKernel(int64_t kc, const float *__restrict a,
                  const float *__restrict b, float *c, int64_t rsC, int64_t csC,
                  int64_t nValid) {
@@ -343,8 +352,8 @@ void microKernel(int64_t kc, const float *__restrict a,
   }
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k) {
-    __m256 b0 = _mm256_load_ps(b);
-    __m256 b1 = _mm256_load_ps(b + 8);
+    __m256 b0 = _mm256_loadu_ps(b);
+    __m256 b1 = _mm256_loadu_ps(b + 8);
     KILN_GEMM_ROW(0)
     KILN_GEMM_ROW(1)
     KILN_GEMM_ROW(2)
@@ -352,7 +361,7 @@ void microKernel(int64_t kc, const float *__restrict a,
     KILN_GEMM_ROW(4)
     KILN_GEMM_ROW(5)
     a += kMR;
-    b += kNR;
+    b += LDB;
   }
 #undef KILN_GEMM_ROW
   const __m256 acc[6][2] = {{c00, c01}, {c10, c11}, {c20, c21},
@@ -376,21 +385,22 @@ void microKernel(int64_t kc, const float *__restrict a,
       c[i * rsC + j * csC] += tile[i][j];
 }
 
+template <int64_t LDB>
 void runMicroKernel(int64_t mr, int64_t kc, const float *a, const float *b,
                     float *c, int64_t rsC, int64_t csC, int64_t nr) {
   switch (mr) {
   case 6:
-    return microKernel<6>(kc, a, b, c, rsC, csC, nr);
+    return microKernel<6, LDB>(kc, a, b, c, rsC, csC, nr);
   case 5:
-    return microKernel<5>(kc, a, b, c, rsC, csC, nr);
+    return microKernel<5, LDB>(kc, a, b, c, rsC, csC, nr);
   case 4:
-    return microKernel<4>(kc, a, b, c, rsC, csC, nr);
+    return microKernel<4, LDB>(kc, a, b, c, rsC, csC, nr);
   case 3:
-    return microKernel<3>(kc, a, b, c, rsC, csC, nr);
+    return microKernel<3, LDB>(kc, a, b, c, rsC, csC, nr);
   case 2:
-    return microKernel<2>(kc, a, b, c, rsC, csC, nr);
+    return microKernel<2, LDB>(kc, a, b, c, rsC, csC, nr);
   default:
-    return microKernel<1>(kc, a, b, c, rsC, csC, nr);
+    return microKernel<1, LDB>(kc, a, b, c, rsC, csC, nr);
   }
 }
 
@@ -399,9 +409,15 @@ struct Avx2Kernel {
   static constexpr int64_t MR = kMR;
   static constexpr int64_t NR = kNR;
   static constexpr int64_t MC = kMC;
+  /// Pre-packed panel widths read in place (B rows `width` apart): 16, and
+  /// 32 (panels packed for AVX-512) as two 16-column halves.
+  static bool readsInPlace(int64_t width) { return width == 16 || width == 32; }
+  /// The micro-kernel on B rows `ldb` floats apart (NR or a width above).
   static void run(int64_t mr, int64_t kc, const float *a, const float *b,
-                  float *c, int64_t rsC, int64_t csC, int64_t nr) {
-    runMicroKernel(mr, kc, a, b, c, rsC, csC, nr);
+                  int64_t ldb, float *c, int64_t rsC, int64_t csC, int64_t nr) {
+    if (ldb == 32)
+      return runMicroKernel<32>(mr, kc, a, b, c, rsC, csC, nr);
+    runMicroKernel<kNR>(mr, kc, a, b, c, rsC, csC, nr);
   }
 };
 
@@ -434,8 +450,8 @@ microKernel512(int64_t kc, const float *__restrict a, const float *__restrict b,
     for (int i = 0; i < MRows; ++i)
       _mm_prefetch(reinterpret_cast<const char *>(c + i * rsC), _MM_HINT_T0);
   for (int64_t k = 0; k < kc; ++k) {
-    __m512 b0 = _mm512_load_ps(b);
-    __m512 b1 = _mm512_load_ps(b + 16);
+    __m512 b0 = _mm512_loadu_ps(b); // unaligned: see microKernel
+    __m512 b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 16
     for (int i = 0; i < MRows; ++i) {
       __m512 ai = _mm512_set1_ps(a[i]);
@@ -487,8 +503,11 @@ struct Avx512Kernel {
   static constexpr int64_t MR = kMR512;
   static constexpr int64_t NR = kNR512;
   static constexpr int64_t MC = kMC / kMR512 * kMR512;
+  static bool readsInPlace(int64_t width) { return width == kNR512; }
+  /// `ldb` is always NR here.
   static void run(int64_t mr, int64_t kc, const float *a, const float *b,
-                  float *c, int64_t rsC, int64_t csC, int64_t nr) {
+                  int64_t /*ldb*/, float *c, int64_t rsC, int64_t csC,
+                  int64_t nr) {
     runMicroKernel512<kMR512>(mr, kc, a, b, c, rsC, csC, nr);
   }
 };
@@ -506,23 +525,68 @@ void packABlock(const Problem &p, const float *a, int64_t mc, int64_t kc,
                       std::min<int64_t>(K::MR, mc - i), kc, out + i * kc);
 }
 
+/// Packs B' columns [j, j + nr) (nr <= NR) for k in [pc, pc + kc) from
+/// pre-packed panels of a width the micro-kernel cannot read in place, as
+/// packBPanel does from a strided view (out[k * NR + col], zero-filled).
+template <int64_t NR>
+void packBFromPanels(const Problem &p, int64_t pc, int64_t kc, int64_t j,
+                     int64_t nr, float *out) {
+  int64_t w = p.panelWidth;
+  int64_t col = p.panelCol0 + j;
+  if (col % w + nr <= w) // inside one panel: a view with rows w apart
+    return packBPanel<NR>(p.panels + col / w * p.panelStride + pc * w + col % w,
+                          w, 1, nr, kc, out);
+  // Spans several (narrow) panels: copy each panel's run of columns.
+  for (int64_t t = 0; t < nr;) {
+    int64_t at = col + t, len = std::min(nr - t, w - at % w);
+    const float *src = p.panels + at / w * p.panelStride + pc * w + at % w;
+    for (int64_t l = 0; l < kc; ++l)
+      for (int64_t u = 0; u < len; ++u)
+        out[l * NR + t + u] = src[l * w + u];
+    t += len;
+  }
+  for (int64_t l = 0; l < kc; ++l)
+    for (int64_t u = nr; u < NR; ++u)
+      out[l * NR + u] = 0.0f;
+}
+
+/// Where the micro-kernel reads B' columns [j, j + nr) for k in
+/// [pc, pc + kc): in the pre-packed panels themselves when their width allows
+/// it (`inPlace`; rows panelWidth apart, j a multiple of NR), else packed
+/// into `buf` (rows NR apart). Either way the micro-kernel sees the same
+/// values, so results do not depend on where B comes from.
+template <typename K>
+const float *bPanel(const Problem &p, bool inPlace, int64_t pc, int64_t kc,
+                    int64_t j, int64_t nr, float *buf) {
+  if (inPlace) {
+    int64_t col = p.panelCol0 + j, w = p.panelWidth;
+    return p.panels + col / w * p.panelStride + pc * w + col % w;
+  }
+  if (p.panels)
+    packBFromPanels<K::NR>(p, pc, kc, j, nr, buf);
+  else
+    packBPanel<K::NR>(p.b + pc * p.rsB + j * p.csB, p.rsB, p.csB, nr, kc, buf);
+  return buf;
+}
+
 /// Serial packed GEMM.
 template <typename K> void gemmPacked(const Problem &p) {
+  bool inPlace = p.panels && K::readsInPlace(p.panelWidth);
+  int64_t ldb = inPlace ? p.panelWidth : K::NR;
   if (p.m <= K::MC) {
     // Few rows: pack all of A once per k block, then pack each B panel into
     // L1 right before the row panels use it, so B is read once.
     int64_t mPadded = (p.m + K::MR - 1) / K::MR * K::MR;
     float *bufA = packedA.get(mPadded * kKC);
-    float *bufB = packedB.get(K::NR * kKC);
+    float *bufB = inPlace ? nullptr : packedB.get(K::NR * kKC);
     for (int64_t pc = 0; pc < p.k; pc += kKC) {
       int64_t kc = std::min(kKC, p.k - pc);
       packABlock<K>(p, p.a + pc * p.csA, p.m, kc, bufA);
       for (int64_t jr = 0; jr < p.n; jr += K::NR) {
         int64_t nr = std::min<int64_t>(K::NR, p.n - jr);
-        packBPanel<K::NR>(p.b + pc * p.rsB + jr * p.csB, p.rsB, p.csB, nr, kc,
-                          bufB);
+        const float *b = bPanel<K>(p, inPlace, pc, kc, jr, nr, bufB);
         for (int64_t ir = 0; ir < p.m; ir += K::MR)
-          K::run(std::min<int64_t>(K::MR, p.m - ir), kc, bufA + ir * kc, bufB,
+          K::run(std::min<int64_t>(K::MR, p.m - ir), kc, bufA + ir * kc, b, ldb,
                  p.c + ir * p.rsC + jr * p.csC, p.rsC, p.csC, nr);
       }
     }
@@ -530,15 +594,16 @@ template <typename K> void gemmPacked(const Problem &p) {
   }
   // The GotoBLAS loop nest: B block (kc x nc) and A block (mc x kc) in L2.
   float *bufA = packedA.get(K::MC * kKC);
-  float *bufB = packedB.get(kNC * kKC);
+  float *bufB = inPlace ? nullptr : packedB.get(kNC * kKC);
+  const float *bBlock[kNC / K::NR]; // each NR-column panel of the B block
   for (int64_t jc = 0; jc < p.n; jc += kNC) {
     int64_t nc = std::min(kNC, p.n - jc);
     for (int64_t pc = 0; pc < p.k; pc += kKC) {
       int64_t kc = std::min(kKC, p.k - pc);
       for (int64_t jr = 0; jr < nc; jr += K::NR)
-        packBPanel<K::NR>(p.b + pc * p.rsB + (jc + jr) * p.csB, p.rsB, p.csB,
-                          std::min<int64_t>(K::NR, nc - jr), kc,
-                          bufB + jr * kc);
+        bBlock[jr / K::NR] = bPanel<K>(p, inPlace, pc, kc, jc + jr,
+                                       std::min<int64_t>(K::NR, nc - jr),
+                                       inPlace ? nullptr : bufB + jr * kc);
       for (int64_t ic = 0; ic < p.m; ic += K::MC) {
         int64_t mc = std::min<int64_t>(K::MC, p.m - ic);
         packABlock<K>(p, p.a + ic * p.rsA + pc * p.csA, mc, kc, bufA);
@@ -546,8 +611,9 @@ template <typename K> void gemmPacked(const Problem &p) {
           int64_t nr = std::min<int64_t>(K::NR, nc - jr);
           for (int64_t ir = 0; ir < mc; ir += K::MR)
             K::run(std::min<int64_t>(K::MR, mc - ir), kc, bufA + ir * kc,
-                   bufB + jr * kc, p.c + (ic + ir) * p.rsC + (jc + jr) * p.csC,
-                   p.rsC, p.csC, nr);
+                   bBlock[jr / K::NR], ldb,
+                   p.c + (ic + ir) * p.rsC + (jc + jr) * p.csC, p.rsC, p.csC,
+                   nr);
         }
       }
     }
@@ -572,7 +638,10 @@ void gemmPackedParallel(const Problem &p, int maxThreads) {
       begin *= K::NR;
       end = std::min(p.n, end * K::NR);
       part.n = end - begin;
-      part.b += begin * p.csB;
+      if (p.panels)
+        part.panelCol0 += begin;
+      else
+        part.b += begin * p.csB;
       part.c += begin * p.csC;
     } else {
       splitRange(mPanels, index, size, begin, end);
@@ -758,7 +827,166 @@ template <int MRows> void gemmStreaming(const Problem &p, int maxThreads) {
         p.c[i * p.rsC + j * p.csC] = cCopy[i * p.n + j];
 }
 
+/// U consecutive blocks of 8 values of k (fewer k, kn, when U = 1) of
+/// columns [0, 8 * V) of G consecutive pre-packed panels (panel g at
+/// b + g * ps, rows w apart; b, aT and c offset to the block's first row and
+/// column). The arithmetic of streamContiguousN: per block, an fma chain from
+/// zero, added to C. The G panels share the broadcasts of A; the U blocks'
+/// chains are independent, which hides the fma latency, and are added in k
+/// order.
+template <int MRows, int G, int V, int U>
+inline void streamPanelBlocks(int64_t kn, const float *aT, const float *b,
+                              int64_t ps, int64_t w, float *c, int64_t rsC) {
+  constexpr int64_t kKB = 8;
+  __m256 acc[U][MRows][G * V];
+  for (int u = 0; u < U; ++u)
+    for (int i = 0; i < MRows; ++i)
+      for (int v = 0; v < G * V; ++v)
+        acc[u][i][v] = _mm256_setzero_ps();
+  if (U > 1)
+    kn = kKB; // full blocks only: a constant trip count, fully unrolled
+#pragma GCC unroll 8
+  for (int64_t k = 0; k < kn; ++k)
+    for (int u = 0; u < U; ++u) {
+      int64_t row = u * kKB + k;
+      __m256 bv[G * V];
+      for (int g = 0; g < G; ++g)
+        for (int v = 0; v < V; ++v)
+          bv[g * V + v] = _mm256_loadu_ps(b + g * ps + row * w + v * 8);
+      for (int i = 0; i < MRows; ++i) {
+        __m256 ai = _mm256_broadcast_ss(aT + row * MRows + i);
+        for (int v = 0; v < G * V; ++v)
+          acc[u][i][v] = _mm256_fmadd_ps(ai, bv[v], acc[u][i][v]);
+      }
+    }
+  for (int i = 0; i < MRows; ++i)
+    for (int g = 0; g < G; ++g)
+      for (int v = 0; v < V; ++v) {
+        float *ci = c + i * rsC + g * w + v * 8;
+        __m256 sum = _mm256_loadu_ps(ci);
+        for (int u = 0; u < U; ++u)
+          sum = _mm256_add_ps(sum, acc[u][i][g * V + v]);
+        _mm256_storeu_ps(ci, sum);
+      }
+}
+
+/// C[0..MRows, 0..G * w) += A' * G full panels of width w (a multiple of
+/// 8V), panel g at b + g * ps. Each panel is read once, in order.
+template <int MRows, int G, int V, int U>
+void streamPanelGroup(int64_t kTotal, const float *aT, const float *b,
+                      int64_t ps, int64_t w, float *c, int64_t rsC) {
+  constexpr int64_t kKB = 8;
+  int64_t kb = 0;
+  for (; kb + U * kKB <= kTotal; kb += U * kKB)
+    for (int64_t n = 0; n < w; n += 8 * V)
+      streamPanelBlocks<MRows, G, V, U>(kKB, aT + kb * MRows, b + kb * w + n,
+                                        ps, w, c + n, rsC);
+  for (; kb < kTotal; kb += kKB)
+    for (int64_t n = 0; n < w; n += 8 * V)
+      streamPanelBlocks<MRows, G, V, 1>(std::min(kKB, kTotal - kb),
+                                        aT + kb * MRows, b + kb * w + n, ps, w,
+                                        c + n, rsC);
+}
+
+/// Full panels [q0, q1) (width a multiple of 8V), G at a time. The register
+/// block of streamContiguousN: 8, 4 or 2 vectors across the panels per k for
+/// 1, 2 or 3-4 rows (more accumulators, U > 1 for 3 rows, measured slower).
+template <int MRows, int V>
+void streamFullPanels(int64_t q0, int64_t q1, int64_t kTotal, const float *aT,
+                      const float *panels, int64_t ps, int64_t w, float *c,
+                      int64_t rsC) {
+  constexpr int kVectors = MRows == 1 ? 8 : MRows == 2 ? 4 : 2;
+  constexpr int G = kVectors / V > 0 ? kVectors / V : 1;
+  constexpr int U = 1;
+  int64_t q = q0;
+  for (; q + G <= q1; q += G)
+    streamPanelGroup<MRows, G, V, U>(kTotal, aT, panels + q * ps, ps, w,
+                                     c + q * w, rsC);
+  for (; q < q1; ++q) // left-over panels: the same accumulators, deeper in k
+    streamPanelGroup<MRows, 1, V, U * G>(kTotal, aT, panels + q * ps, ps, w,
+                                         c + q * w, rsC);
+}
+
+/// Products with m <= 4 on pre-packed panels: each panel is a contiguous
+/// K x W row-major block, so B is read once, sequentially. Per element the
+/// arithmetic is streamContiguousN's, so results equal gemmStreaming's on an
+/// unpacked B [K, N]. Split over threads by panels.
+template <int MRows>
+void gemmStreamingPanels(const Problem &p, int maxThreads) {
+  float *aT = scratch.get(MRows * p.k);
+  for (int64_t i = 0; i < MRows; ++i)
+    for (int64_t l = 0; l < p.k; ++l)
+      aT[l * MRows + i] = p.a[i * p.rsA + l * p.csA];
+  // Column-strided C: accumulate into a contiguous copy.
+  bool copyC = p.csC != 1;
+  float *c = p.c;
+  int64_t rsC = p.rsC;
+  std::vector<float> cCopy;
+  if (copyC) {
+    cCopy.resize(static_cast<size_t>(MRows * p.n));
+    for (int64_t i = 0; i < MRows; ++i)
+      for (int64_t j = 0; j < p.n; ++j)
+        cCopy[i * p.n + j] = p.c[i * p.rsC + j * p.csC];
+    c = cCopy.data();
+    rsC = p.n;
+  }
+  int64_t w = p.panelWidth, ps = p.panelStride;
+  int64_t panels = (p.n + w - 1) / w;
+  int64_t fullPanels = p.n / w; // the last one may be partial
+  auto run = [&](int64_t begin, int64_t end) {
+    int64_t endFull = std::min(end, fullPanels);
+    if (begin < endFull) {
+      // 32 columns of a panel per k: measured faster for one row only.
+      if (MRows == 1 && w % 32 == 0)
+        streamFullPanels<MRows, MRows == 1 ? 4 : 2>(begin, endFull, p.k, aT,
+                                                    p.panels, ps, w, c, rsC);
+      else if (w % 16 == 0)
+        streamFullPanels<MRows, 2>(begin, endFull, p.k, aT, p.panels, ps, w, c,
+                                   rsC);
+      else if (w % 8 == 0)
+        streamFullPanels<MRows, 1>(begin, endFull, p.k, aT, p.panels, ps, w, c,
+                                   rsC);
+      else
+        for (int64_t q = begin; q < endFull; ++q)
+          streamContiguousN<MRows>(0, w, p.k, aT, p.panels + q * ps, w,
+                                   c + q * w, rsC);
+    }
+    if (endFull < end) // the partial panel: its valid columns
+      streamContiguousN<MRows>(0, p.n - endFull * w, p.k, aT,
+                               p.panels + endFull * ps, w, c + endFull * w,
+                               rsC);
+  };
+  // Panels of this problem: p.panelCol0 is 0 (only the packed path splits).
+  int threads = teamSizeFor(p.n * p.k / 8, maxThreads);
+  if (threads <= 1 || panels < 2) {
+    run(0, panels);
+  } else {
+    threads = static_cast<int>(std::min<int64_t>(threads, panels));
+    ThreadPool::global().run(threads, [&](int index, int size) {
+      int64_t begin, end;
+      splitRange(panels, index, size, begin, end);
+      run(begin, end);
+    });
+  }
+  if (copyC)
+    for (int64_t i = 0; i < MRows; ++i)
+      for (int64_t j = 0; j < p.n; ++j)
+        p.c[i * p.rsC + j * p.csC] = cCopy[i * p.n + j];
+}
+
 void gemm(const Problem &p, int maxThreads) {
+  if (p.panels && p.m <= 4) {
+    switch (p.m) {
+    case 1:
+      return gemmStreamingPanels<1>(p, maxThreads);
+    case 2:
+      return gemmStreamingPanels<2>(p, maxThreads);
+    case 3:
+      return gemmStreamingPanels<3>(p, maxThreads);
+    default:
+      return gemmStreamingPanels<4>(p, maxThreads);
+    }
+  }
   bool bUnitStride = p.csB == 1 || p.rsB == 1;
   if (p.m <= 4 && bUnitStride) {
     switch (p.m) {
@@ -772,7 +1000,7 @@ void gemm(const Problem &p, int maxThreads) {
       return gemmStreaming<4>(p, maxThreads);
     }
   }
-  if (p.n <= 4 && (p.rsA == 1 || p.csA == 1)) {
+  if (p.n <= 4 && !p.panels && (p.rsA == 1 || p.csA == 1)) {
     // Few columns: C^T += B'^T A'^T has few rows.
     Problem t{p.n, p.m,   p.k,   p.b, p.csB, p.rsB,
               p.a, p.csA, p.rsA, p.c, p.csC, p.rsC};
@@ -785,6 +1013,19 @@ void gemm(const Problem &p, int maxThreads) {
 }
 
 #endif // KILN_GEMM_AVX2
+
+/// sgemmPanels on any panel strides, one sgemm per panel on a strided view
+/// (B' of panel q is base + q * s0, rows s1 apart, columns s2 apart). Correct
+/// for any layout, but each call packs its B again.
+void sgemmPanelSlices(int64_t m, int64_t n, int64_t k, const float *a,
+                      int64_t rsA, int64_t csA, const float *base, int64_t w,
+                      int64_t s0, int64_t s1, int64_t s2, float *c, int64_t rsC,
+                      int64_t csC, int maxThreads) {
+  for (int64_t q = 0; q * w < n; ++q)
+    kiln::kernels::sgemm(m, std::min(w, n - q * w), k, a, rsA, csA,
+                         base + q * s0, s1, s2, c + q * w * csC, rsC, csC,
+                         maxThreads);
+}
 
 } // namespace
 
@@ -816,6 +1057,40 @@ void sgemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsA,
   if (m <= 0 || n <= 0 || k <= 0)
     return;
   gemm(Problem{m, n, k, a, rsA, csA, b, rsB, csB, c, rsC, csC}, maxThreads);
+}
+
+void sgemmPanels(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsA,
+                 int64_t csA, const float *panels, int64_t panelWidth,
+                 int64_t panelStride, float *c, int64_t rsC, int64_t csC,
+                 int maxThreads) {
+  if (m <= 0 || n <= 0 || k <= 0)
+    return;
+  if (panelWidth <= 0)
+    fail("kiln_matmul_panels_f32", "panel width must be positive");
+#if !KILN_GEMM_AVX2
+  sgemmPanelSlices(m, n, k, a, rsA, csA, panels, panelWidth, panelStride,
+                   panelWidth, 1, c, rsC, csC, maxThreads);
+#else
+  if (n <= 4) {
+    // sgemm runs these as C^T += B'^T A'^T, a product with few rows (see
+    // gemm): hand it B' as a plain view (copied if it spans several narrow
+    // panels), so that the results are the same bits as sgemm's.
+    if (n <= panelWidth)
+      return sgemm(m, n, k, a, rsA, csA, panels, panelWidth, 1, c, rsC, csC,
+                   maxThreads);
+    std::vector<float> b(static_cast<size_t>(k * n));
+    for (int64_t l = 0; l < k; ++l)
+      for (int64_t j = 0; j < n; ++j)
+        b[l * n + j] = panels[j / panelWidth * panelStride + l * panelWidth +
+                              j % panelWidth];
+    return sgemm(m, n, k, a, rsA, csA, b.data(), n, 1, c, rsC, csC, maxThreads);
+  }
+  Problem p{m, n, k, a, rsA, csA, nullptr, 0, 0, c, rsC, csC};
+  p.panels = panels;
+  p.panelWidth = panelWidth;
+  p.panelStride = panelStride;
+  gemm(p, maxThreads);
+#endif
 }
 
 void sgemmBatched(int64_t batch, int64_t m, int64_t n, int64_t k,
@@ -936,4 +1211,54 @@ extern "C" void _mlir_ciface_kiln_batch_matmul_f32(KilnMemRef<3> *a,
                               a->strides[0], rsA, csA, b->aligned + b->offset,
                               b->strides[0], rsB, csB, c->aligned + c->offset,
                               c->strides[0], c->strides[1], c->strides[2]);
+}
+
+extern "C" void _mlir_ciface_kiln_matmul_panels_f32(KilnMemRef<2> *a,
+                                                    KilnMemRef<3> *bPanels,
+                                                    KilnMemRef<2> *c,
+                                                    int64_t transposeA) {
+  const char *function = "kiln_matmul_panels_f32";
+  if (!a || !bPanels || !c)
+    fail(function, "null memref descriptor");
+  int64_t m = transposeA ? a->sizes[1] : a->sizes[0];
+  int64_t k = transposeA ? a->sizes[0] : a->sizes[1];
+  int64_t n = c->sizes[1];
+  int64_t panels = bPanels->sizes[0], kB = bPanels->sizes[1],
+          w = bPanels->sizes[2];
+  if (m < 0 || n < 0 || k < 0 || w < 1 || kB != k || c->sizes[0] != m ||
+      panels != (n + w - 1) / w) {
+    char message[512];
+    std::snprintf(
+        message, sizeof(message),
+        "shapes do not agree: A [%lld, %lld]%s, B panels [%lld, %lld, %lld], "
+        "C [%lld, %lld] (M %lld, K %lld, N %lld: needs ceil(N / W) panels of "
+        "K x W, W >= 1)",
+        static_cast<long long>(a->sizes[0]),
+        static_cast<long long>(a->sizes[1]), transposeA ? " transposed" : "",
+        static_cast<long long>(panels), static_cast<long long>(kB),
+        static_cast<long long>(w), static_cast<long long>(c->sizes[0]),
+        static_cast<long long>(n), static_cast<long long>(m),
+        static_cast<long long>(k), static_cast<long long>(n));
+    fail(function, message);
+  }
+  if (m == 0 || n == 0 || k == 0)
+    return;
+  if (!a->aligned || !bPanels->aligned || !c->aligned)
+    fail(function, "null data pointer");
+  int64_t rsA = transposeA ? a->strides[1] : a->strides[0];
+  int64_t csA = transposeA ? a->strides[0] : a->strides[1];
+  const float *base = bPanels->aligned + bPanels->offset;
+  float *cData = c->aligned + c->offset;
+  const int64_t *s = bPanels->strides;
+  // The layout the kernels read in place: contiguous K x W panels (the stride
+  // of a size-1 axis does not matter).
+  bool contiguousRows = (w == 1 || s[2] == 1) && (k == 1 || s[1] == w);
+  bool separatePanels = panels == 1 || s[0] >= k * w;
+  if (contiguousRows && separatePanels)
+    kiln::kernels::sgemmPanels(m, n, k, a->aligned + a->offset, rsA, csA, base,
+                               w, panels == 1 ? k * w : s[0], cData,
+                               c->strides[0], c->strides[1]);
+  else
+    sgemmPanelSlices(m, n, k, a->aligned + a->offset, rsA, csA, base, w, s[0],
+                     s[1], s[2], cData, c->strides[0], c->strides[1], 0);
 }

@@ -35,6 +35,17 @@
 // Products with at most four rows (or columns) use the AVX2 streaming kernels
 // either way.
 //
+// Constant operands (weights) can be packed once, ahead of time, into column
+// panels: sgemmPanels / kiln_matmul_panels_f32 take B' as P = ceil(N / W)
+// panels of K x W floats (row-major, zero columns past N in the last one).
+// With W = 16 (AVX2) or 32 (AVX-512), the width the compiler picks for the
+// target, the packed path reads the panels in place: it packs no B (the AVX2
+// kernel also reads 32-wide panels in place, as two 16-wide halves). Results
+// are bit-identical to sgemm on the unpacked B' with the same micro-kernel;
+// so are those of products with at most four rows, which stream over the
+// panels (against sgemm on an unpacked B [K, N]). Other widths give the same
+// bits through a slower path that re-packs B (as sgemm does).
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef KILN_RUNTIME_KERNELS_GEMM_H
@@ -64,6 +75,14 @@ void _mlir_ciface_kiln_matmul_f32(KilnMemRef<2> *a, KilnMemRef<2> *b,
 void _mlir_ciface_kiln_batch_matmul_f32(KilnMemRef<3> *a, KilnMemRef<3> *b,
                                         KilnMemRef<3> *c, int64_t transposeA,
                                         int64_t transposeB);
+/// C [M, N] += A' [M, K] * B' [K, N] with B' pre-packed in column panels:
+/// bPanels is [P, K, W] and B'(k, n) = bPanels[n / W][k][n % W]; A is [K, M]
+/// if transposeA else [M, K]. N is c->sizes[1], and P must be ceil(N / W)
+/// (aborts with a message on any size mismatch). Panels with strides
+/// [>= K * W, W, 1] are read in place; other strides take a slower path.
+void _mlir_ciface_kiln_matmul_panels_f32(KilnMemRef<2> *a,
+                                         KilnMemRef<3> *bPanels,
+                                         KilnMemRef<2> *c, int64_t transposeA);
 }
 
 namespace kiln {
@@ -82,6 +101,15 @@ void sgemmBatched(int64_t batch, int64_t m, int64_t n, int64_t k,
                   const float *b, int64_t bsB, int64_t rsB, int64_t csB,
                   float *c, int64_t bsC, int64_t rsC, int64_t csC,
                   int maxThreads = 0);
+
+/// C += A' * B' with B' in column panels of width `panelWidth` (>= 1):
+/// B'(k, n) = panels[(n / W) * panelStride + k * W + n % W], W = panelWidth.
+/// `panelStride` (floats between consecutive panels) is normally k * W.
+/// Panels aligned to 64 bytes are read fastest.
+void sgemmPanels(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsA,
+                 int64_t csA, const float *panels, int64_t panelWidth,
+                 int64_t panelStride, float *c, int64_t rsC, int64_t csC,
+                 int maxThreads = 0);
 
 /// The packed path's instruction set.
 enum class GemmIsa { Auto, Avx2, Avx512 };

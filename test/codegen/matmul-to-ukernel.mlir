@@ -43,3 +43,48 @@ func.func @not_covered(%a: memref<4x8xf64>, %b: memref<8x2xf64>, %c: memref<4x2x
   %r = linalg.matmul ins(%x, %y : tensor<4x8xf32>, tensor<8x2xf32>) outs(%z : tensor<4x2xf32>) -> tensor<4x2xf32>
   return %r : tensor<4x2xf32>
 }
+
+// -----
+
+// A linear layer on panels (B map (n floordiv W, k, n mod W)).
+// CHECK-LABEL: func.func @panels
+// CHECK-DAG: %[[FALSE:.*]] = arith.constant 0 : i64
+// CHECK-DAG: %[[P:.*]] = memref.cast %arg1 : memref<2x8x16xf32> to memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>
+// CHECK: call @kiln_matmul_panels_f32(%{{.*}}, %[[P]], %{{.*}}, %[[FALSE]])
+// CHECK-NOT: linalg.generic
+// CHECK: func.func private @kiln_matmul_panels_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i64) attributes {llvm.emit_c_interface}
+func.func @panels(%x: memref<3x8xf32>, %p: memref<2x8x16xf32>, %y: memref<3x20xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n floordiv 16, k, n mod 16)>, affine_map<(m, n, k) -> (m, n)>], iterator_types = ["parallel", "parallel", "reduction"]}
+    ins(%x, %p : memref<3x8xf32>, memref<2x8x16xf32>) outs(%y : memref<3x20xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Negative: the same maps with another body, or another panel map, are not
+// the kernel's product.
+// CHECK-LABEL: func.func @panels_not_covered
+// CHECK-COUNT-2: linalg.generic
+// CHECK-NOT: call @kiln_matmul_panels_f32
+func.func @panels_not_covered(%x: memref<3x8xf32>, %p: memref<2x8x16xf32>, %y: memref<3x20xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n floordiv 16, k, n mod 16)>, affine_map<(m, n, k) -> (m, n)>], iterator_types = ["parallel", "parallel", "reduction"]}
+    ins(%x, %p : memref<3x8xf32>, memref<2x8x16xf32>) outs(%y : memref<3x20xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %m = arith.maximumf %a, %b : f32
+    %s = arith.addf %c, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n floordiv 16, k, n mod 8)>, affine_map<(m, n, k) -> (m, n)>], iterator_types = ["parallel", "parallel", "reduction"]}
+    ins(%x, %p : memref<3x8xf32>, memref<2x8x16xf32>) outs(%y : memref<3x20xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}

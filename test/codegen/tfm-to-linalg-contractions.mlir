@@ -171,3 +171,39 @@ func.func @batch_matmul_broadcast(%a: tensor<2x1x7x16xf64>, %b: tensor<1x4x16x3x
   %0 = tfm.matmul %a, %b : (tensor<2x1x7x16xf64>, tensor<1x4x16x3xf64>) -> tensor<2x4x7x3xf64>
   return %0 : tensor<2x4x7x3xf64>
 }
+
+// -----
+
+// A linear layer on panels: one generic whose B map reads panel n floordiv
+// 16, column n mod 16, accumulating onto the broadcast bias.
+// CHECK-DAG:   #[[PANELS:.+]] = affine_map<(d0, d1, d2) -> (d1 floordiv 16, d2, d1 mod 16)>
+// CHECK-LABEL: func.func @linear_panels
+// CHECK:         %[[BIAS:.+]] = linalg.broadcast ins(%arg2 : tensor<20xf32>)
+// CHECK:         linalg.generic {indexing_maps = [#{{.+}}, #[[PANELS]], #{{.+}}], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME:      ins(%arg0, %arg1 : tensor<3x8xf32>, tensor<2x8x16xf32>) outs(%[[BIAS]] : tensor<3x20xf32>)
+// CHECK:           arith.mulf
+// CHECK:           arith.addf
+func.func @linear_panels(%x: tensor<3x8xf32>, %p: tensor<2x8x16xf32>, %b: tensor<20xf32>) -> tensor<3x20xf32> {
+  %0 = tfm.linear %x, %p, %b {weight_panels} : (tensor<3x8xf32>, tensor<2x8x16xf32>, tensor<20xf32>) -> tensor<3x20xf32>
+  return %0 : tensor<3x20xf32>
+}
+
+// -----
+
+// Packing: B = Wᵀ, zero columns up to 2 · 16, split and transposed.
+// CHECK-LABEL: func.func @pack_panels
+// CHECK:         %[[B:.+]] = linalg.transpose ins(%arg0 : tensor<20x8xf32>) {{.*}} permutation = [1, 0]
+// CHECK:         %[[PAD:.+]] = tensor.pad %[[B]] low[0, 0] high[0, 12]
+// CHECK:         %[[SPLIT:.+]] = tensor.expand_shape %[[PAD]] {{\[}}[0], [1, 2]] output_shape [8, 2, 16]
+// CHECK:         linalg.transpose ins(%[[SPLIT]] : tensor<8x2x16xf32>) {{.*}} permutation = [1, 0, 2]
+// CHECK-LABEL: func.func @pack_panels_in_out
+// CHECK-NOT:     tensor.pad
+// CHECK:         tensor.expand_shape %arg0
+func.func @pack_panels(%w: tensor<20x8xf32>) -> tensor<2x8x16xf32> {
+  %p = tfm.pack_panels %w : tensor<20x8xf32> -> tensor<2x8x16xf32>
+  return %p : tensor<2x8x16xf32>
+}
+func.func @pack_panels_in_out(%w: tensor<8x32xf32>) -> tensor<2x8x16xf32> {
+  %p = tfm.pack_panels %w {in_out} : tensor<8x32xf32> -> tensor<2x8x16xf32>
+  return %p : tensor<2x8x16xf32>
+}

@@ -155,3 +155,52 @@ func.func @matmul_integer(%a: tensor<4x8xi64>, %b: tensor<8x16xi64>) {
   %0 = tfm.matmul %a, %b : (tensor<4x8xi64>, tensor<8x16xi64>) -> tensor<4x16xi64>
   return
 }
+
+// -----
+
+func.func @pack_panels_count(%w: tensor<20x8xf32>) {
+  // expected-error @+1 {{'tfm.pack_panels' op result [1,8,16] is not the panels of a weight with 20 outputs and 8 inputs: expected [ceil(20 / width), 8, width]}}
+  %p = tfm.pack_panels %w : tensor<20x8xf32> -> tensor<1x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @pack_panels_in_out(%w: tensor<20x8xf32>) {
+  // With in_out the weight is [in, out]: 8 outputs of 20 inputs.
+  // expected-error @+1 {{'tfm.pack_panels' op result [2,8,16] is not the panels of a weight with 8 outputs and 20 inputs}}
+  %p = tfm.pack_panels %w {in_out} : tensor<20x8xf32> -> tensor<2x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @pack_panels_rank(%w: tensor<20x8xf32>) {
+  // expected-error @+1 {{'tfm.pack_panels' op packs an [out, in] (or with 'in_out' [in, out]) weight into [panels, in, width], got [20,8] -> [2,128]}}
+  %p = tfm.pack_panels %w : tensor<20x8xf32> -> tensor<2x128xf32>
+  return
+}
+
+// -----
+
+func.func @linear_panels_cover(%x: tensor<3x8xf32>, %p: tensor<2x8x16xf32>) {
+  // expected-error @+1 {{'tfm.linear' op 'weight' panels [2,8,16] do not cover the [3,40] result: expected ceil(N / width) panels}}
+  %y = tfm.linear %x, %p {weight_panels} : (tensor<3x8xf32>, tensor<2x8x16xf32>) -> tensor<3x40xf32>
+  return
+}
+
+// -----
+
+func.func @linear_panels_rank(%x: tensor<3x8xf32>, %w: tensor<20x8xf32>) {
+  // expected-error @+1 {{'tfm.linear' op 'weight' must be [panels, in, width], got [20,8]}}
+  %y = tfm.linear %x, %w {weight_panels} : (tensor<3x8xf32>, tensor<20x8xf32>) -> tensor<3x20xf32>
+  return
+}
+
+// -----
+
+func.func @linear_panels_in_out(%x: tensor<3x8xf32>, %p: tensor<2x8x16xf32>) {
+  // expected-error @+1 {{'tfm.linear' op 'weight_in_out' and 'weight_panels' exclude each other}}
+  %y = tfm.linear %x, %p {weight_panels, weight_in_out} : (tensor<3x8xf32>, tensor<2x8x16xf32>) -> tensor<3x20xf32>
+  return
+}

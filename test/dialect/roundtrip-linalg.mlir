@@ -88,3 +88,17 @@ func.func @matmul_broadcast_batch(%q: tensor<1x4x7x16xf32>, %k: tensor<1x4x7x16x
   %1 = tfm.matmul %a, %b : (tensor<2x1x7x16xf64>, tensor<1x4x16x3xf64>) -> tensor<2x4x7x3xf64>
   return %0, %1 : tensor<1x4x7x7xf32>, tensor<2x4x7x3xf64>
 }
+
+// -----
+
+// A weight in GEMM panels: 20 outputs in ceil(20 / 16) = 2 panels.
+// CHECK-LABEL: func.func @pack_panels
+// CHECK:         %[[P:.+]] = tfm.pack_panels %{{.+}} : tensor<20x8xf32> -> tensor<2x8x16xf32>
+// CHECK:         %[[Q:.+]] = tfm.pack_panels %{{.+}} {in_out} : tensor<8x20xf32> -> tensor<1x8x32xf32>
+// CHECK:         tfm.linear %{{.+}}, %[[P]], %{{.+}} {weight_panels} : (tensor<3x8xf32>, tensor<2x8x16xf32>, tensor<20xf32>) -> tensor<3x20xf32>
+func.func @pack_panels(%x: tensor<3x8xf32>, %w: tensor<20x8xf32>, %wt: tensor<8x20xf32>, %b: tensor<20xf32>) -> (tensor<3x20xf32>, tensor<1x8x32xf32>) {
+  %p = tfm.pack_panels %w : tensor<20x8xf32> -> tensor<2x8x16xf32>
+  %q = tfm.pack_panels %wt {in_out} : tensor<8x20xf32> -> tensor<1x8x32xf32>
+  %y = tfm.linear %x, %p, %b {weight_panels} : (tensor<3x8xf32>, tensor<2x8x16xf32>, tensor<20xf32>) -> tensor<3x20xf32>
+  return %y, %q : tensor<3x20xf32>, tensor<1x8x32xf32>
+}

@@ -253,3 +253,69 @@ TEST_F(SessionTest, ModelObjectErrors) {
             "model signature: expected an 'entries' array, found a version 1 "
             "signature (a single 'args' array); recompile the model");
 }
+
+namespace {
+
+// prepare_weights(w) -> doubled = 2 * w; scale(x, doubled) -> y = x * doubled.
+const char *kPreparedSignature =
+    R"({"entries":[)"
+    R"({"name":"scale","args":[)"
+    R"({"name":"x","role":"input","dtype":"f32","shape":[3]},)"
+    R"({"name":"packed.w","role":"weight","dtype":"f32","shape":[3]},)"
+    R"({"name":"y","role":"output","dtype":"f32","shape":[3]}]},)"
+    R"({"name":"prepare_weights","args":[)"
+    R"({"name":"w","role":"weight","dtype":"f32","shape":[3]},)"
+    R"({"name":"packed.w","role":"output","dtype":"f32","shape":[3]}]}]})";
+
+int prepareCalls = 0;
+
+extern "C" void prepareDouble(void **args) {
+  auto *w = static_cast<const float *>(memrefData(args, 0));
+  auto *doubled = static_cast<float *>(memrefData(args, 1));
+  ++prepareCalls;
+  for (int i = 0; i < 3; ++i)
+    doubled[i] = 2 * w[i];
+}
+
+extern "C" void scaleByPrepared(void **args) {
+  auto *x = static_cast<const float *>(memrefData(args, 0));
+  auto *doubled = static_cast<const float *>(memrefData(args, 1));
+  auto *y = static_cast<float *>(memrefData(args, 2));
+  for (int i = 0; i < 3; ++i)
+    y[i] = x[i] * doubled[i];
+}
+
+const EntryFunction kPreparedEntries[] = {scaleByPrepared, prepareDouble};
+
+} // namespace
+
+TEST_F(SessionTest, DerivedWeightsArePreparedOnceAtLoad) {
+  prepareCalls = 0;
+  ModelSymbols prepared;
+  prepared.signature = kPreparedSignature;
+  prepared.entries = kPreparedEntries;
+  prepared.entryCount = 2;
+  // The file holds only w: the derived "packed.w" comes from prepare_weights.
+  Expected<Session> loaded = Session::create(prepared, {shardW});
+  ASSERT_TRUE(loaded) << loaded.message();
+  EXPECT_EQ(prepareCalls, 1);
+  EXPECT_EQ(values(loaded->weight("packed.w")), (std::vector<float>{2, 4, 6}));
+
+  // Users see only their entries.
+  std::vector<const EntrySignature *> user =
+      loaded->signature().userEntries();
+  ASSERT_EQ(user.size(), 1u);
+  EXPECT_EQ(user[0]->name, "scale");
+  EXPECT_EQ(loaded->signature().entryNames(), "'scale'");
+
+  Tensor x = f32({1, 1, 0.5f});
+  Tensor y = f32({0, 0, 0});
+  ASSERT_FALSE(loaded->run("scale", {{"x", x.view()}}, {{"y", y.view()}}));
+  EXPECT_EQ(values(y.view()), (std::vector<float>{2, 4, 3}));
+  EXPECT_EQ(prepareCalls, 1);
+
+  // A missing source weight is reported by its checkpoint name.
+  Expected<Session> missing = Session::create(prepared, {shardB});
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.message(), "weight 'w' not found in " + shardB);
+}

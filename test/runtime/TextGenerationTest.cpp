@@ -277,6 +277,35 @@ TEST_F(TextGenerationTest, StopsAtEos) {
   EXPECT_EQ(j["stop"], "length");
 }
 
+TEST_F(TextGenerationTest, IgnoreEosGeneratesExactlyN) {
+  // Without the flag "hello" stops after 5 tokens (at <|endoftext|>, 267);
+  // with it the end token is emitted, fed to decode, and generation goes on
+  // (267 -> 0 -> 1) until -n is reached.
+  nlohmann::json j = generateJson({"hello", "-n", "8", "--ignore-eos"});
+  EXPECT_EQ(j["generated_ids"],
+            nlohmann::json({262, 263, 264, 265, 266, 267, 0, 1}));
+  EXPECT_EQ(j["stop"], "length");
+  EXPECT_EQ(j["timings"]["decode_tokens"], 7);
+  EXPECT_EQ(lmSeen.decodeIds,
+            (std::vector<int64_t>{262, 263, 264, 265, 266, 267, 0}));
+  EXPECT_EQ(lmSeen.decodePositions,
+            (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(generate({"hello", "-n", "7", "--ignore-eos"}),
+            " wor wor worl world<|endoftext|>!\n");
+  // An end token as the very first choice does not stop it either.
+  j = generateJson({"hello world", "-n", "2", "--ignore-eos"});
+  EXPECT_EQ(j["generated_ids"], nlohmann::json({267, 0}));
+  // The context still bounds it.
+  MainResult r = run({"hello", "-n", "20", "--ignore-eos"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err, "note: the context of 12 tokens is full; stopped after "
+                   "11 new tokens\n");
+  expectError({"--ignore-eos=yes"},
+              "option --ignore-eos takes no value, got 'yes'");
+  r = run({"--help"});
+  EXPECT_NE(r.out.find("--ignore-eos"), std::string::npos) << r.out;
+}
+
 TEST_F(TextGenerationTest, EmptyPromptStartsFromBos) {
   nlohmann::json j = generateJson({"", "-n", "2"});
   EXPECT_EQ(j["prompt_ids"], nlohmann::json({kEos}));

@@ -4,7 +4,10 @@
 // on the matrix products of a GPT-2 small layer and of decoding, with the same
 // thread count, interleaved, after a warm-up; prints the median of the runs.
 // Kiln is timed with each micro-kernel the CPU can run (avx2, and avx512
-// where available: see KILN_GEMM_ISA in Gemm.h).
+// where available: see KILN_GEMM_ISA in Gemm.h), both as sgemm on the plain B
+// and as sgemmPanels on B pre-packed in column panels of that micro-kernel's
+// width (16 or 32, as the compiler packs weights), on a second line per row:
+// xS = sgemm time / panels time, xN = openblas time / panels time.
 // Not part of the CMake build (the runtime must not depend on OpenBLAS).
 // Build and run from the repository root (Debian: apt-get install
 // libopenblas-dev):
@@ -31,6 +34,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -49,6 +53,22 @@ double seconds() {
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
+}
+
+/// B' (b(l, j) = b[l * rsB + j * csB], K x N) packed in column panels of
+/// width w, zero-padded: panel q at out[q * k * w], 64-byte aligned in `buf`.
+const float *packPanels(const std::vector<float> &b, int64_t rsB, int64_t csB,
+                        int64_t k, int64_t n, int64_t w,
+                        std::vector<float> &buf) {
+  int64_t count = (n + w - 1) / w;
+  buf.assign(size_t(count * k * w + 16), 0.0f);
+  float *out = buf.data();
+  while (reinterpret_cast<uintptr_t>(out) % 64 != 0)
+    ++out;
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t l = 0; l < k; ++l)
+      out[j / w * k * w + l * w + j % w] = b[size_t(l * rsB + j * csB)];
+  return out;
 }
 
 struct Case {
@@ -77,6 +97,18 @@ void runCase(const Case &cs, double peakPerCore, int runs) {
     kiln::kernels::sgemm(cs.m, cs.n, cs.k, a.data(), cs.k, 1, b.data(), rsB,
                          csB, c.data(), cs.n, 1);
   };
+  // Panels of each micro-kernel's width, read in place by it.
+  std::vector<std::vector<float>> panelBufs(isas.size());
+  std::vector<const float *> panels(isas.size());
+  std::vector<int64_t> widths(isas.size());
+  for (size_t v = 0; v < isas.size(); ++v) {
+    widths[v] = isas[v] == kiln::kernels::GemmIsa::Avx2 ? 16 : 32;
+    panels[v] = packPanels(b, rsB, csB, cs.k, cs.n, widths[v], panelBufs[v]);
+  }
+  auto kilnPanels = [&](size_t v) {
+    kiln::kernels::sgemmPanels(cs.m, cs.n, cs.k, a.data(), cs.k, 1, panels[v],
+                               widths[v], cs.k * widths[v], c.data(), cs.n, 1);
+  };
   auto blas = [&] {
     // beta = 1: accumulate, like Kiln.
     cblas_sgemm(CblasRowMajor, CblasNoTrans,
@@ -88,9 +120,10 @@ void runCase(const Case &cs, double peakPerCore, int runs) {
   double flops = 2.0 * cs.m * cs.n * cs.k;
   int reps = std::max(1, int(2e-3 / (flops / 50e9)));
   for (int w = 0; w < 3; ++w) {
-    for (kiln::kernels::GemmIsa isa : isas) {
-      kiln::kernels::setIsaForTesting(isa);
+    for (size_t v = 0; v < isas.size(); ++v) {
+      kiln::kernels::setIsaForTesting(isas[v]);
       kiln();
+      kilnPanels(v);
     }
     blas();
   }
@@ -101,23 +134,30 @@ void runCase(const Case &cs, double peakPerCore, int runs) {
     if (cs.threads > 1)
       std::this_thread::sleep_for(std::chrono::milliseconds(120));
   };
-  std::vector<std::vector<double>> tk(isas.size());
+  std::vector<std::vector<double>> tk(isas.size()), tp(isas.size());
   std::vector<double> tb;
+  // Timed variants: sgemm and panels per ISA, then OpenBLAS. Their order
+  // rotates from run to run: the B copies of a large row fill the shared L3,
+  // and a fixed order favours whichever variant follows one that read the
+  // same copy (sgemm after OpenBLAS).
+  size_t variants = 2 * isas.size() + 1;
   for (int r = 0; r < runs; ++r) {
-    double t0;
-    for (size_t v = 0; v < isas.size(); ++v) {
-      kiln::kernels::setIsaForTesting(isas[v]);
+    for (size_t t = 0; t < variants; ++t) {
+      size_t x = (t + size_t(r)) % variants, v = x / 2;
+      if (v < isas.size())
+        kiln::kernels::setIsaForTesting(isas[v]);
       settle();
-      t0 = seconds();
+      double t0 = seconds();
       for (int i = 0; i < reps; ++i)
-        kiln();
-      tk[v].push_back((seconds() - t0) / reps);
+        if (v == isas.size())
+          blas();
+        else if (x % 2 == 0)
+          kiln();
+        else
+          kilnPanels(v);
+      double time = (seconds() - t0) / reps;
+      (v == isas.size() ? tb : x % 2 == 0 ? tk[v] : tp[v]).push_back(time);
     }
-    settle();
-    t0 = seconds();
-    for (int i = 0; i < reps; ++i)
-      blas();
-    tb.push_back((seconds() - t0) / reps);
   }
   double o = median(tb);
   double go = flops / o * 1e-9;
@@ -135,6 +175,16 @@ void runCase(const Case &cs, double peakPerCore, int runs) {
   }
   std::printf(" openblas %7.1f GFLOP/s %6.1f GB/s (xN = kiln/openblas)\n", go,
               bytes / o * 1e-9);
+  std::printf("%30s panels |", "");
+  for (size_t v = 0; v < isas.size(); ++v) {
+    double k = median(tp[v]);
+    double gk = flops / k * 1e-9;
+    std::printf(" %-6s %7.1f GFLOP/s (%5.1f%% peak) %6.1f GB/s xS%.2f xN%.2f |",
+                isas[v] == kiln::kernels::GemmIsa::Avx2 ? "W=16" : "W=32", gk,
+                100.0 * gk / (peakPerCore * cs.threads), bytes / k * 1e-9,
+                median(tk[v]) / k, o / k);
+  }
+  std::printf("\n");
   kiln::kernels::setIsaForTesting(kiln::kernels::GemmIsa::Auto);
   std::fflush(stdout);
 }

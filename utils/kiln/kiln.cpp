@@ -9,6 +9,7 @@
 #include "codegen/Registration.h"
 #include "codegen/link/Link.h"
 #include "codegen/llvm/EmitObject.h"
+#include "passes/Passes.h"
 #include "codegen/llvm/Pipeline.h"
 #include "frontend/MlirSource.h"
 #include "models/Models.h"
@@ -20,6 +21,8 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -172,11 +175,19 @@ bool checkWeights(ArrayRef<mlir::func::FuncOp> entries,
     }
     files.push_back(std::move(*file));
   }
+  // Derived weights are computed at load by prepare_weights.
+  llvm::StringSet<> derived;
+  for (mlir::func::FuncOp entry : entries)
+    if (entry.getSymName() == kiln::tfm::kPrepareWeightsEntry)
+      for (unsigned i = 0; i < entry.getNumResults(); ++i)
+        if (auto name = entry.getResultAttrOfType<mlir::StringAttr>(
+                i, kiln::kNameAttr))
+          derived.insert(name.getValue());
   for (mlir::func::FuncOp entry : entries) {
     for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
       auto name =
           entry.getArgAttrOfType<mlir::StringAttr>(i, kiln::kWeightAttr);
-      if (!name)
+      if (!name || derived.contains(name.getValue()))
         continue;
       auto type = cast<mlir::RankedTensorType>(entry.getArgument(i).getType());
       kiln::Shape shape(type.getShape().begin(), type.getShape().end());
@@ -245,8 +256,19 @@ bool validateOptions() {
 int compile(const char *argv0) {
   if (!validateOptions())
     return 1;
+  std::string error;
+  std::unique_ptr<TargetMachine> target =
+      kiln::createTargetMachine(cpuName, error);
+  if (!target) {
+    errs() << "error: " << error << "\n";
+    return 1;
+  }
+  // Weights are packed for the GEMM tile of the target: 32 columns (two zmm)
+  // with AVX-512, else 16 (two ymm). The kernels accept any width.
+  int panelWidth =
+      target->getMCSubtargetInfo()->checkFeatures("+avx512f") ? 32 : 16;
   std::vector<kiln::LoweringStage> stages =
-      kiln::getLoweringStages(disabledPasses);
+      kiln::getLoweringStages(disabledPasses, panelWidth);
 
   mlir::DialectRegistry registry;
   kiln::registerKilnDialects(registry);
@@ -343,6 +365,10 @@ int compile(const char *argv0) {
       errs() << "error: lowering failed in stage '" << stage.name << "'\n";
       return 1;
     }
+    // tfm-hoist-weight-expressions adds the load-time entry.
+    if (module->lookupSymbol(kiln::tfm::kPrepareWeightsEntry) &&
+        !llvm::is_contained(entryNames, kiln::tfm::kPrepareWeightsEntry))
+      entryNames.push_back(kiln::tfm::kPrepareWeightsEntry.str());
     if (!dumpModule(stage.name))
       return 1;
     if (emitKind == EmitKind::Mlir && stopAfter == stage.name)
@@ -352,13 +378,6 @@ int compile(const char *argv0) {
                  : 1;
   }
 
-  std::string error;
-  std::unique_ptr<TargetMachine> target =
-      kiln::createTargetMachine(cpuName, error);
-  if (!target) {
-    errs() << "error: " << error << "\n";
-    return 1;
-  }
   if (weightsMode == "embed") {
     for (const std::string &file : weightFiles)
       contents.embeddedFiles.push_back({sys::path::filename(file).str(), file});

@@ -369,6 +369,301 @@ INSTANTIATE_TEST_SUITE_P(
                                                               : "avx512");
     });
 
+//===----------------------------------------------------------------------===//
+// B pre-packed in column panels (sgemmPanels, kiln_matmul_panels_f32)
+//===----------------------------------------------------------------------===//
+
+/// B' packed in panels of width `width`: panel q at data[lead + q * stride],
+/// B'(l, j) at panel(j / width)[l * width + j % width]. Columns past N hold
+/// zeros (as the compiler packs them); the `lead` floats before the panels
+/// and the `gap` floats between them hold NaN, which must never be read.
+struct Panels {
+  std::vector<float> data;
+  int64_t lead = 0, width = 0, stride = 0, count = 0;
+
+  Panels(const std::vector<float> &b, int64_t rsB, int64_t csB, int64_t k,
+         int64_t n, int64_t width, int64_t lead = 0, int64_t gap = 0)
+      : lead(lead), width(width), stride(k * width + gap),
+        count((n + width - 1) / width) {
+    data.assign(static_cast<size_t>(lead + count * stride), NAN);
+    for (int64_t q = 0; q < count; ++q)
+      for (int64_t l = 0; l < k; ++l)
+        for (int64_t u = 0; u < width; ++u) {
+          int64_t j = q * width + u;
+          data[static_cast<size_t>(lead + q * stride + l * width + u)] =
+              j < n ? b[static_cast<size_t>(l * rsB + j * csB)] : 0.0f;
+        }
+  }
+  const float *get() const { return data.data() + lead; }
+};
+
+std::vector<float> randomVector(int64_t size, std::mt19937 &rng) {
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(static_cast<size_t>(size));
+  for (float &x : v)
+    x = dist(rng);
+  return v;
+}
+
+/// The active packed path's micro-tile width: the panel width read in place.
+int64_t activeNR() {
+  return std::string(kernels::activeIsaName()) == "avx512" ? 32 : 16;
+}
+
+/// Every GemmPanelsTest runs once per micro-kernel, like GemmTest.
+class GemmPanelsTest : public GemmTest {};
+
+/// One random product with B' in panels of width `w` against the double
+/// reference; B' packed from B [K, N] or, if tB, from B [N, K]. A and C are
+/// padded views (pad), A transposed if tA.
+void checkPanels(int64_t m, int64_t n, int64_t k, int64_t w, bool tA, bool tB,
+                 int64_t pad, std::mt19937 &rng) {
+  SCOPED_TRACE("M " + std::to_string(m) + " N " + std::to_string(n) + " K " +
+               std::to_string(k) + " W " + std::to_string(w) + " tA " +
+               std::to_string(tA) + " tB " + std::to_string(tB) + " pad " +
+               std::to_string(pad));
+  Matrix a = tA ? Matrix(k, m, pad, 3, rng) : Matrix(m, k, pad, 3, rng);
+  Matrix b = tB ? Matrix(n, k, 0, 0, rng) : Matrix(k, n, 0, 0, rng);
+  Matrix c(m, n, pad, 7, rng);
+  std::vector<double> expected = reference(a, b, c, tA, tB);
+  Panels panels(b.data, tB ? 1 : n, tB ? k : 1, k, n, w, /*lead=*/1,
+                /*gap=*/3);
+  std::vector<float> before = c.data;
+  kernels::sgemmPanels(m, n, k, a.data.data() + a.offset, tA ? 1 : a.ld,
+                       tA ? a.ld : 1, panels.get(), w, panels.stride,
+                       c.data.data() + c.offset, c.ld, 1);
+  expectClose(c, expected, k);
+  for (size_t i = 0; i < c.data.size(); ++i) {
+    int64_t rel = static_cast<int64_t>(i) - c.offset;
+    bool inside = rel >= 0 && rel < m * c.ld && rel % c.ld < n;
+    if (!inside)
+      ASSERT_EQ(c.data[i], before[i]) << "wrote outside C at " << i;
+  }
+}
+
+TEST_P(GemmPanelsTest, MatchesReference) {
+  std::mt19937 rng(11);
+  int trial = 0;
+  for (int64_t w : {16, 32, 7})
+    for (int64_t m : {1, 2, 3, 4, 5, 13, 128})
+      for (int64_t k : {1, 7, 768})
+        for (int64_t n : {3, 16, 33, 100}) {
+          ++trial;
+          checkPanels(m, n, k, w, trial & 1, trial & 2, trial % 3, rng);
+          if (HasFatalFailure())
+            return;
+        }
+}
+
+TEST_P(GemmPanelsTest, AnyPanelWidth) {
+  // Widths the kernels have no fast path for, incl. panels narrower than a
+  // micro-tile and N <= 4.
+  std::mt19937 rng(12);
+  for (int64_t w : {1, 3, 8, 24, 48, 64})
+    for (int64_t m : {1, 4, 7, 30})
+      for (int64_t n : {1, 4, 5, 40, 77}) {
+        checkPanels(m, n, 37, w, m & 1, n & 1, 1, rng);
+        if (HasFatalFailure())
+          return;
+      }
+}
+
+TEST_P(GemmPanelsTest, BlockingBoundaries) {
+  // Several k blocks, M above the packed-A block, N above the packed-B block.
+  std::mt19937 rng(13);
+  for (int64_t w : {16, 32, 7}) {
+    checkPanels(150, 530, 600, w, false, false, 3, rng);
+    checkPanels(300, 1100, 300, w, true, true, 0, rng);
+    checkPanels(2, 1100, 513, w, true, false, 1, rng);
+  }
+}
+
+TEST_P(GemmPanelsTest, BitIdenticalToSgemm) {
+  // Same micro-kernel, same summation order: the same bits as sgemm on the
+  // unpacked B [K, N] (and on B [N, K] where sgemm packs it, M > 4) for the
+  // width read in place, for the other widths (re-packed) and for unaligned
+  // panels.
+  std::mt19937 rng(14);
+  struct Shape {
+    int64_t m, n, k;
+  };
+  int64_t nr = activeNR();
+  for (Shape s : {Shape{128, 768, 768}, Shape{1, 3072, 768}, Shape{4, 100, 70},
+                  Shape{2, 33, 9}, Shape{3, 530, 257}, Shape{5, 40, 600},
+                  Shape{13, 17, 300}, Shape{150, 1100, 300},
+                  Shape{300, 45, 520}, Shape{7, 3, 50}})
+    for (int64_t w : {nr, 48 - nr, int64_t(7)})
+      for (int64_t lead : {0, 1})
+        for (bool tB : {false, true}) {
+          if (tB && s.m <= 4)
+            continue; // sgemm uses dot products on B [N, K]
+          std::vector<float> a = randomVector(s.m * s.k, rng),
+                             b = randomVector(s.k * s.n, rng),
+                             c0 = randomVector(s.m * s.n, rng);
+          int64_t rsB = tB ? 1 : s.n, csB = tB ? s.k : 1;
+          // Panels at the start of their buffer or one float later: the
+          // in-place reads must not assume alignment.
+          Panels panels(b, rsB, csB, s.k, s.n, w, lead);
+          std::vector<float> want = c0, got = c0;
+          kernels::sgemm(s.m, s.n, s.k, a.data(), s.k, 1, b.data(), rsB, csB,
+                         want.data(), s.n, 1);
+          kernels::sgemmPanels(s.m, s.n, s.k, a.data(), s.k, 1, panels.get(), w,
+                               panels.stride, got.data(), s.n, 1);
+          ASSERT_EQ(
+              std::memcmp(want.data(), got.data(), want.size() * sizeof(float)),
+              0)
+              << "M " << s.m << " N " << s.n << " K " << s.k << " W " << w
+              << " lead " << lead << " tB " << tB;
+        }
+}
+
+TEST_P(GemmPanelsTest, ColumnStridedAAndC) {
+  // A and C with no unit stride (every other element of a buffer).
+  std::mt19937 rng(15);
+  for (int64_t w : {16, 32, 7})
+    for (int64_t m : {1, 3, 20})
+      for (int64_t n : {2, 19, 70})
+        for (int64_t k : {4, 40}) {
+          std::vector<float> a = randomVector(2 * m * k, rng),
+                             b = randomVector(k * n, rng),
+                             c = randomVector(2 * m * n, rng);
+          std::vector<float> c0 = c, viaSgemm = c;
+          Panels panels(b, n, 1, k, n, w);
+          kernels::sgemmPanels(m, n, k, a.data(), 2 * k, 2, panels.get(), w,
+                               panels.stride, c.data(), 2 * n, 2);
+          kernels::sgemm(m, n, k, a.data(), 2 * k, 2, b.data(), n, 1,
+                         viaSgemm.data(), 2 * n, 2);
+          EXPECT_EQ(c, viaSgemm)
+              << "M " << m << " N " << n << " K " << k << " W " << w;
+          for (int64_t i = 0; i < m; ++i)
+            for (int64_t j = 0; j < n; ++j) {
+              double want = c0[size_t(2 * (i * n + j))];
+              for (int64_t l = 0; l < k; ++l)
+                want +=
+                    double(a[size_t(2 * (i * k + l))]) * b[size_t(l * n + j)];
+              ASSERT_NEAR(c[size_t(2 * (i * n + j))], want, 1e-4);
+              ASSERT_EQ(c[size_t(2 * (i * n + j) + 1)],
+                        c0[size_t(2 * (i * n + j) + 1)]);
+            }
+        }
+}
+
+TEST_P(GemmPanelsTest, ThreadCountDoesNotChangeResults) {
+  std::mt19937 rng(16);
+  struct Shape {
+    int64_t m, n, k;
+  };
+  for (Shape s :
+       {Shape{128, 768, 768}, Shape{301, 200, 520}, Shape{1, 4096, 2048},
+        Shape{3, 3000, 3000}, Shape{30, 1000, 700}})
+    for (int64_t w : {activeNR(), int64_t(7)}) {
+      std::vector<float> a = randomVector(s.m * s.k, rng),
+                         b = randomVector(s.k * s.n, rng),
+                         c0 = randomVector(s.m * s.n, rng);
+      Panels panels(b, s.n, 1, s.k, s.n, w);
+      std::vector<float> serial = c0;
+      kernels::sgemmPanels(s.m, s.n, s.k, a.data(), s.k, 1, panels.get(), w,
+                           panels.stride, serial.data(), s.n, 1, 1);
+      for (int threads : {2, 3}) {
+        std::vector<float> parallel = c0;
+        withThreads(threads, [&] {
+          kernels::sgemmPanels(s.m, s.n, s.k, a.data(), s.k, 1, panels.get(), w,
+                               panels.stride, parallel.data(), s.n, 1);
+        });
+        ASSERT_EQ(std::memcmp(serial.data(), parallel.data(),
+                              serial.size() * sizeof(float)),
+                  0)
+            << "M " << s.m << " N " << s.n << " K " << s.k << " W " << w << ", "
+            << threads << " threads";
+      }
+    }
+}
+
+TEST_P(GemmPanelsTest, MlirDescriptor) {
+  std::mt19937 rng(17);
+  for (int64_t w : {16, 32, 7})
+    for (bool tA : {false, true})
+      for (int64_t m : {1, 9})
+        for (int64_t gap : {0, 5}) {
+          int64_t n = 45, k = 20;
+          Matrix a = tA ? Matrix(k, m, 2, 3, rng) : Matrix(m, k, 2, 3, rng);
+          Matrix b(k, n, 0, 0, rng);
+          Matrix c(m, n, 1, 2, rng);
+          Matrix viaMatmul = c;
+          Panels panels(b.data, n, 1, k, n, w, /*lead=*/4, gap);
+          KilnMemRef<2> ma = a.memref(), mb = b.memref(), mc = c.memref(),
+                        mc2 = viaMatmul.memref();
+          KilnMemRef<3> mp{panels.data.data(),
+                           panels.data.data(),
+                           panels.lead,
+                           {panels.count, k, w},
+                           {panels.stride, w, 1}};
+          _mlir_ciface_kiln_matmul_panels_f32(&ma, &mp, &mc, tA);
+          _mlir_ciface_kiln_matmul_f32(&ma, &mb, &mc2, tA, 0);
+          EXPECT_EQ(c.data, viaMatmul.data)
+              << "W " << w << " tA " << tA << " M " << m << " gap " << gap;
+        }
+}
+
+TEST_P(GemmPanelsTest, MlirDescriptorOtherStrides) {
+  // Panels stored [P, W, K] (k contiguous), described by strides
+  // [K * W, 1, W]: not readable in place, still correct.
+  std::mt19937 rng(18);
+  int64_t m = 6, n = 40, k = 33, w = 16, count = 3;
+  Matrix a(m, k, 0, 0, rng);
+  Matrix c(m, n, 0, 0, rng);
+  std::vector<float> b = randomVector(k * n, rng);
+  std::vector<float> panels(size_t(count * k * w), 0.0f);
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t l = 0; l < k; ++l)
+      panels[size_t(j / w * k * w + j % w * k + l)] = b[size_t(l * n + j)];
+  Matrix want = c;
+  kernels::sgemm(m, n, k, a.data.data(), k, 1, b.data(), n, 1, want.data.data(),
+                 n, 1);
+  KilnMemRef<2> ma = a.memref(), mc = c.memref();
+  KilnMemRef<3> mp{
+      panels.data(), panels.data(), 0, {count, k, w}, {k * w, 1, k}};
+  _mlir_ciface_kiln_matmul_panels_f32(&ma, &mp, &mc, 0);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      ASSERT_NEAR(c.at(i, j), want.at(i, j), 1e-4) << i << ", " << j;
+}
+
+TEST_P(GemmPanelsTest, EmptyProductsLeaveCUnchanged) {
+  std::vector<float> a(4, 1.0f), b(64, 1.0f), c(4, 2.0f);
+  KilnMemRef<2> ma{a.data(), a.data(), 0, {2, 0}, {2, 1}};
+  KilnMemRef<3> mb{b.data(), b.data(), 0, {1, 0, 16}, {0, 16, 1}};
+  KilnMemRef<2> mc{c.data(), c.data(), 0, {2, 2}, {2, 1}};
+  _mlir_ciface_kiln_matmul_panels_f32(&ma, &mb, &mc, 0);
+  EXPECT_EQ(c, std::vector<float>(4, 2.0f));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    GemmPanels, GemmPanelsTest,
+    ::testing::Values(kernels::GemmIsa::Avx2, kernels::GemmIsa::Avx512),
+    [](const ::testing::TestParamInfo<kernels::GemmIsa> &info) {
+      return std::string(info.param == kernels::GemmIsa::Avx2 ? "avx2"
+                                                              : "avx512");
+    });
+
+TEST(GemmPanelsDeathTest, MismatchedShapesAbort) {
+  std::vector<float> buf(256, 0.0f);
+  KilnMemRef<2> ma{buf.data(), buf.data(), 0, {2, 3}, {3, 1}};
+  KilnMemRef<2> mc{buf.data(), buf.data(), 0, {2, 40}, {40, 1}};
+  // N = 40 needs 3 panels of width 16, not 2.
+  KilnMemRef<3> twoPanels{buf.data(), buf.data(), 0, {2, 3, 16}, {48, 16, 1}};
+  EXPECT_DEATH(_mlir_ciface_kiln_matmul_panels_f32(&ma, &twoPanels, &mc, 0),
+               "kiln_matmul_panels_f32: shapes do not agree");
+  // K of the panels (4) is not K of A (3).
+  KilnMemRef<3> wrongK{buf.data(), buf.data(), 0, {3, 4, 16}, {64, 16, 1}};
+  EXPECT_DEATH(_mlir_ciface_kiln_matmul_panels_f32(&ma, &wrongK, &mc, 0),
+               "kiln_matmul_panels_f32: shapes do not agree");
+  // Width 0.
+  KilnMemRef<3> noWidth{buf.data(), buf.data(), 0, {0, 3, 0}, {0, 0, 1}};
+  EXPECT_DEATH(_mlir_ciface_kiln_matmul_panels_f32(&ma, &noWidth, &mc, 0),
+               "kiln_matmul_panels_f32: shapes do not agree");
+}
+
 TEST(GemmDeathTest, MismatchedShapesAbort) {
   std::vector<float> buf(64, 0.0f);
   KilnMemRef<2> ma{buf.data(), buf.data(), 0, {2, 3}, {3, 1}};

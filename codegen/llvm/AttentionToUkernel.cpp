@@ -1,0 +1,113 @@
+//===- AttentionToUkernel.cpp - tfm.attention as a flash-kernel call ------===//
+//
+// The runtime's attention kernel (runtime/kernels/Attention.h) tiles keys
+// with an online softmax: it never materializes the [Sq, Sk] scores, skips
+// key tiles a causal mask or the padding lengths hide, and so costs O(S·d)
+// memory. On tensors, the call is bracketed by bufferization ops: read-only
+// buffers of Q, K, V (and lengths), a fresh output buffer, and a `restrict`
+// tensor of it, which one-shot bufferization takes as they are.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/Passes.h"
+#include "codegen/llvm/Ukernels.h"
+#include "dialect/TfmOps.h"
+
+#include "mlir/IR/PatternMatch.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_KILNATTENTIONTOUKERNEL
+#include "codegen/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+using kiln::tfm::AttentionOp;
+using kiln::tfm::MaskKind;
+
+namespace {
+
+/// The read-only buffer of `tensor`, cast for a kernel operand. Its layout
+/// is left open, so views (heads split by a transpose) reach the kernel
+/// without a copy.
+Value toKernelOperand(OpBuilder &b, Location loc, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
+  auto memrefType = MemRefType::get(
+      type.getShape(), type.getElementType(),
+      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides));
+  Value buffer = bufferization::ToBufferOp::create(b, loc, memrefType, tensor,
+                                                   /*read_only=*/true);
+  return kiln::castToDynamicStrided(b, loc, buffer);
+}
+
+LogicalResult rewriteAsKernelCall(RewriterBase &rewriter, ModuleOp module,
+                                  AttentionOp op) {
+  if (!op.getType().getElementType().isF32())
+    return rewriter.notifyMatchFailure(op, "not f32");
+  // Additive biases (relative positions) need the score tile: decompose.
+  if (op.getBias())
+    return rewriter.notifyMatchFailure(op, "has a bias");
+  Value lengths = op.getLengths();
+  if (lengths &&
+      !cast<RankedTensorType>(lengths.getType()).getElementType().isInteger(64))
+    return rewriter.notifyMatchFailure(op, "lengths are not i64");
+
+  MLIRContext *ctx = rewriter.getContext();
+  Type operand = kiln::getDynamicStridedType(rewriter.getF32Type(), 4);
+  Type scale = rewriter.getF32Type();
+  func::FuncOp kernel;
+  if (lengths) {
+    Type lengthsType =
+        kiln::getDynamicStridedType(rewriter.getI64Type(), /*rank=*/1);
+    kernel = kiln::declareUkernel(
+        module, "kiln_attention_lengths_f32",
+        FunctionType::get(
+            ctx, {operand, operand, operand, lengthsType, operand, scale}, {}));
+  } else {
+    kernel = kiln::declareUkernel(
+        module, "kiln_attention_f32",
+        FunctionType::get(ctx,
+                          {operand, operand, operand, operand,
+                           rewriter.getI64Type(), scale},
+                          {}));
+  }
+
+  rewriter.setInsertionPoint(op);
+  Location loc = op.getLoc();
+  SmallVector<Value> args;
+  for (Value input : {op.getQuery(), op.getKey(), op.getValue()})
+    args.push_back(toKernelOperand(rewriter, loc, input));
+  if (lengths)
+    args.push_back(toKernelOperand(rewriter, loc, lengths));
+  RankedTensorType resultType = op.getType();
+  auto outputType =
+      MemRefType::get(resultType.getShape(), resultType.getElementType());
+  Value output = memref::AllocOp::create(rewriter, loc, outputType,
+                                         rewriter.getI64IntegerAttr(64));
+  args.push_back(kiln::castToDynamicStrided(rewriter, loc, output));
+  if (!lengths)
+    args.push_back(arith::ConstantIntOp::create(
+        rewriter, loc, op.getMask() == MaskKind::causal ? 1 : 0, 64));
+  args.push_back(
+      arith::ConstantOp::create(rewriter, loc, op.getScaleAttr()).getResult());
+  func::CallOp::create(rewriter, loc, kernel, args);
+  auto result = bufferization::ToTensorOp::create(
+      rewriter, loc, resultType, output, /*restrict=*/true,
+      /*writable=*/true);
+  rewriter.replaceOp(op, result.getResult());
+  return success();
+}
+
+struct AttentionToUkernelPass
+    : kiln::impl::KilnAttentionToUkernelBase<AttentionToUkernelPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<AttentionOp> ops;
+    module.walk([&](AttentionOp op) { ops.push_back(op); });
+    IRRewriter rewriter(&getContext());
+    for (AttentionOp op : ops)
+      (void)rewriteAsKernelCall(rewriter, module, op);
+  }
+};
+
+} // namespace

@@ -1,0 +1,34 @@
+//===- Ukernels.h - Declaring and calling runtime micro-kernels -*- C++ -*-===//
+//
+// Generated code calls the runtime's hand-written kernels (runtime/kernels/)
+// through private function declarations marked `llvm.emit_c_interface`: the
+// runtime implements `_mlir_ciface_<name>`, which takes memref descriptors by
+// pointer. Operands are cast to fully dynamic strided memrefs so that one
+// declaration serves every shape and view.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_CODEGEN_LLVM_UKERNELS_H
+#define KILN_CODEGEN_LLVM_UKERNELS_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+namespace kiln {
+
+/// memref<?x...x`elementType`, strided<[?, ...], offset: ?>> of `rank`.
+mlir::MemRefType getDynamicStridedType(mlir::Type elementType, unsigned rank);
+
+/// The private declaration of kernel `name` in `module`, created with `type`
+/// at the end of the module if missing.
+mlir::func::FuncOp declareUkernel(mlir::ModuleOp module, llvm::StringRef name,
+                                  mlir::FunctionType type);
+
+/// `memref` cast to the dynamic strided type of its rank and element type.
+mlir::Value castToDynamicStrided(mlir::OpBuilder &builder, mlir::Location loc,
+                                 mlir::Value memref);
+
+} // namespace kiln
+
+#endif // KILN_CODEGEN_LLVM_UKERNELS_H
