@@ -115,4 +115,55 @@ def KilnApproximateMath : Pass<"kiln-approximate-math"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def KilnLinearToUkernel : Pass<"kiln-linear-to-ukernel", "::mlir::ModuleOp"> {
+  let summary = "Call the runtime's fused linear kernel for layers on panels";
+  let description = [{
+    Rewrites f32 `tfm.linear` with `weight_panels` into one call of
+    `kiln_linear_panels_f32` (runtime/kernels/Gemm.h): the product with the
+    panels, the bias as the starting value of each output tile and the
+    activation applied to the tile in cache. Inputs of higher rank are
+    collapsed to [rows, in] views; the output is a fresh buffer expanded back
+    to the result shape. Other linear layers are left to the linalg path.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def KilnNormToUkernel : Pass<"kiln-norm-to-ukernel", "::mlir::ModuleOp"> {
+  let summary = "Call the runtime's row-wise normalization kernels";
+  let description = [{
+    Rewrites f32 `tfm.layer_norm`, `tfm.add_layer_norm` and `tfm.rms_norm`
+    of rank >= 2 into calls of `kiln_layer_norm_f32` (with a flag for the
+    residual) and `kiln_rms_norm_f32` (runtime/kernels/Norm.h), which
+    normalize each row in one pass through cache with vector reductions.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def KilnPlanMemory : Pass<"kiln-plan-memory", "::mlir::func::FuncOp"> {
+  let summary = "Place a function's temporaries in one arena by lifetime";
+  let description = [{
+    After bufferization and deallocation: every `memref.alloc` of the entry
+    block with a static shape, an identity layout and one `memref.dealloc`
+    in that block becomes a `memref.view` at a compile-time offset of one
+    arena allocated at the function's start and freed before its return.
+    Buffers alive at the same time (from the alloc to the last use of the
+    buffer or any view of it, in program order) get disjoint ranges; the others reuse memory (first fit, largest first, 64-
+    byte aligned). The arena size, the function's peak temporary memory, is
+    recorded as the `kiln.arena_bytes` attribute. Public functions (entries)
+    take the arena as a new trailing `memref<Nxi8>` argument marked
+    `kiln.arena`, so the caller can keep one buffer across calls; private
+    functions allocate it on entry and free it before returning.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 #endif // KILN_CODEGEN_PASSES_TD

@@ -218,6 +218,12 @@ LogicalResult LayerNormOp::verify() {
   return verifyNormParameter(*this, getInput(), getBias(), "bias");
 }
 
+LogicalResult AddLayerNormOp::verify() {
+  if (failed(verifyNormParameter(*this, getInput(), getWeight(), "weight")))
+    return failure();
+  return verifyNormParameter(*this, getInput(), getBias(), "bias");
+}
+
 LogicalResult RmsNormOp::verify() {
   return verifyNormParameter(*this, getInput(), getWeight(), "weight");
 }

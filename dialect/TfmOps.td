@@ -183,6 +183,27 @@ def Tfm_LayerNormOp : Tfm_Op<"layer_norm", [Pure,
   let hasVerifier = 1;
 }
 
+def Tfm_AddLayerNormOp : Tfm_Op<"add_layer_norm", [Pure,
+    AllTypesMatch<["input", "residual", "result"]>]> {
+  let summary = "Layer normalization of a residual sum";
+  let description = [{
+    `result = layer_norm(input + residual)` over the last axis, with the
+    semantics of `tfm.layer_norm`. A post-LN transformer block (BERT) ends
+    each sub-layer this way; `tfm-fuse-residual-norm` forms it when the sum
+    has no other use, so the sum is never written to memory: each row is
+    added, normalized and written in one pass.
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input, Tfm_FloatTensor:$residual,
+                   Tfm_FloatTensor:$weight, Tfm_FloatTensor:$bias,
+                   DefaultValuedAttr<F32Attr, "1.0e-5">:$epsilon);
+  let results = (outs Tfm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $residual `,` $weight `,` $bias attr-dict `:` type($input) `,`
+    type($weight) `,` type($bias)
+  }];
+  let hasVerifier = 1;
+}
+
 def Tfm_RmsNormOp : Tfm_Op<"rms_norm", [Pure,
     AllTypesMatch<["input", "result"]>]> {
   let summary = "Root-mean-square normalization over the last axis";

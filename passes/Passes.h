@@ -27,6 +27,11 @@ mlir::Value decomposeAttention(mlir::RewriterBase &rewriter, AttentionOp op);
 mlir::LogicalResult fuseEpilogue(mlir::RewriterBase &rewriter,
                                  mlir::Operation *activationOp);
 
+/// Rewrites `norm(add(a, b))` into tfm.add_layer_norm; fails, saying why,
+/// when the add is not a residual sum used only there.
+mlir::LogicalResult fuseResidualNorm(mlir::RewriterBase &rewriter,
+                                     LayerNormOp norm);
+
 /// Replaces the linear layers of `group` (same input) by one linear on their
 /// concatenated weights and a slice per layer.
 mlir::LogicalResult fuseLinearGroup(mlir::RewriterBase &rewriter,

@@ -78,6 +78,17 @@ def TfmFuseQkv : Pass<"tfm-fuse-qkv"> {
   let dependentDialects = ["::kiln::tfm::TfmDialect"];
 }
 
+def TfmFuseResidualNorm : Pass<"tfm-fuse-residual-norm"> {
+  let summary = "Fold a residual add into the LayerNorm that follows it";
+  let description = [{
+    Rewrites `tfm.layer_norm(tfm.add(a, b))` into `tfm.add_layer_norm(a, b)`
+    when the sum has no other use and both operands have the normalized
+    shape (no broadcast), so the sum is never materialized. Pre-LN blocks,
+    whose sum is also the next residual, are left alone.
+  }];
+  let dependentDialects = ["::kiln::tfm::TfmDialect"];
+}
+
 def TfmPackWeights : Pass<"tfm-pack-weights"> {
   let summary = "Give linear layers their weights in GEMM panel layout";
   let description = [{

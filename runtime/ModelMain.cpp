@@ -185,6 +185,19 @@ std::string listSettable(const EntrySignature &entry) {
   return out;
 }
 
+/// "1.5 MB", "12 KB", "300 bytes".
+std::string formatBytes(int64_t bytes) {
+  char text[32];
+  if (bytes >= (int64_t(1) << 20))
+    std::snprintf(text, sizeof(text), "%.1f MB", bytes / 1048576.0);
+  else if (bytes >= 1024)
+    std::snprintf(text, sizeof(text), "%.1f KB", bytes / 1024.0);
+  else
+    std::snprintf(text, sizeof(text), "%lld bytes",
+                  static_cast<long long>(bytes));
+  return text;
+}
+
 /// Which entry the command line selects: --entry, or the only one.
 Expected<const EntrySignature *> selectEntry(const Options &options,
                                              const ModelSignature &signature) {
@@ -206,7 +219,7 @@ Expected<const EntrySignature *> selectEntry(const Options &options,
 void printArgs(const EntrySignature &entry, std::ostream &out) {
   size_t width = 0;
   for (const SignatureArg &arg : entry.args)
-    if (arg.role != ArgRole::Weight)
+    if (arg.role != ArgRole::Weight && arg.role != ArgRole::Scratch)
       width = std::max(width, arg.name.size());
   for (ArgRole role : {ArgRole::Input, ArgRole::Output, ArgRole::State}) {
     bool any = entry.count(role) != 0;
@@ -266,14 +279,21 @@ void printUsage(const std::string &program, const ModelSignature &signature,
 
   if (entry) {
     printArgs(*entry, out);
+    if (entry->temporaryBytes > 0)
+      out << "\ntemporaries: " << formatBytes(entry->temporaryBytes)
+          << " (planned at compile time)\n";
   } else {
     out << "\nentries (pass --entry NAME --help for details):\n";
-    for (const EntrySignature *e : entries)
+    for (const EntrySignature *e : entries) {
       out << "  " << e->name << ": inputs " << listNames(*e, ArgRole::Input)
-          << "; outputs " << listNames(*e, ArgRole::Output) << "\n";
+          << "; outputs " << listNames(*e, ArgRole::Output);
+      if (e->temporaryBytes > 0)
+        out << "; temporaries " << formatBytes(e->temporaryBytes);
+      out << "\n";
+    }
   }
 
-  size_t numWeights = signature.shared(ArgRole::Weight).size();
+  size_t numWeights = signature.checkpointWeights().size();
   out << "\nweights: " << numWeights << " tensor"
       << (numWeights == 1 ? "" : "s");
   if (numWeights)
@@ -328,7 +348,9 @@ loadInputs(const Options &options, const EntrySignature &entry) {
                        ")");
     if (arg->role != ArgRole::Input && arg->role != ArgRole::State)
       return makeError("'", spec.name, "' is ",
-                       arg->role == ArgRole::Weight ? "a weight" : "an output",
+                       arg->role == ArgRole::Weight    ? "a weight"
+                       : arg->role == ArgRole::Scratch ? "scratch memory"
+                                                       : "an output",
                        " of the model, not an input (", listSettable(entry),
                        ")");
     auto [it, inserted] = given.emplace(spec.name, spec.path);

@@ -2,6 +2,7 @@
 
 #include "runtime/Session.h"
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 
@@ -124,6 +125,21 @@ Session::create(const ModelSymbols &model, ModelSignature signature,
   session.sig = std::move(signature);
   if (Error e = session.loadWeights(weightsPaths))
     return e;
+  // One scratch buffer serves every entry: calls run one at a time.
+  size_t scratchBytes = 0;
+  for (const EntrySignature &entry : session.sig.entries)
+    for (const SignatureArg &arg : entry.args)
+      if (arg.role == ArgRole::Scratch)
+        scratchBytes =
+            std::max(scratchBytes, TensorView{arg.dtype, arg.shape, nullptr}
+                                       .byteSize());
+  if (scratchBytes) {
+    Expected<AlignedBuffer> buffer =
+        AlignedBuffer::allocate(scratchBytes, /*zero=*/false);
+    if (!buffer)
+      return makeError("scratch memory: ", buffer.message());
+    session.scratch = std::move(*buffer);
+  }
   if (Error e = session.prepareWeights())
     return e;
   for (const SignatureArg *arg : session.sig.shared(ArgRole::State)) {
@@ -137,11 +153,7 @@ Session::create(const ModelSymbols &model, ModelSignature signature,
 
 Error Session::loadWeights(const std::vector<std::string> &weightsPaths) {
   // Derived weights come from prepare_weights, not from the files.
-  const EntrySignature *prepare = sig.prepareWeights();
-  std::vector<const SignatureArg *> needed;
-  for (const SignatureArg *arg : sig.shared(ArgRole::Weight))
-    if (!prepare || !prepare->find(arg->name, ArgRole::Output))
-      needed.push_back(arg);
+  std::vector<const SignatureArg *> needed = sig.checkpointWeights();
   if (needed.empty())
     return Error::success();
 
@@ -313,6 +325,9 @@ Expected<BoundCall> Session::bind(std::string_view entryName,
       break;
     case ArgRole::State:
       data = states.find(arg.name)->second.data();
+      break;
+    case ArgRole::Scratch:
+      data = scratch.data();
       break;
     case ArgRole::Input:
     case ArgRole::Output: {

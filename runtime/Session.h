@@ -171,6 +171,8 @@ private:
   };
   std::map<std::string, Bound, std::less<>> weights;
   std::map<std::string, Tensor, std::less<>> states;
+  /// The entries' scratch argument (their temporaries' arena).
+  AlignedBuffer scratch;
 };
 
 } // namespace kiln

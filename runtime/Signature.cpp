@@ -15,7 +15,7 @@ namespace {
 constexpr const char *kPrefix = "model signature: ";
 
 constexpr ArgRole kRoles[] = {ArgRole::Input, ArgRole::Weight, ArgRole::State,
-                              ArgRole::Output};
+                              ArgRole::Output, ArgRole::Scratch};
 
 Expected<SignatureArg> parseArg(const nlohmann::json &item, std::string where) {
   if (!item.is_object())
@@ -34,7 +34,7 @@ Expected<SignatureArg> parseArg(const nlohmann::json &item, std::string where) {
   std::optional<ArgRole> role = parseRoleName(roleIt->get<std::string>());
   if (!role)
     return makeError(where, ": unknown role '", roleIt->get<std::string>(),
-                     "' (expected input, weight, state or output)");
+                     "' (expected input, weight, state, output or scratch)");
   arg.role = *role;
 
   auto dtypeIt = item.find("dtype");
@@ -91,6 +91,13 @@ Expected<EntrySignature> parseEntry(const nlohmann::json &item,
                        "'): duplicate argument name");
     entry.args.push_back(std::move(*arg));
   }
+  auto bytesIt = item.find("temporary_bytes");
+  if (bytesIt != item.end()) {
+    if (!bytesIt->is_number_integer() || bytesIt->get<int64_t>() < 0)
+      return makeError(where, ": 'temporary_bytes' must be a non-negative "
+                              "integer");
+    entry.temporaryBytes = bytesIt->get<int64_t>();
+  }
   return entry;
 }
 
@@ -106,6 +113,8 @@ const char *roleName(ArgRole role) {
     return "state";
   case ArgRole::Output:
     return "output";
+  case ArgRole::Scratch:
+    return "scratch";
   }
   return "?";
 }
@@ -142,6 +151,15 @@ const EntrySignature *ModelSignature::entry(std::string_view name) const {
     if (e.name == name)
       return &e;
   return nullptr;
+}
+
+std::vector<const SignatureArg *> ModelSignature::checkpointWeights() const {
+  const EntrySignature *prepare = prepareWeights();
+  std::vector<const SignatureArg *> out;
+  for (const SignatureArg *arg : shared(ArgRole::Weight))
+    if (!prepare || !prepare->find(arg->name, ArgRole::Output))
+      out.push_back(arg);
+  return out;
 }
 
 std::vector<const EntrySignature *> ModelSignature::userEntries() const {

@@ -40,9 +40,11 @@ namespace kiln {
 /// checkpoint, read-only. State: owned by the runtime, zero-initialised once,
 /// updated in place by the entries and kept across calls (e.g. a KV cache).
 /// Output: written by the call.
-enum class ArgRole { Input, Weight, State, Output };
+/// Scratch: working memory of one call (the arena of its temporaries, laid
+/// out at compile time); the runtime passes one buffer, kept across calls.
+enum class ArgRole { Input, Weight, State, Output, Scratch };
 
-/// "input", "weight", "state" or "output".
+/// "input", "weight", "state", "output" or "scratch".
 const char *roleName(ArgRole role);
 std::optional<ArgRole> parseRoleName(std::string_view name);
 
@@ -58,6 +60,9 @@ struct EntrySignature {
   std::string name;
   /// Arguments, in call order.
   std::vector<SignatureArg> args;
+  /// Peak memory of the entry's planned temporaries ("temporary_bytes", the
+  /// arena the compiler laid them out in); 0 if not given.
+  int64_t temporaryBytes = 0;
 
   /// The argument called `name`, or nullptr.
   const SignatureArg *find(std::string_view argName) const;
@@ -85,6 +90,9 @@ struct ModelSignature {
   const EntrySignature *prepareWeights() const {
     return entry(kPrepareWeightsEntry);
   }
+  /// The weights bound from checkpoint files: every weight but the ones
+  /// prepare_weights derives.
+  std::vector<const SignatureArg *> checkpointWeights() const;
   /// The entries a user may call: all but prepare_weights.
   std::vector<const EntrySignature *> userEntries() const;
   /// "'prefill_8', 'decode'" (every user entry name, quoted, in order).

@@ -26,20 +26,6 @@ using kiln::tfm::MaskKind;
 
 namespace {
 
-/// The read-only buffer of `tensor`, cast for a kernel operand. Its layout
-/// is left open, so views (heads split by a transpose) reach the kernel
-/// without a copy.
-Value toKernelOperand(OpBuilder &b, Location loc, Value tensor) {
-  auto type = cast<RankedTensorType>(tensor.getType());
-  SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
-  auto memrefType = MemRefType::get(
-      type.getShape(), type.getElementType(),
-      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides));
-  Value buffer = bufferization::ToBufferOp::create(b, loc, memrefType, tensor,
-                                                   /*read_only=*/true);
-  return kiln::castToDynamicStrided(b, loc, buffer);
-}
-
 LogicalResult rewriteAsKernelCall(RewriterBase &rewriter, ModuleOp module,
                                   AttentionOp op) {
   if (!op.getType().getElementType().isF32())
@@ -76,25 +62,20 @@ LogicalResult rewriteAsKernelCall(RewriterBase &rewriter, ModuleOp module,
   Location loc = op.getLoc();
   SmallVector<Value> args;
   for (Value input : {op.getQuery(), op.getKey(), op.getValue()})
-    args.push_back(toKernelOperand(rewriter, loc, input));
+    args.push_back(kiln::bufferForKernel(rewriter, loc, input, 4));
   if (lengths)
-    args.push_back(toKernelOperand(rewriter, loc, lengths));
+    args.push_back(kiln::bufferForKernel(rewriter, loc, lengths, 1));
   RankedTensorType resultType = op.getType();
-  auto outputType =
-      MemRefType::get(resultType.getShape(), resultType.getElementType());
-  Value output = memref::AllocOp::create(rewriter, loc, outputType,
-                                         rewriter.getI64IntegerAttr(64));
-  args.push_back(kiln::castToDynamicStrided(rewriter, loc, output));
+  kiln::KernelResult output = kiln::allocateKernelResult(
+      rewriter, loc, resultType.getShape(), resultType.getElementType());
+  args.push_back(output.operand);
   if (!lengths)
     args.push_back(arith::ConstantIntOp::create(
         rewriter, loc, op.getMask() == MaskKind::causal ? 1 : 0, 64));
   args.push_back(
       arith::ConstantOp::create(rewriter, loc, op.getScaleAttr()).getResult());
   func::CallOp::create(rewriter, loc, kernel, args);
-  auto result = bufferization::ToTensorOp::create(
-      rewriter, loc, resultType, output, /*restrict=*/true,
-      /*writable=*/true);
-  rewriter.replaceOp(op, result.getResult());
+  rewriter.replaceOp(op, kiln::kernelResultTensor(rewriter, loc, output));
   return success();
 }
 

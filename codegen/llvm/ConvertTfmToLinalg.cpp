@@ -435,57 +435,82 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
 
 /// Mean and variance style normalizations share this: reduce over the last
 /// axis, then one pointwise pass.
+/// torch.nn.LayerNorm over the last axis of `input`: a mean pass, a
+/// two-pass variance, then the normalization.
+Value buildLayerNorm(OpBuilder &b, Location loc, Value input, Value weight,
+                     Value bias, float epsilon) {
+  auto type = cast<RankedTensorType>(input.getType());
+  Type elementType = type.getElementType();
+  int64_t axis = type.getRank() - 1;
+  double size = static_cast<double>(type.getShape().back());
+  TypedAttr zero = b.getFloatAttr(elementType, 0.0);
+  auto add = [](OpBuilder &nb, Location l, Value x, Value acc) -> Value {
+    return arith::AddFOp::create(nb, l, x, acc);
+  };
+
+  Value sum = buildReduction(b, loc, input, axis, zero, add);
+  Value mean = buildElementwise(
+      b, loc, cast<RankedTensorType>(sum.getType()), sum,
+      [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
+        return arith::DivFOp::create(nb, l, args[0],
+                                     floatConstant(nb, l, elementType, size));
+      });
+  // Two-pass variance: sum((x - mean)^2), as the reference computes it.
+  Value squares = buildReduction(
+      b, loc, input, axis, zero,
+      [](OpBuilder &nb, Location l, Value centered, Value acc) -> Value {
+        return arith::AddFOp::create(
+            nb, l, arith::MulFOp::create(nb, l, centered, centered), acc);
+      },
+      mean);
+  Value meanKeep = keepReducedAxis(b, loc, mean, type, axis);
+  Value squaresKeep = keepReducedAxis(b, loc, squares, type, axis);
+  return buildElementwise(
+      b, loc, type, ValueRange{input, meanKeep, squaresKeep, weight, bias},
+      [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
+        Value variance = arith::DivFOp::create(
+            nb, l, args[2], floatConstant(nb, l, elementType, size));
+        Value rstd = math::RsqrtOp::create(
+            nb, l,
+            arith::AddFOp::create(nb, l, variance,
+                                  floatConstant(nb, l, elementType, epsilon)));
+        Value centered = arith::SubFOp::create(nb, l, args[0], args[1]);
+        Value normalized = arith::MulFOp::create(nb, l, centered, rstd);
+        return arith::AddFOp::create(
+            nb, l, arith::MulFOp::create(nb, l, normalized, args[3]), args[4]);
+      });
+}
+
 struct LayerNormLowering : OpConversionPattern<LayerNormOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(LayerNormOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    RankedTensorType type = op.getType();
-    Type elementType = type.getElementType();
-    int64_t axis = type.getRank() - 1;
-    double size = static_cast<double>(type.getShape().back());
-    Value input = adaptor.getInput();
-    TypedAttr zero = rewriter.getFloatAttr(elementType, 0.0);
-    auto add = [](OpBuilder &b, Location l, Value x, Value acc) -> Value {
-      return arith::AddFOp::create(b, l, x, acc);
-    };
+    rewriter.replaceOp(op, buildLayerNorm(rewriter, op.getLoc(),
+                                          adaptor.getInput(),
+                                          adaptor.getWeight(), adaptor.getBias(),
+                                          op.getEpsilon().convertToFloat()));
+    return success();
+  }
+};
 
-    Value sum = buildReduction(rewriter, loc, input, axis, zero, add);
-    Value mean = buildElementwise(
-        rewriter, loc, cast<RankedTensorType>(sum.getType()), sum,
-        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-          return arith::DivFOp::create(b, l, args[0],
-                                       floatConstant(b, l, elementType, size));
+/// The sum, then the normalization (the generic loop path; the runtime's
+/// kernel fuses the two).
+struct AddLayerNormLowering : OpConversionPattern<AddLayerNormOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(AddLayerNormOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value sum = buildElementwise(
+        rewriter, loc, op.getType(),
+        ValueRange{adaptor.getInput(), adaptor.getResidual()},
+        [](OpBuilder &b, Location l, ValueRange args) -> Value {
+          return arith::AddFOp::create(b, l, args[0], args[1]);
         });
-    // Two-pass variance: sum((x - mean)^2), as the reference computes it.
-    Value squares = buildReduction(
-        rewriter, loc, input, axis, zero,
-        [](OpBuilder &b, Location l, Value centered, Value acc) -> Value {
-          return arith::AddFOp::create(
-              b, l, arith::MulFOp::create(b, l, centered, centered), acc);
-        },
-        mean);
-    float epsilon = op.getEpsilon().convertToFloat();
-    Value meanKeep = keepReducedAxis(rewriter, loc, mean, type, axis);
-    Value squaresKeep = keepReducedAxis(rewriter, loc, squares, type, axis);
-    Value result = buildElementwise(
-        rewriter, loc, type,
-        ValueRange{input, meanKeep, squaresKeep, adaptor.getWeight(),
-                   adaptor.getBias()},
-        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-          Value variance = arith::DivFOp::create(
-              b, l, args[2], floatConstant(b, l, elementType, size));
-          Value rstd = math::RsqrtOp::create(
-              b, l,
-              arith::AddFOp::create(b, l, variance,
-                                    floatConstant(b, l, elementType, epsilon)));
-          Value centered = arith::SubFOp::create(b, l, args[0], args[1]);
-          Value normalized = arith::MulFOp::create(b, l, centered, rstd);
-          return arith::AddFOp::create(
-              b, l, arith::MulFOp::create(b, l, normalized, args[3]), args[4]);
-        });
-    rewriter.replaceOp(op, result);
+    rewriter.replaceOp(op, buildLayerNorm(rewriter, loc, sum,
+                                          adaptor.getWeight(), adaptor.getBias(),
+                                          op.getEpsilon().convertToFloat()));
     return success();
   }
 };
@@ -933,7 +958,7 @@ struct KvCacheWriteLowering : OpConversionPattern<KvCacheWriteOp> {
 void kiln::populateTfmToLinalgPatterns(RewritePatternSet &patterns) {
   MLIRContext *ctx = patterns.getContext();
   patterns.add<ConstantLowering, LinearLowering, MatmulLowering,
-               LayerNormLowering, RmsNormLowering, GeluLowering, ScaleLowering,
+               LayerNormLowering, AddLayerNormLowering, RmsNormLowering, GeluLowering, ScaleLowering,
                SoftmaxLowering, ReshapeLowering, TransposeLowering,
                PackPanelsLowering, SliceLowering, ConcatLowering, GatherLowering,
                EmbeddingLowering,

@@ -14,11 +14,13 @@ namespace kiln {
 
 llvm::ArrayRef<llvm::StringRef> getOptionalPasses() {
   static const llvm::StringRef passes[] = {
-      "tfm-fuse-attention",        "tfm-fuse-epilogue",
-      "tfm-fuse-qkv",              "canonicalize",
-      "cse",                       "tfm-pack-weights",
-      "tfm-hoist-weight-expressions", "kiln-attention-to-ukernel",
-      "kiln-matmul-to-ukernel",    "kiln-approximate-math"};
+      "tfm-fuse-attention",           "tfm-fuse-epilogue",
+      "tfm-fuse-qkv",                 "tfm-fuse-residual-norm",
+      "canonicalize",                 "cse",
+      "tfm-pack-weights",             "tfm-hoist-weight-expressions",
+      "kiln-attention-to-ukernel",    "kiln-linear-to-ukernel",
+      "kiln-norm-to-ukernel",         "kiln-plan-memory",
+      "kiln-matmul-to-ukernel",       "kiln-approximate-math"};
   return passes;
 }
 
@@ -30,7 +32,7 @@ getLoweringStages(ArrayRef<std::string> disabledPasses, int panelWidth) {
   std::vector<std::string> tfm;
   for (StringRef pass :
        {"tfm-fuse-attention", "tfm-fuse-epilogue", "tfm-fuse-qkv",
-        "canonicalize", "cse", "tfm-pack-weights",
+        "tfm-fuse-residual-norm", "canonicalize", "cse", "tfm-pack-weights",
         "tfm-hoist-weight-expressions"}) {
     if (!enabled(pass))
       continue;
@@ -40,34 +42,41 @@ getLoweringStages(ArrayRef<std::string> disabledPasses, int panelWidth) {
     else
       tfm.push_back(pass.str());
   }
-  std::string attentionKernel =
-      enabled("kiln-attention-to-ukernel") ? "kiln-attention-to-ukernel," : "";
+  // Ops with a runtime kernel become calls before the linalg conversion.
+  std::string kernelCalls;
+  for (StringRef pass : {"kiln-attention-to-ukernel", "kiln-linear-to-ukernel",
+                         "kiln-norm-to-ukernel"})
+    if (enabled(pass))
+      kernelCalls += pass.str() + ",";
   std::string ukernels =
       enabled("kiln-matmul-to-ukernel") ? "kiln-matmul-to-ukernel," : "";
+  std::string planMemory =
+      enabled("kiln-plan-memory") ? ",func.func(kiln-plan-memory)" : "";
   std::string approximateMath =
       enabled("kiln-approximate-math") ? "kiln-approximate-math," : "";
 
   return {
       // Fusions, then weight-only work moved to the load-time entry.
       {"tfm", "tfm after fusion and weight packing", llvm::join(tfm, ",")},
-      // Attention becomes a call of the runtime's flash kernel; what the
-      // kernel does not cover is expanded before the conversion, which has
-      // no pattern for it. Weights become entry arguments so that the
+      // Attention, linear layers on panels and normalizations become calls
+      // of the runtime's kernels; attention the kernel does not cover is
+      // expanded before the conversion, which has no pattern for it. Weights become entry arguments so that the
       // signature is the whole contract with the runtime.
       {"linalg", "linalg, tensor, arith and math on tensors",
-       attentionKernel + "func.func(tfm-decompose-attention),"
+       kernelCalls + "func.func(tfm-decompose-attention),"
        "tfm-outline-weights,"
        "func.func(convert-tfm-to-linalg),canonicalize,cse"},
       // Results that are a state argument updated in place disappear; the
       // others become caller-owned out-parameters, which the runtime
-      // allocates. Temporaries get explicit deallocations.
+      // allocates. Temporaries get explicit deallocations, then share one
+      // arena planned by lifetime.
       {"bufferized", "memrefs with explicit deallocation",
        "one-shot-bufferize{bufferize-function-boundaries "
        "function-boundary-type-conversion=identity-layout-map},"
        "kiln-drop-state-results,"
        "buffer-results-to-out-params{hoist-static-allocs "
        "modify-public-functions},"
-       "buffer-deallocation-pipeline,canonicalize"},
+       "buffer-deallocation-pipeline,canonicalize" + planMemory},
       // f32 matmuls become calls of the runtime's packed GEMM kernels.
       // Copies of strided views become loops rather than calls into a
       // runtime copy routine. Only the outermost parallel loop of a nest

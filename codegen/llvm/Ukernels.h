@@ -29,6 +29,33 @@ mlir::func::FuncOp declareUkernel(mlir::ModuleOp module, llvm::StringRef name,
 mlir::Value castToDynamicStrided(mlir::OpBuilder &builder, mlir::Location loc,
                                  mlir::Value memref);
 
+/// On tensors (before bufferization): the read-only buffer of `tensor`,
+/// first collapsed to `rank` dimensions (the leading ones merged) when it
+/// has more, cast to the dynamic strided type a kernel takes. The buffer's
+/// layout is left open, so views reach the kernel without a copy.
+mlir::Value bufferForKernel(mlir::OpBuilder &builder, mlir::Location loc,
+                            mlir::Value tensor, unsigned rank);
+
+/// A fresh, 64-byte aligned buffer for a kernel's output of `shape`, and
+/// the cast of it to pass to the kernel.
+struct KernelResult {
+  mlir::Value buffer;
+  mlir::Value operand;
+};
+KernelResult allocateKernelResult(mlir::OpBuilder &builder, mlir::Location loc,
+                                  llvm::ArrayRef<int64_t> shape,
+                                  mlir::Type elementType);
+
+/// After the call: the output as a tensor, a `restrict` tensor of the buffer
+/// that one-shot bufferization takes as it is.
+mlir::Value kernelResultTensor(mlir::OpBuilder &builder, mlir::Location loc,
+                               const KernelResult &result);
+
+/// `value` ([rows, cols] after bufferForKernel collapsed it) expanded back
+/// to `type`.
+mlir::Value expandFromKernel(mlir::OpBuilder &builder, mlir::Location loc,
+                             mlir::Value value, mlir::RankedTensorType type);
+
 } // namespace kiln
 
 #endif // KILN_CODEGEN_LLVM_UKERNELS_H

@@ -46,6 +46,16 @@
 // panels (against sgemm on an unpacked B [K, N]). Other widths give the same
 // bits through a slower path that re-packs B (as sgemm does).
 //
+// A transformer's linear layer, out = act(A' * B' + bias) with B' in panels,
+// is one call (linearPanels / kiln_linear_panels_f32) instead of three passes
+// over the output (bias broadcast, product, activation): each tile of the
+// output starts its accumulation from the bias (or zeros) and gets the
+// activation right after its last k block, while it is in L1.
+// The activations use vectorized exp, erf and tanh (see Gemm.cpp for their
+// accuracy) whose AVX2 and AVX-512 versions give the same bits, so the
+// results are the bits of sgemmPanels on an output filled with the broadcast
+// bias, followed by applyActivation, whatever the ISA and the thread count.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef KILN_RUNTIME_KERNELS_GEMM_H
@@ -83,6 +93,17 @@ void _mlir_ciface_kiln_batch_matmul_f32(KilnMemRef<3> *a, KilnMemRef<3> *b,
 void _mlir_ciface_kiln_matmul_panels_f32(KilnMemRef<2> *a,
                                          KilnMemRef<3> *bPanels,
                                          KilnMemRef<2> *c, int64_t transposeA);
+/// A linear layer: out [M, N] = act(A' [M, K] * B' [K, N] + bias [N]), B' in
+/// panels as for kiln_matmul_panels_f32. `out` is written, not accumulated
+/// (it may hold garbage on entry). hasBias 0: no bias (the bias descriptor is
+/// then ignored). `activation` is a kiln::kernels::Activation code (the
+/// compiler's tfm Activation enum). Aborts with a message on any size
+/// mismatch or an unknown activation code.
+void _mlir_ciface_kiln_linear_panels_f32(KilnMemRef<2> *a,
+                                         KilnMemRef<3> *bPanels,
+                                         KilnMemRef<1> *bias,
+                                         KilnMemRef<2> *out, int64_t transposeA,
+                                         int64_t hasBias, int64_t activation);
 }
 
 namespace kiln {
@@ -110,6 +131,39 @@ void sgemmPanels(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsA,
                  int64_t csA, const float *panels, int64_t panelWidth,
                  int64_t panelStride, float *c, int64_t rsC, int64_t csC,
                  int maxThreads = 0);
+
+/// The pointwise activation of a linear layer; the values are the codes of
+/// the compiler's tfm Activation enum (and of kiln_linear_panels_f32).
+enum class Activation : int64_t {
+  None = 0,
+  Gelu = 1,      // 0.5 x (1 + erf(x / sqrt 2))
+  GeluTanh = 2,  // 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))
+  QuickGelu = 3, // x * sigmoid(1.702 x)
+  Silu = 4,      // x * sigmoid(x)
+  Relu = 5,      // max(x, 0)
+  Tanh = 6,
+};
+
+/// out = act(A' * B' + bias) with B' in panels as for sgemmPanels (same
+/// arguments): `out` (strides rsOut, csOut) is written, not accumulated, and
+/// may hold garbage on entry; `bias` holds N floats, or is null for none.
+/// The same bits as sgemmPanels on an `out` filled with the broadcast bias
+/// (zeros without one), followed by applyActivation on every element.
+void linearPanels(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsA,
+                  int64_t csA, const float *panels, int64_t panelWidth,
+                  int64_t panelStride, const float *bias, Activation act,
+                  float *out, int64_t rsOut, int64_t csOut, int maxThreads = 0);
+
+/// x[i] = act(x[i]) for i in [0, n), with the vectorized math of
+/// linearPanels (the same bits).
+void applyActivation(Activation act, float *x, int64_t n);
+
+/// Internal, for tests: y[i] = f(x[i]) for i in [0, n) by the vector math of
+/// the activations, with the active ISA's vectors (see setIsaForTesting).
+/// exp is for x <= 88 (larger x give exp(88)); results below FLT_MIN are 0.
+enum class VectorFunction { Exp, Erf, Tanh };
+void vectorMathForTesting(VectorFunction f, const float *x, float *y,
+                          int64_t n);
 
 /// The packed path's instruction set.
 enum class GemmIsa { Auto, Avx2, Avx512 };

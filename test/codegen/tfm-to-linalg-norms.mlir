@@ -85,3 +85,16 @@ func.func @layer_norm_vector(%x: tensor<8xf32>, %g: tensor<8xf32>) -> tensor<8xf
   %0 = tfm.layer_norm %x, %g, %g : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
   return %0 : tensor<8xf32>
 }
+
+// -----
+
+// The residual sum, then the LayerNorm passes.
+// CHECK-LABEL: func.func @add_layer_norm
+// CHECK:         %[[SUM:.+]] = linalg.generic {{.*}} ins(%arg0, %arg1 : tensor<2x8xf32>, tensor<2x8xf32>)
+// CHECK:           arith.addf
+// CHECK:         linalg.generic {{.*}} ins(%[[SUM]] : tensor<2x8xf32>)
+// CHECK:         math.rsqrt
+func.func @add_layer_norm(%x: tensor<2x8xf32>, %r: tensor<2x8xf32>, %g: tensor<8xf32>, %b: tensor<8xf32>) -> tensor<2x8xf32> {
+  %0 = tfm.add_layer_norm %x, %r, %g, %b : tensor<2x8xf32>, tensor<8xf32>, tensor<8xf32>
+  return %0 : tensor<2x8xf32>
+}

@@ -97,3 +97,19 @@ func.func @rms_norm_epsilon_type(%x: tensor<2x8xf32>, %g: tensor<8xf32>) {
   %0 = tfm.rms_norm %x, %g {epsilon = 1.0e-6 : f64} : tensor<2x8xf32>, tensor<8xf32>
   return
 }
+
+// -----
+
+func.func @add_layer_norm_residual_shape(%x: tensor<2x8xf32>, %r: tensor<1x8xf32>, %g: tensor<8xf32>) {
+  // expected-error @+1 {{'tfm.add_layer_norm' op failed to verify that all of {input, residual, result} have same type}}
+  %0 = "tfm.add_layer_norm"(%x, %r, %g, %g) : (tensor<2x8xf32>, tensor<1x8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @add_layer_norm_bias_shape(%x: tensor<2x8xf32>, %g: tensor<8xf32>, %b: tensor<2xf32>) {
+  // expected-error @+1 {{'tfm.add_layer_norm' op 'bias' has shape [2] but 'input' has shape [2,8]: expected [8]}}
+  %0 = tfm.add_layer_norm %x, %x, %g, %b : tensor<2x8xf32>, tensor<8xf32>, tensor<2xf32>
+  return
+}

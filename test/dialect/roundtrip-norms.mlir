@@ -33,3 +33,13 @@ func.func @rms_norm(%x: tensor<2x5x8xf32>, %g: tensor<8xf32>) -> (tensor<2x5x8xf
   %1 = tfm.rms_norm %x, %g {epsilon = 1.0e-5 : f32} : tensor<2x5x8xf32>, tensor<8xf32>
   return %0, %1 : tensor<2x5x8xf32>, tensor<2x5x8xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @add_layer_norm
+// CHECK-SAME:    (%[[X:.+]]: tensor<2x5x8xf32>, %[[R:.+]]: tensor<2x5x8xf32>, %[[G:.+]]: tensor<8xf32>, %[[B:.+]]: tensor<8xf32>)
+// CHECK:         tfm.add_layer_norm %[[X]], %[[R]], %[[G]], %[[B]] {epsilon = 9.99999996E-13 : f32} : tensor<2x5x8xf32>, tensor<8xf32>, tensor<8xf32>
+func.func @add_layer_norm(%x: tensor<2x5x8xf32>, %r: tensor<2x5x8xf32>, %g: tensor<8xf32>, %b: tensor<8xf32>) -> tensor<2x5x8xf32> {
+  %0 = tfm.add_layer_norm %x, %r, %g, %b {epsilon = 1.0e-12 : f32} : tensor<2x5x8xf32>, tensor<8xf32>, tensor<8xf32>
+  return %0 : tensor<2x5x8xf32>
+}

@@ -262,16 +262,22 @@ const char *kPreparedSignature =
     R"({"name":"scale","args":[)"
     R"({"name":"x","role":"input","dtype":"f32","shape":[3]},)"
     R"({"name":"packed.w","role":"weight","dtype":"f32","shape":[3]},)"
-    R"({"name":"y","role":"output","dtype":"f32","shape":[3]}]},)"
+    R"({"name":"y","role":"output","dtype":"f32","shape":[3]},)"
+    R"({"name":"kiln.arena","role":"scratch","dtype":"u8","shape":[4096]}]},)"
     R"({"name":"prepare_weights","args":[)"
     R"({"name":"w","role":"weight","dtype":"f32","shape":[3]},)"
-    R"({"name":"packed.w","role":"output","dtype":"f32","shape":[3]}]}]})";
+    R"({"name":"packed.w","role":"output","dtype":"f32","shape":[3]},)"
+    R"({"name":"kiln.arena","role":"scratch","dtype":"u8","shape":[64]}]}]})";
 
 int prepareCalls = 0;
+void *prepareScratch = nullptr, *scaleScratch = nullptr;
 
 extern "C" void prepareDouble(void **args) {
   auto *w = static_cast<const float *>(memrefData(args, 0));
   auto *doubled = static_cast<float *>(memrefData(args, 1));
+  prepareScratch = memrefData(args, 2);
+  // The arena is working memory: the kernel may write all of it.
+  std::memset(prepareScratch, 0xAB, 64);
   ++prepareCalls;
   for (int i = 0; i < 3; ++i)
     doubled[i] = 2 * w[i];
@@ -281,6 +287,8 @@ extern "C" void scaleByPrepared(void **args) {
   auto *x = static_cast<const float *>(memrefData(args, 0));
   auto *doubled = static_cast<const float *>(memrefData(args, 1));
   auto *y = static_cast<float *>(memrefData(args, 2));
+  scaleScratch = memrefData(args, 3);
+  std::memset(scaleScratch, 0xCD, 4096);
   for (int i = 0; i < 3; ++i)
     y[i] = x[i] * doubled[i];
 }
@@ -313,6 +321,14 @@ TEST_F(SessionTest, DerivedWeightsArePreparedOnceAtLoad) {
   ASSERT_FALSE(loaded->run("scale", {{"x", x.view()}}, {{"y", y.view()}}));
   EXPECT_EQ(values(y.view()), (std::vector<float>{2, 4, 3}));
   EXPECT_EQ(prepareCalls, 1);
+  // One scratch buffer, as large as the largest arena, serves every entry
+  // (prepare_weights included) and is not an argument users give.
+  EXPECT_NE(prepareScratch, nullptr);
+  EXPECT_EQ(scaleScratch, prepareScratch);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(scaleScratch) % 64, 0u);
+  Expected<BoundCall> call =
+      loaded->bind("scale", {{"x", x.view()}}, {{"y", y.view()}});
+  ASSERT_TRUE(call) << call.message();
 
   // A missing source weight is reported by its checkpoint name.
   Expected<Session> missing = Session::create(prepared, {shardB});

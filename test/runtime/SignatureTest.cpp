@@ -70,6 +70,24 @@ TEST(SignatureTest, MetadataIsOptionalAndArgsMayBeEmpty) {
   EXPECT_EQ(signature->task, "");
   ASSERT_EQ(signature->entries.size(), 1u);
   EXPECT_TRUE(signature->entries[0].args.empty());
+  EXPECT_EQ(signature->entries[0].temporaryBytes, 0);
+}
+
+TEST(SignatureTest, TemporaryBytesAndDerivedWeights) {
+  Expected<ModelSignature> signature = parseModelSignature(
+      R"({"entries":[{"name":"f","temporary_bytes":4096,"args":[)"
+      R"({"name":"w","role":"weight","dtype":"f32","shape":[2]},)"
+      R"({"name":"packed.w","role":"weight","dtype":"f32","shape":[2]}]},)"
+      R"({"name":"prepare_weights","args":[)"
+      R"({"name":"w","role":"weight","dtype":"f32","shape":[2]},)"
+      R"({"name":"packed.w","role":"output","dtype":"f32","shape":[2]}]}]})");
+  ASSERT_TRUE(signature) << signature.message();
+  EXPECT_EQ(signature->entries[0].temporaryBytes, 4096);
+  ASSERT_NE(signature->prepareWeights(), nullptr);
+  EXPECT_EQ(signature->entryNames(), "'f'");
+  std::vector<const SignatureArg *> weights = signature->checkpointWeights();
+  ASSERT_EQ(weights.size(), 1u);
+  EXPECT_EQ(weights[0]->name, "w");
 }
 
 TEST(SignatureTest, Errors) {
@@ -94,6 +112,9 @@ TEST(SignatureTest, Errors) {
        "model signature: entries[0]: 'name' must be a non-empty string"},
       {R"({"entries":[{"name":"f"}]})",
        "model signature: entries[0] ('f'): expected an 'args' array"},
+      {R"({"entries":[{"name":"f","args":[],"temporary_bytes":-4}]})",
+       "model signature: entries[0] ('f'): 'temporary_bytes' must be a "
+       "non-negative integer"},
       {R"({"entries":[{"name":"f","args":[]},{"name":"f","args":[]}]})",
        "model signature: entries[1] ('f'): duplicate entry name"},
       {R"({"entries":[{"name":"f","args":[3]}]})",
@@ -106,7 +127,7 @@ TEST(SignatureTest, Errors) {
       {R"({"entries":[{"name":"f","args":[)"
        R"({"name":"x","role":"in","dtype":"f32","shape":[]}]}]})",
        "model signature: entries[0] ('f') args[0] ('x'): unknown role 'in' "
-       "(expected input, weight, state or output)"},
+       "(expected input, weight, state, output or scratch)"},
       {R"({"entries":[{"name":"f","args":[)"
        R"({"name":"x","role":"input","dtype":"f8","shape":[]}]}]})",
        "args[0] ('x'): unknown dtype 'f8'"},

@@ -8,6 +8,11 @@
 // and as sgemmPanels on B pre-packed in column panels of that micro-kernel's
 // width (16 or 32, as the compiler packs weights), on a second line per row:
 // xS = sgemm time / panels time, xN = openblas time / panels time.
+// A last row times a linear layer with gelu, out = gelu(x W + b), on
+// 128 x 768 x 3072 (BERT's intermediate layer), one thread: the fused
+// linearPanels against sgemmPanels with separate passes over the output for
+// the bias and the activation (scalar std::erf, as a compiled pointwise loop
+// would call it, and applyActivation, vectorized).
 // Not part of the CMake build (the runtime must not depend on OpenBLAS).
 // Build and run from the repository root (Debian: apt-get install
 // libopenblas-dev):
@@ -17,7 +22,8 @@
 //       runtime/ThreadPool.cpp -lopenblas
 //   /tmp/gemm_bench [peak GFLOP/s per core, default 127] [runs, default 25]
 //                   [threads: 0 = 1 and 2 (default), else that count]
-//                   [which: 0 = all shapes (default), 1 = only M = 128]
+//                   [which: 0 = all shapes (default), 1 = only M = 128,
+//                    2 = only the linear layer]
 //
 // OPENBLAS_NUM_THREADS does not need to be set: the thread count of both
 // libraries is set for each row. Each timing repeats small products to last
@@ -34,6 +40,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -189,6 +196,88 @@ void runCase(const Case &cs, double peakPerCore, int runs) {
   std::fflush(stdout);
 }
 
+/// The linear-layer row: gelu(A B + bias), A [M, K], B' in panels of each
+/// micro-kernel's width, one thread.
+void runLinearCase(int64_t m, int64_t k, int64_t n, double peakPerCore,
+                   int runs) {
+  using kiln::kernels::Activation;
+  std::mt19937 rng(43);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> a(static_cast<size_t>(m * k)),
+      b(static_cast<size_t>(k * n)), bias(static_cast<size_t>(n)),
+      c(static_cast<size_t>(m * n));
+  for (auto *buf : {&a, &b, &bias})
+    for (float &v : *buf)
+      v = dist(rng);
+  for (float &v : b)
+    v *= 0.05f; // outputs of order 1: both gelu branches
+  kiln::ThreadPool::global().setNumThreads(1);
+  std::vector<kiln::kernels::GemmIsa> isas{kiln::kernels::GemmIsa::Avx2};
+  if (kiln::kernels::avx512Available())
+    isas.push_back(kiln::kernels::GemmIsa::Avx512);
+  double flops = 2.0 * m * n * k;
+  std::printf("linear %lld x %lld x %lld + bias, gelu, 1 thr, median of %d "
+              "runs:\n",
+              (long long)m, (long long)k, (long long)n, runs);
+  for (kiln::kernels::GemmIsa isa : isas) {
+    kiln::kernels::setIsaForTesting(isa);
+    int64_t w = isa == kiln::kernels::GemmIsa::Avx2 ? 16 : 32;
+    std::vector<float> buf;
+    const float *panels = packPanels(b, n, 1, k, n, w, buf);
+    auto fused = [&] {
+      kiln::kernels::linearPanels(m, n, k, a.data(), k, 1, panels, w, k * w,
+                                  bias.data(), Activation::Gelu, c.data(), n,
+                                  1);
+    };
+    auto productWithBias = [&] {
+      for (int64_t i = 0; i < m; ++i)
+        std::copy(bias.begin(), bias.end(), c.begin() + i * n);
+      kiln::kernels::sgemmPanels(m, n, k, a.data(), k, 1, panels, w, k * w,
+                                 c.data(), n, 1);
+    };
+    auto scalarGelu = [&] {
+      productWithBias();
+      for (float &v : c)
+        v = 0.5f * v * (1.0f + std::erf(v * 0.707106781f));
+    };
+    auto vectorGelu = [&] {
+      productWithBias();
+      kiln::kernels::applyActivation(Activation::Gelu, c.data(), m * n);
+    };
+    auto plain = [&] {
+      kiln::kernels::sgemmPanels(m, n, k, a.data(), k, 1, panels, w, k * w,
+                                 c.data(), n, 1);
+    };
+    std::vector<double> t[4];
+    for (int r = -2; r < runs; ++r) // two warm-up runs
+      for (int v = 0; v < 4; ++v) {
+        double t0 = seconds();
+        if (v == 0)
+          fused();
+        else if (v == 1)
+          scalarGelu();
+        else if (v == 2)
+          vectorGelu();
+        else
+          plain();
+        if (r >= 0)
+          t[v].push_back(seconds() - t0);
+      }
+    double tf = median(t[0]);
+    std::printf("  %-6s W=%-2lld fused %6.2f ms (%5.1f GFLOP/s, %4.1f%% peak) "
+                "| bias + sgemmPanels + scalar erf pass %6.2f ms x%.2f | "
+                "... + applyActivation pass %6.2f ms x%.2f | sgemmPanels "
+                "alone %6.2f ms\n",
+                isa == kiln::kernels::GemmIsa::Avx2 ? "avx2" : "avx512",
+                (long long)w, tf * 1e3, flops / tf * 1e-9,
+                100.0 * flops / tf * 1e-9 / peakPerCore, median(t[1]) * 1e3,
+                median(t[1]) / tf, median(t[2]) * 1e3, median(t[2]) / tf,
+                median(t[3]) * 1e3);
+  }
+  kiln::kernels::setIsaForTesting(kiln::kernels::GemmIsa::Auto);
+  std::fflush(stdout);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -197,7 +286,12 @@ int main(int argc, char **argv) {
   std::printf("M x K x N, median of %d runs; peak %.1f GFLOP/s per core\n",
               runs, peak);
   int onlyThreads = argc > 3 ? std::atoi(argv[3]) : 0;
-  bool onlyM128 = argc > 4 && std::atoi(argv[4]) == 1;
+  int which = argc > 4 ? std::atoi(argv[4]) : 0;
+  bool onlyM128 = which == 1;
+  if (which == 2) {
+    runLinearCase(128, 768, 3072, peak, runs);
+    return 0;
+  }
   for (int threads : {1, 2}) {
     if (onlyThreads > 0 && threads != 1)
       threads = onlyThreads;
@@ -213,5 +307,6 @@ int main(int argc, char **argv) {
     if (onlyThreads > 0)
       break;
   }
+  runLinearCase(128, 768, 3072, peak, runs);
   return 0;
 }

@@ -216,6 +216,29 @@ bool checkWeights(ArrayRef<mlir::func::FuncOp> entries,
   return true;
 }
 
+/// Adds each entry's arena (kiln-plan-memory) to the signature: its size as
+/// the entry's peak temporary memory, and the argument the runtime fills
+/// with its scratch buffer.
+void recordTemporaryBytes(mlir::ModuleOp module, std::string &signatureJson) {
+  nlohmann::json signature = nlohmann::json::parse(signatureJson);
+  for (nlohmann::json &entry : signature["entries"]) {
+    auto func = module.lookupSymbol<mlir::func::FuncOp>(
+        entry["name"].get<std::string>());
+    if (!func)
+      continue;
+    auto bytes = func->getAttrOfType<mlir::IntegerAttr>("kiln.arena_bytes");
+    if (!bytes)
+      continue;
+    // kiln-plan-memory appended the arena as the entry's last argument.
+    entry["temporary_bytes"] = bytes.getInt();
+    entry["args"].push_back({{"name", "kiln.arena"},
+                             {"role", "scratch"},
+                             {"dtype", "u8"},
+                             {"shape", {bytes.getInt()}}});
+  }
+  signatureJson = signature.dump();
+}
+
 std::string absolutePath(StringRef path) {
   SmallString<256> absolute(path);
   sys::fs::make_absolute(absolute);
@@ -365,6 +388,8 @@ int compile(const char *argv0) {
       errs() << "error: lowering failed in stage '" << stage.name << "'\n";
       return 1;
     }
+    if (StringRef(stage.name) == "bufferized")
+      recordTemporaryBytes(*module, contents.signatureJson);
     // tfm-hoist-weight-expressions adds the load-time entry.
     if (module->lookupSymbol(kiln::tfm::kPrepareWeightsEntry) &&
         !llvm::is_contained(entryNames, kiln::tfm::kPrepareWeightsEntry))

@@ -674,3 +674,569 @@ TEST(GemmDeathTest, MismatchedShapesAbort) {
 }
 
 } // namespace
+
+//===----------------------------------------------------------------------===//
+// Fused linear layers (linearPanels, kiln_linear_panels_f32) and their math
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+using kernels::Activation;
+
+const Activation kActivations[] = {Activation::None,     Activation::Gelu,
+                                   Activation::GeluTanh, Activation::QuickGelu,
+                                   Activation::Silu,     Activation::Relu,
+                                   Activation::Tanh};
+
+/// The activations in double precision. gelu_tanh as x sigmoid(2u), the same
+/// function as 0.5 x (1 + tanh u) without its cancellation for x < 0.
+double activationReference(Activation act, double x) {
+  switch (act) {
+  case Activation::Gelu:
+    return 0.5 * x * std::erfc(-x / std::sqrt(2.0));
+  case Activation::GeluTanh:
+    return x / (1.0 + std::exp(-2.0 * std::sqrt(2.0 / M_PI) *
+                               (x + 0.044715 * x * x * x)));
+  case Activation::QuickGelu:
+    return x / (1.0 + std::exp(-1.702 * x));
+  case Activation::Silu:
+    return x / (1.0 + std::exp(-x));
+  case Activation::Relu:
+    return x > 0.0 ? x : 0.0;
+  case Activation::Tanh:
+    return std::tanh(x);
+  default:
+    return x;
+  }
+}
+
+/// The float ulp at `ref` (of its binade; 2^-149 below FLT_MIN).
+double ulpAt(double ref) {
+  double a = std::fabs(ref);
+  if (a < 1.1754943508222875e-38)
+    return std::ldexp(1.0, -149);
+  int e;
+  std::frexp(a, &e);
+  return std::ldexp(1.0, e - 24);
+}
+
+/// The ISAs this CPU runs.
+std::vector<kernels::GemmIsa> availableIsas() {
+  std::vector<kernels::GemmIsa> isas{kernels::GemmIsa::Avx2};
+  if (kernels::avx512Available())
+    isas.push_back(kernels::GemmIsa::Avx512);
+  return isas;
+}
+
+/// Every 2^-12 in [-10, 10], and magnitudes down to 1e-30 (relative
+/// accuracy near zero), both signs.
+std::vector<float> mathSweep() {
+  std::vector<float> x;
+  for (int i = -10 * 4096; i <= 10 * 4096; ++i)
+    x.push_back(static_cast<float>(i) / 4096.0f);
+  for (float v = 1e-30f; v < 1.0f; v *= 1.01f) {
+    x.push_back(v);
+    x.push_back(-v);
+  }
+  return x;
+}
+
+} // namespace
+
+TEST(GemmLinearMathTest, ExpErfTanhAccuracy) {
+  // Measured over every float in [-10, 10]: erf 1.32 ulp, tanh 1.33 ulp, exp
+  // 0.98 ulp (and exp over [-87, 88] below).
+  std::vector<float> x = mathSweep();
+  std::vector<float> wide; // exp over its whole normal range
+  for (float v = -87.0f; v <= 88.0f; v += 1.0f / 512)
+    wide.push_back(v);
+  struct Case {
+    kernels::VectorFunction f;
+    const char *name;
+    double (*ref)(double);
+    const std::vector<float> *x;
+  };
+  const Case cases[] = {{kernels::VectorFunction::Erf, "erf",
+                         [](double v) { return std::erf(v); }, &x},
+                        {kernels::VectorFunction::Tanh, "tanh",
+                         [](double v) { return std::tanh(v); }, &x},
+                        {kernels::VectorFunction::Exp, "exp",
+                         [](double v) { return std::exp(v); }, &x},
+                        {kernels::VectorFunction::Exp, "exp",
+                         [](double v) { return std::exp(v); }, &wide}};
+  for (kernels::GemmIsa isa : availableIsas()) {
+    kernels::setIsaForTesting(isa);
+    for (const Case &c : cases) {
+      std::vector<float> y(c.x->size());
+      kernels::vectorMathForTesting(c.f, c.x->data(), y.data(),
+                                    static_cast<int64_t>(y.size()));
+      double worst = 0.0, at = 0.0;
+      for (size_t i = 0; i < y.size(); ++i) {
+        double ref = c.ref((*c.x)[i]);
+        double ulps = std::fabs(y[i] - ref) / ulpAt(ref);
+        if (ulps > worst) {
+          worst = ulps;
+          at = (*c.x)[i];
+        }
+      }
+      EXPECT_LE(worst, 2.0)
+          << c.name << " at " << at << " (" << kernels::activeIsaName() << ")";
+    }
+  }
+  kernels::setIsaForTesting(kernels::GemmIsa::Auto);
+}
+
+TEST(GemmLinearMathTest, SpecialValues) {
+  const float inf = INFINITY;
+  std::vector<float> x = {0.0f, -0.0f, inf, -inf, NAN, 1e-40f, -1e-40f, 100.0f};
+  std::vector<float> y(x.size());
+  for (kernels::GemmIsa isa : availableIsas()) {
+    kernels::setIsaForTesting(isa);
+    kernels::vectorMathForTesting(kernels::VectorFunction::Erf, x.data(),
+                                  y.data(), 8);
+    EXPECT_EQ(y[0], 0.0f);
+    EXPECT_TRUE(std::signbit(y[1]));
+    EXPECT_EQ(y[2], 1.0f);
+    EXPECT_EQ(y[3], -1.0f);
+    EXPECT_TRUE(std::isnan(y[4]));
+    EXPECT_NEAR(y[5], 1.1283791670955126 * x[5], 1.5e-45); // a subnormal ulp
+    EXPECT_EQ(y[7], 1.0f);
+    kernels::vectorMathForTesting(kernels::VectorFunction::Tanh, x.data(),
+                                  y.data(), 8);
+    EXPECT_EQ(y[0], 0.0f);
+    EXPECT_TRUE(std::signbit(y[1]));
+    EXPECT_EQ(y[2], 1.0f);
+    EXPECT_EQ(y[3], -1.0f);
+    EXPECT_TRUE(std::isnan(y[4]));
+    EXPECT_EQ(y[6], -1e-40f);
+    kernels::vectorMathForTesting(kernels::VectorFunction::Exp, x.data(),
+                                  y.data(), 8);
+    EXPECT_EQ(y[0], 1.0f);
+    EXPECT_EQ(y[3], 0.0f); // exp(-inf); exp(+inf) is exp(88) (x <= 88 only)
+    EXPECT_TRUE(std::isnan(y[4]));
+    std::vector<float> acts = x;
+    for (Activation act : kActivations) {
+      acts = x;
+      kernels::applyActivation(act, acts.data(), 8);
+      EXPECT_TRUE(std::isnan(acts[4])) << static_cast<int>(act);
+      EXPECT_EQ(acts[0], 0.0f) << static_cast<int>(act);
+      EXPECT_NEAR(acts[7], activationReference(act, 100.0), 1e-5)
+          << static_cast<int>(act);
+    }
+  }
+  kernels::setIsaForTesting(kernels::GemmIsa::Auto);
+}
+
+TEST(GemmLinearMathTest, ActivationsMatchDoubleReference) {
+  // 1e-6 relative, or 1e-7 absolute near zero. Measured over every float in
+  // [-10, 10]: at most 0.41 of that bound (gelu 6 ulp, silu 2 ulp,
+  // quick_gelu 2.3 ulp, tanh 1.3 ulp; gelu_tanh up to 2e-6 relative where
+  // its value is below 3e-7, 5e-13 absolute).
+  std::vector<float> x = mathSweep();
+  for (kernels::GemmIsa isa : availableIsas()) {
+    kernels::setIsaForTesting(isa);
+    for (Activation act : kActivations) {
+      std::vector<float> y = x;
+      kernels::applyActivation(act, y.data(), static_cast<int64_t>(y.size()));
+      for (size_t i = 0; i < y.size(); ++i) {
+        double ref = activationReference(act, x[i]);
+        ASSERT_LE(std::fabs(y[i] - ref), std::max(1e-6 * std::fabs(ref), 1e-7))
+            << "activation " << static_cast<int>(act) << " at " << x[i] << " ("
+            << kernels::activeIsaName() << ")";
+      }
+    }
+  }
+  kernels::setIsaForTesting(kernels::GemmIsa::Auto);
+}
+
+TEST(GemmLinearMathTest, SameBitsOnBothIsas) {
+  if (!kernels::avx512Available())
+    GTEST_SKIP() << "no AVX-512 on this CPU";
+  std::vector<float> x = mathSweep();
+  std::vector<float> y[2];
+  kernels::GemmIsa isas[2] = {kernels::GemmIsa::Avx2, kernels::GemmIsa::Avx512};
+  for (auto f : {kernels::VectorFunction::Exp, kernels::VectorFunction::Erf,
+                 kernels::VectorFunction::Tanh}) {
+    for (int v = 0; v < 2; ++v) {
+      kernels::setIsaForTesting(isas[v]);
+      y[v].assign(x.size(), 0.0f);
+      kernels::vectorMathForTesting(f, x.data(), y[v].data(),
+                                    static_cast<int64_t>(x.size()));
+    }
+    EXPECT_EQ(std::memcmp(y[0].data(), y[1].data(), x.size() * sizeof(float)),
+              0)
+        << static_cast<int>(f);
+  }
+  for (Activation act : kActivations) {
+    for (int v = 0; v < 2; ++v) {
+      kernels::setIsaForTesting(isas[v]);
+      y[v] = x;
+      kernels::applyActivation(act, y[v].data(),
+                               static_cast<int64_t>(x.size()));
+    }
+    EXPECT_EQ(std::memcmp(y[0].data(), y[1].data(), x.size() * sizeof(float)),
+              0)
+        << static_cast<int>(act);
+  }
+  kernels::setIsaForTesting(kernels::GemmIsa::Auto);
+}
+
+namespace {
+
+/// Every GemmLinearTest runs once per micro-kernel, like GemmTest.
+class GemmLinearTest : public GemmTest {};
+
+/// One linear layer through linearPanels: A [M, K] (or [K, M] if tA) and
+/// out padded views (pad), out filled with NaN garbage (never read) inside
+/// and a sentinel around it.
+struct LinearCase {
+  int64_t m, n, k, w;
+  bool tA = false;
+  int64_t pad = 0;
+  int64_t csOut = 1;
+};
+
+struct LinearRun {
+  std::vector<float> out; // the whole buffer
+  int64_t ld = 0, offset = 5;
+  float at(int64_t i, int64_t j, int64_t csOut) const {
+    return out[static_cast<size_t>(offset + i * ld + j * csOut)];
+  }
+};
+
+constexpr float kSentinel = 12345.0f;
+
+LinearRun runLinear(const LinearCase &lc, const std::vector<float> &a,
+                    int64_t ldA, const Panels &panels, const float *bias,
+                    Activation act, int maxThreads = 0) {
+  LinearRun r;
+  r.ld = lc.n * lc.csOut + lc.pad;
+  r.out.assign(static_cast<size_t>(r.offset + lc.m * r.ld + 8), kSentinel);
+  for (int64_t i = 0; i < lc.m; ++i)
+    for (int64_t j = 0; j < lc.n; ++j)
+      r.out[static_cast<size_t>(r.offset + i * r.ld + j * lc.csOut)] = NAN;
+  kernels::linearPanels(lc.m, lc.n, lc.k, a.data() + 3, lc.tA ? 1 : ldA,
+                        lc.tA ? ldA : 1, panels.get(), lc.w, panels.stride,
+                        bias, act, r.out.data() + r.offset, r.ld, lc.csOut,
+                        maxThreads);
+  return r;
+}
+
+/// The same layer as sgemmPanels on `out` = broadcast bias, then
+/// applyActivation: what linearPanels must match bit for bit.
+LinearRun runUnfused(const LinearCase &lc, const std::vector<float> &a,
+                     int64_t ldA, const Panels &panels, const float *bias,
+                     Activation act) {
+  LinearRun r;
+  r.ld = lc.n * lc.csOut + lc.pad;
+  r.out.assign(static_cast<size_t>(r.offset + lc.m * r.ld + 8), kSentinel);
+  float *out = r.out.data() + r.offset;
+  for (int64_t i = 0; i < lc.m; ++i)
+    for (int64_t j = 0; j < lc.n; ++j)
+      out[i * r.ld + j * lc.csOut] = bias ? bias[j] : 0.0f;
+  kernels::sgemmPanels(lc.m, lc.n, lc.k, a.data() + 3, lc.tA ? 1 : ldA,
+                       lc.tA ? ldA : 1, panels.get(), lc.w, panels.stride, out,
+                       r.ld, lc.csOut);
+  for (int64_t i = 0; i < lc.m; ++i)
+    for (int64_t j = 0; j < lc.n; ++j)
+      kernels::applyActivation(act, out + i * r.ld + j * lc.csOut, 1);
+  return r;
+}
+
+/// Random operands of a LinearCase: A (offset 3, rows ldA apart), B' [K, N]
+/// in panels, a bias of N floats.
+struct LinearOperands {
+  std::vector<float> a, b, bias;
+  int64_t ldA;
+  Panels panels;
+  LinearOperands(const LinearCase &lc, std::mt19937 &rng)
+      : a(randomVector(
+            3 + (lc.tA ? lc.k : lc.m) * ((lc.tA ? lc.m : lc.k) + lc.pad), rng)),
+        b(randomVector(lc.k * lc.n, rng)), bias(randomVector(lc.n, rng)),
+        ldA((lc.tA ? lc.m : lc.k) + lc.pad),
+        panels(b, lc.n, 1, lc.k, lc.n, lc.w, /*lead=*/1, /*gap=*/2) {}
+  double aAt(const LinearCase &lc, int64_t i, int64_t l) const {
+    return a[static_cast<size_t>(3 + (lc.tA ? l * ldA + i : i * ldA + l))];
+  }
+};
+
+/// Checks every element against the double reference and that nothing
+/// around out was written.
+void expectLinearClose(const LinearCase &lc, const LinearOperands &ops,
+                       const LinearRun &r, bool withBias, Activation act) {
+  for (int64_t i = 0; i < lc.m; ++i) {
+    for (int64_t j = 0; j < lc.n; ++j) {
+      double sum = withBias ? ops.bias[static_cast<size_t>(j)] : 0.0;
+      double magnitude = std::fabs(sum); // of the terms summed
+      for (int64_t l = 0; l < lc.k; ++l) {
+        double term =
+            ops.aAt(lc, i, l) * ops.b[static_cast<size_t>(l * lc.n + j)];
+        sum += term;
+        magnitude += std::fabs(term);
+      }
+      double want = activationReference(act, sum);
+      // 1e-5 relative on the product (of the terms' magnitudes), through
+      // the activation (slopes below 1.2), plus the activation's own error.
+      double tol =
+          1.2 * 1e-5 * magnitude + std::max(1e-6 * std::fabs(want), 1e-7);
+      ASSERT_NEAR(r.at(i, j, lc.csOut), want, tol)
+          << "element (" << i << ", " << j << ")";
+    }
+  }
+  for (size_t t = 0; t < r.out.size(); ++t) {
+    int64_t rel = static_cast<int64_t>(t) - r.offset;
+    bool inside = rel >= 0 && rel < lc.m * r.ld &&
+                  rel % r.ld < lc.n * lc.csOut && (rel % r.ld) % lc.csOut == 0;
+    if (!inside)
+      ASSERT_EQ(r.out[t], kSentinel) << "wrote outside out at " << t;
+  }
+}
+
+std::string describe(const LinearCase &lc, bool withBias, Activation act) {
+  return "M " + std::to_string(lc.m) + " N " + std::to_string(lc.n) + " K " +
+         std::to_string(lc.k) + " W " + std::to_string(lc.w) + " tA " +
+         std::to_string(lc.tA) + " pad " + std::to_string(lc.pad) + " csOut " +
+         std::to_string(lc.csOut) + " bias " + std::to_string(withBias) +
+         " activation " + std::to_string(static_cast<int>(act));
+}
+
+} // namespace
+
+TEST_P(GemmLinearTest, MatchesReference) {
+  std::mt19937 rng(21);
+  int trial = 0;
+  for (int64_t w : {16, 32, 7})
+    for (int64_t m : {1, 2, 4, 5, 128})
+      for (int64_t k : {1, 768})
+        for (int64_t n : {45, 100}) {
+          ++trial;
+          LinearCase lc{m, n, k, w, (trial & 1) != 0, trial % 3};
+          LinearOperands ops(lc, rng);
+          for (bool withBias : {false, true})
+            for (Activation act : kActivations) {
+              SCOPED_TRACE(describe(lc, withBias, act));
+              LinearRun r =
+                  runLinear(lc, ops.a, ops.ldA, ops.panels,
+                            withBias ? ops.bias.data() : nullptr, act);
+              expectLinearClose(lc, ops, r, withBias, act);
+              if (HasFatalFailure())
+                return;
+            }
+        }
+}
+
+TEST_P(GemmLinearTest, BitIdenticalToMatmulPanelsOnBias) {
+  // linearPanels == sgemmPanels on out = broadcast(bias), then the
+  // activation: the streaming path (M <= 4), the packed one (both loop nests,
+  // several k blocks), the widths read in place, re-packed or streamed by
+  // other kernels, N <= 4, column-strided out.
+  std::mt19937 rng(22);
+  int64_t nr = activeNR();
+  const LinearCase cases[] = {{1, 3072, 768, nr},
+                              {2, 100, 70, 16},
+                              {3, 530, 257, 32},
+                              {4, 77, 600, 7},
+                              {4, 100, 33, 8},
+                              {1, 40, 20, 3},
+                              {5, 40, 600, nr},
+                              {128, 768, 300, nr},
+                              {150, 1100, 300, 48 - nr},
+                              {13, 17, 300, 7},
+                              {300, 45, 520, 32},
+                              {7, 3, 50, nr},
+                              {9, 4, 40, 3},
+                              {6, 90, 700, 16},
+                              {1, 70, 40, 16, true, 2, 2},
+                              {20, 70, 40, 32, true, 1, 2},
+                              {3, 70, 40, 7, false, 0, 3}};
+  for (const LinearCase &lc : cases) {
+    LinearOperands ops(lc, rng);
+    for (bool withBias : {false, true})
+      for (Activation act : kActivations) {
+        const float *bias = withBias ? ops.bias.data() : nullptr;
+        LinearRun got = runLinear(lc, ops.a, ops.ldA, ops.panels, bias, act);
+        LinearRun want = runUnfused(lc, ops.a, ops.ldA, ops.panels, bias, act);
+        ASSERT_EQ(std::memcmp(got.out.data(), want.out.data(),
+                              got.out.size() * sizeof(float)),
+                  0)
+            << describe(lc, withBias, act);
+      }
+  }
+}
+
+TEST_P(GemmLinearTest, ThreadCountDoesNotChangeResults) {
+  std::mt19937 rng(23);
+  // Split by columns, and by rows (301 x 40).
+  const LinearCase cases[] = {
+      {128, 768, 768, activeNR()}, {301, 200, 520, 7}, {301, 40, 520, 16},
+      {1, 4096, 1024, activeNR()}, {3, 3000, 700, 16}, {30, 1000, 700, 32}};
+  for (const LinearCase &lc : cases) {
+    LinearOperands ops(lc, rng);
+    for (Activation act : {Activation::None, Activation::Gelu}) {
+      LinearRun serial =
+          runLinear(lc, ops.a, ops.ldA, ops.panels, ops.bias.data(), act, 1);
+      for (int threads : {2, 3}) {
+        LinearRun parallel;
+        withThreads(threads, [&] {
+          parallel =
+              runLinear(lc, ops.a, ops.ldA, ops.panels, ops.bias.data(), act);
+        });
+        ASSERT_EQ(std::memcmp(serial.out.data(), parallel.out.data(),
+                              serial.out.size() * sizeof(float)),
+                  0)
+            << describe(lc, true, act) << ", " << threads << " threads";
+      }
+    }
+  }
+}
+
+TEST_P(GemmLinearTest, EmptyAndZeroDepth) {
+  // K = 0: out = act(bias). M or N = 0: nothing written.
+  std::vector<float> bias = {-1.0f, 0.5f, 2.0f, -3.0f, 4.0f, 0.25f};
+  std::vector<float> out(12, NAN);
+  kernels::linearPanels(2, 6, 0, nullptr, 0, 1, nullptr, 16, 0, bias.data(),
+                        Activation::Relu, out.data(), 6, 1);
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t j = 0; j < 6; ++j)
+      EXPECT_EQ(out[size_t(i * 6 + j)], std::max(bias[size_t(j)], 0.0f));
+  kernels::linearPanels(2, 6, 0, nullptr, 0, 1, nullptr, 16, 0, nullptr,
+                        Activation::Gelu, out.data(), 6, 1);
+  EXPECT_EQ(out, std::vector<float>(12, 0.0f));
+  std::vector<float> untouched(4, 7.0f);
+  kernels::linearPanels(0, 2, 3, nullptr, 3, 1, nullptr, 16, 48, bias.data(),
+                        Activation::Gelu, untouched.data(), 2, 1);
+  EXPECT_EQ(untouched, std::vector<float>(4, 7.0f));
+}
+
+TEST_P(GemmLinearTest, MlirDescriptor) {
+  // Through the C interface: transposed A, a strided bias, no bias (a dummy
+  // descriptor of size 1), panels read in place and panels with other
+  // strides ([P, W, K] storage), against linearPanels / the reference.
+  std::mt19937 rng(24);
+  for (int64_t w : {16, 32, 7})
+    for (bool tA : {false, true})
+      for (int64_t m : {1, 9})
+        for (int64_t hasBias : {0, 1}) {
+          int64_t n = 45, k = 20;
+          Matrix a = tA ? Matrix(k, m, 2, 3, rng) : Matrix(m, k, 2, 3, rng);
+          Matrix b(k, n, 0, 0, rng);
+          Matrix out(m, n, 1, 2, rng);
+          std::vector<float> biasBuf = randomVector(2 * n + 1, rng);
+          std::vector<float> bias(static_cast<size_t>(n));
+          for (int64_t j = 0; j < n; ++j)
+            bias[size_t(j)] = biasBuf[size_t(1 + 2 * j)];
+          Panels panels(b.data, n, 1, k, n, w, /*lead=*/4, /*gap=*/3);
+          KilnMemRef<2> ma = a.memref(), mo = out.memref();
+          KilnMemRef<3> mp{panels.data.data(),
+                           panels.data.data(),
+                           panels.lead,
+                           {panels.count, k, w},
+                           {panels.stride, w, 1}};
+          float dummy = NAN;
+          KilnMemRef<1> mb =
+              hasBias
+                  ? KilnMemRef<1>{biasBuf.data(), biasBuf.data(), 1, {n}, {2}}
+                  : KilnMemRef<1>{&dummy, &dummy, 0, {1}, {1}};
+          _mlir_ciface_kiln_linear_panels_f32(
+              &ma, &mp, &mb, &mo, tA, hasBias,
+              static_cast<int64_t>(Activation::Silu));
+          Matrix want = out;
+          kernels::linearPanels(
+              m, n, k, a.data.data() + a.offset, tA ? 1 : a.ld, tA ? a.ld : 1,
+              panels.get(), w, panels.stride, hasBias ? bias.data() : nullptr,
+              Activation::Silu, want.data.data() + want.offset, want.ld, 1);
+          EXPECT_EQ(out.data, want.data)
+              << "W " << w << " tA " << tA << " M " << m << " bias " << hasBias;
+          // Panels stored [P, W, K] (k contiguous): strides [K * W, 1, K].
+          std::vector<float> kMajor(size_t(panels.count * k * w), 0.0f);
+          for (int64_t j = 0; j < n; ++j)
+            for (int64_t l = 0; l < k; ++l)
+              kMajor[size_t(j / w * k * w + j % w * k + l)] = b.at(l, j);
+          KilnMemRef<3> mk{kMajor.data(),
+                           kMajor.data(),
+                           0,
+                           {panels.count, k, w},
+                           {k * w, 1, k}};
+          Matrix other = out;
+          for (float &v : other.data)
+            v = NAN;
+          KilnMemRef<2> mo2 = other.memref();
+          _mlir_ciface_kiln_linear_panels_f32(
+              &ma, &mk, &mb, &mo2, tA, hasBias,
+              static_cast<int64_t>(Activation::Silu));
+          for (int64_t i = 0; i < m; ++i)
+            for (int64_t j = 0; j < n; ++j)
+              ASSERT_NEAR(other.at(i, j), want.at(i, j), 1e-5)
+                  << i << ", " << j;
+        }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    GemmLinear, GemmLinearTest,
+    ::testing::Values(kernels::GemmIsa::Avx2, kernels::GemmIsa::Avx512),
+    [](const ::testing::TestParamInfo<kernels::GemmIsa> &info) {
+      return std::string(info.param == kernels::GemmIsa::Avx2 ? "avx2"
+                                                              : "avx512");
+    });
+
+TEST(GemmLinearIsaTest, Avx2AndAvx512GiveTheSameBits) {
+  if (!kernels::avx512Available())
+    GTEST_SKIP() << "no AVX-512 on this CPU";
+  std::mt19937 rng(25);
+  const LinearCase cases[] = {{128, 768, 300, 32},
+                              {37, 45, 600, 16},
+                              {300, 530, 70, 7},
+                              {2, 100, 40, 32}};
+  for (const LinearCase &lc : cases) {
+    LinearOperands ops(lc, rng);
+    for (Activation act : kActivations) {
+      kernels::setIsaForTesting(kernels::GemmIsa::Avx2);
+      LinearRun avx2 =
+          runLinear(lc, ops.a, ops.ldA, ops.panels, ops.bias.data(), act);
+      kernels::setIsaForTesting(kernels::GemmIsa::Avx512);
+      LinearRun avx512 =
+          runLinear(lc, ops.a, ops.ldA, ops.panels, ops.bias.data(), act);
+      EXPECT_EQ(std::memcmp(avx2.out.data(), avx512.out.data(),
+                            avx2.out.size() * sizeof(float)),
+                0)
+          << describe(lc, true, act);
+    }
+  }
+  kernels::setIsaForTesting(kernels::GemmIsa::Auto);
+}
+
+TEST(GemmLinearDeathTest, MismatchedShapesAbort) {
+  std::vector<float> buf(256, 0.0f);
+  KilnMemRef<2> ma{buf.data(), buf.data(), 0, {2, 3}, {3, 1}};
+  KilnMemRef<2> mo{buf.data(), buf.data(), 0, {2, 40}, {40, 1}};
+  KilnMemRef<3> panels{buf.data(), buf.data(), 0, {3, 3, 16}, {48, 16, 1}};
+  KilnMemRef<1> bias{buf.data(), buf.data(), 0, {40}, {1}};
+  // N = 40 needs 3 panels of width 16, not 2.
+  KilnMemRef<3> twoPanels{buf.data(), buf.data(), 0, {2, 3, 16}, {48, 16, 1}};
+  EXPECT_DEATH(
+      _mlir_ciface_kiln_linear_panels_f32(&ma, &twoPanels, &bias, &mo, 0, 1, 0),
+      "kiln_linear_panels_f32: shapes do not agree");
+  // K of the panels (4) is not K of A (3).
+  KilnMemRef<3> wrongK{buf.data(), buf.data(), 0, {3, 4, 16}, {64, 16, 1}};
+  EXPECT_DEATH(
+      _mlir_ciface_kiln_linear_panels_f32(&ma, &wrongK, &bias, &mo, 0, 1, 0),
+      "kiln_linear_panels_f32: shapes do not agree");
+  // M of out (3) is not M of A (2).
+  KilnMemRef<2> wrongM{buf.data(), buf.data(), 0, {3, 40}, {40, 1}};
+  EXPECT_DEATH(_mlir_ciface_kiln_linear_panels_f32(&ma, &panels, &bias, &wrongM,
+                                                   0, 1, 0),
+               "kiln_linear_panels_f32: shapes do not agree");
+  // A bias of 39 floats for N = 40 (ignored without a bias).
+  KilnMemRef<1> shortBias{buf.data(), buf.data(), 0, {39}, {1}};
+  EXPECT_DEATH(_mlir_ciface_kiln_linear_panels_f32(&ma, &panels, &shortBias,
+                                                   &mo, 0, 1, 0),
+               "kiln_linear_panels_f32: shapes do not agree: bias \\[39\\]");
+  _mlir_ciface_kiln_linear_panels_f32(&ma, &panels, &shortBias, &mo, 0, 0, 0);
+  // Unknown activation codes.
+  EXPECT_DEATH(
+      _mlir_ciface_kiln_linear_panels_f32(&ma, &panels, &bias, &mo, 0, 1, 7),
+      "kiln_linear_panels_f32: unknown activation code 7");
+  EXPECT_DEATH(
+      _mlir_ciface_kiln_linear_panels_f32(&ma, &panels, &bias, &mo, 0, 1, -1),
+      "kiln_linear_panels_f32: unknown activation code -1");
+}
