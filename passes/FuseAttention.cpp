@@ -48,17 +48,18 @@ LogicalResult matchChain(RewriterBase &rewriter, MatmulOp output,
 
   Value scores = softmax.getInput();
   if (auto add = singleUseProducer<AddOp>(scores)) {
-    // Either operand may be the mask; the other continues the chain.
+    // Either operand may be the mask; the other continues the chain. A
+    // causal or padding mask may be shared (BERT builds one for all its
+    // layers, as transformers does): the kernel recomputes it from the
+    // lengths, and the mask op stays for its other users.
     for (auto [maskValue, rest] : {std::pair(add.getRhs(), add.getLhs()),
                                    std::pair(add.getLhs(), add.getRhs())}) {
-      if (auto causal = maskValue.getDefiningOp<CausalMaskOp>();
-          causal && maskValue.hasOneUse()) {
+      if (auto causal = maskValue.getDefiningOp<CausalMaskOp>()) {
         chain.mask = MaskKind::causal;
         chain.maskShape.assign(causal.getType().getShape().begin(),
                                causal.getType().getShape().end());
       } else if (auto padding = maskValue.getDefiningOp<PaddingMaskOp>();
-                 padding && maskValue.hasOneUse() &&
-                 padding.getType().getRank() == 4) {
+                 padding && padding.getType().getRank() == 4) {
         chain.mask = MaskKind::padding;
         chain.lengths = padding.getLengths();
         chain.maskShape.assign(padding.getType().getShape().begin(),

@@ -30,8 +30,10 @@ def TfmFuseAttention : Pass<"tfm-fuse-attention"> {
     as an attribute, so later stages can run attention without building the
     score matrix.
 
-    Nothing is fused when an intermediate (scores, scaled scores, masked
-    scores, probabilities) has another use, when softmax is not over the key
+    A causal or padding mask may have other uses (one mask for all layers);
+    it is recomputed from the lengths. Nothing is fused when an
+    intermediate (scores, scaled scores, masked scores, probabilities) has
+    another use, when softmax is not over the key
     axis, or when the shapes are not [batch, heads, seq, dim]; with `--debug`
     the pattern says which condition failed.
   }];

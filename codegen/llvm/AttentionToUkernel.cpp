@@ -5,7 +5,9 @@
 // key tiles a causal mask or the padding lengths hide, and so costs O(S·d)
 // memory. On tensors, the call is bracketed by bufferization ops: read-only
 // buffers of Q, K, V (and lengths), a fresh output buffer, and a `restrict`
-// tensor of it, which one-shot bufferization takes as they are.
+// tensor of it, which one-shot bufferization takes as they are. The kernel
+// takes any strides, so the head split and merge transposes around attention
+// become views instead of copies.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,8 +25,31 @@ namespace kiln {
 using namespace mlir;
 using kiln::tfm::AttentionOp;
 using kiln::tfm::MaskKind;
+using kiln::tfm::TransposeOp;
 
 namespace {
+
+/// Heads split as [B, S, H, D] -> [B, H, S, D] (what model builders do to
+/// a projection).
+bool isHeadTranspose(TransposeOp op) {
+  return op && op.getPermutation() == ArrayRef<int64_t>{0, 2, 1, 3};
+}
+
+/// The [B, H, S, D] operand `value` for the kernel. When it is a head
+/// transpose of a projection, the kernel reads the projection in place
+/// through a transposed view (the kernel takes any strides) instead of a
+/// transposed copy.
+Value headsOperand(OpBuilder &b, Location loc, Value value) {
+  auto transpose = value.getDefiningOp<TransposeOp>();
+  if (!isHeadTranspose(transpose))
+    return kiln::bufferForKernel(b, loc, value, 4);
+  Value rows = kiln::bufferForKernel(b, loc, transpose.getInput(), 4);
+  return memref::TransposeOp::create(
+      b, loc, rows,
+      AffineMapAttr::get(
+          AffineMap::getPermutationMap(ArrayRef<unsigned>{0, 2, 1, 3},
+                                       b.getContext())));
+}
 
 LogicalResult rewriteAsKernelCall(RewriterBase &rewriter, ModuleOp module,
                                   AttentionOp op) {
@@ -62,12 +87,24 @@ LogicalResult rewriteAsKernelCall(RewriterBase &rewriter, ModuleOp module,
   Location loc = op.getLoc();
   SmallVector<Value> args;
   for (Value input : {op.getQuery(), op.getKey(), op.getValue()})
-    args.push_back(kiln::bufferForKernel(rewriter, loc, input, 4));
+    args.push_back(headsOperand(rewriter, loc, input));
   if (lengths)
     args.push_back(kiln::bufferForKernel(rewriter, loc, lengths, 1));
-  RankedTensorType resultType = op.getType();
+  // When the heads are merged right after ([B, H, S, D] -> [B, S, H, D]),
+  // the kernel writes the merged layout through a transposed view.
+  TransposeOp merge;
+  if (op->hasOneUse())
+    merge = dyn_cast<TransposeOp>(*op->getUsers().begin());
+  if (!isHeadTranspose(merge))
+    merge = nullptr;
+  RankedTensorType outputType = merge ? merge.getType() : op.getType();
   kiln::KernelResult output = kiln::allocateKernelResult(
-      rewriter, loc, resultType.getShape(), resultType.getElementType());
+      rewriter, loc, outputType.getShape(), outputType.getElementType());
+  if (merge)
+    output.operand = memref::TransposeOp::create(
+        rewriter, loc, output.operand,
+        AffineMapAttr::get(AffineMap::getPermutationMap(
+            ArrayRef<unsigned>{0, 2, 1, 3}, rewriter.getContext())));
   args.push_back(output.operand);
   if (!lengths)
     args.push_back(arith::ConstantIntOp::create(
@@ -75,7 +112,13 @@ LogicalResult rewriteAsKernelCall(RewriterBase &rewriter, ModuleOp module,
   args.push_back(
       arith::ConstantOp::create(rewriter, loc, op.getScaleAttr()).getResult());
   func::CallOp::create(rewriter, loc, kernel, args);
-  rewriter.replaceOp(op, kiln::kernelResultTensor(rewriter, loc, output));
+  Value result = kiln::kernelResultTensor(rewriter, loc, output);
+  if (merge) {
+    rewriter.replaceOp(merge, result);
+    rewriter.eraseOp(op);
+  } else {
+    rewriter.replaceOp(op, result);
+  }
   return success();
 }
 

@@ -23,7 +23,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_KILNPLANMEMORY
@@ -63,11 +63,13 @@ int64_t lastUse(memref::AllocOp alloc, Block *block,
         continue;
       if (Operation *ancestor = block->findAncestorOpInBlock(*user))
         last = std::max(last, position.lookup(ancestor));
-      auto view = dyn_cast<ViewLikeOpInterface>(user);
-      if ((view && view.getViewSource() == value) ||
-          isa<memref::CastOp>(user))
+      // Any side-effect-free op that yields a memref from this one is
+      // taken to alias it (views, casts, memref.transpose, which does not
+      // implement ViewLikeOpInterface): a longer lifetime is only safe.
+      if (isMemoryEffectFree(user))
         for (Value result : user->getResults())
-          aliases.push_back(result);
+          if (isa<BaseMemRefType>(result.getType()))
+            aliases.push_back(result);
     }
   }
   return last;

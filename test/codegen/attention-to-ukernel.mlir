@@ -61,3 +61,26 @@ func.func @not_covered(%q: tensor<1x2x6x4xf32>, %b: tensor<1x2x6x6xf32>, %l: ten
   %2 = tfm.attention %h, %h, %h {scale = 0.5 : f32} : (tensor<1x2x6x4xf16>, tensor<1x2x6x4xf16>, tensor<1x2x6x4xf16>) -> tensor<1x2x6x4xf16>
   return %0, %1, %2 : tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32>, tensor<1x2x6x4xf16>
 }
+
+// -----
+
+// Heads split from a projection and merged right after: the kernel reads Q
+// through a transposed view of the [B, S, H, D] projection and writes the
+// merged [B, S, H, D] layout through a transposed view; no transposed copies.
+// CHECK-LABEL: func.func @head_views
+// CHECK:         %[[X:.+]] = bufferization.to_buffer %arg0 read_only : tensor<1x8x2x4xf32>
+// CHECK:         %[[XC:.+]] = memref.cast %[[X]]
+// CHECK:         %[[Q:.+]] = memref.transpose %[[XC]] (d0, d1, d2, d3) -> (d0, d2, d1, d3)
+// CHECK:         %[[OUT:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x8x2x4xf32>
+// CHECK:         %[[OC:.+]] = memref.cast %[[OUT]]
+// CHECK:         %[[O:.+]] = memref.transpose %[[OC]] (d0, d1, d2, d3) -> (d0, d2, d1, d3)
+// CHECK:         call @kiln_attention_f32(%[[Q]], %{{.+}}, %{{.+}}, %[[O]],
+// CHECK:         %[[R:.+]] = bufferization.to_tensor %[[OUT]] restrict writable : memref<1x8x2x4xf32>
+// CHECK-NOT:     tfm.transpose
+// CHECK:         return %[[R]]
+func.func @head_views(%x: tensor<1x8x2x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>) -> tensor<1x8x2x4xf32> {
+  %q = tfm.transpose %x [0, 2, 1, 3] : tensor<1x8x2x4xf32> -> tensor<1x2x8x4xf32>
+  %0 = tfm.attention %q, %k, %v {mask = #tfm.mask<causal>, scale = 0.5 : f32} : (tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
+  %1 = tfm.transpose %0 [0, 2, 1, 3] : tensor<1x2x8x4xf32> -> tensor<1x8x2x4xf32>
+  return %1 : tensor<1x8x2x4xf32>
+}

@@ -122,3 +122,39 @@ func.func @broadcast_causal_mask(%q: tensor<1x1x3x4xf32>, %k: tensor<1x1x5x4xf32
   %o = tfm.matmul %p, %v : (tensor<1x1x3x5xf32>, tensor<1x1x5x4xf32>) -> tensor<1x1x3x4xf32>
   return %o : tensor<1x1x3x4xf32>
 }
+
+// -----
+
+// One padding mask for every layer, as BERT builds it: each attention
+// fuses and reads the lengths; the shared mask is left to its other users.
+// CHECK-LABEL: func.func @shared_padding_mask
+// CHECK-SAME: %[[L:[a-z0-9]+]]: tensor<2xi64>
+// CHECK: %[[A:.*]] = tfm.attention %{{.*}}, %{{.*}}, %{{.*}} lengths(%[[L]]) {mask = #tfm.mask<padding>
+// CHECK: tfm.attention %[[A]], %[[A]], %[[A]] lengths(%[[L]]) {mask = #tfm.mask<padding>
+// CHECK-NOT: tfm.softmax
+func.func @shared_padding_mask(%q: tensor<2x2x5x16xf32>, %k: tensor<2x2x5x16xf32>, %v: tensor<2x2x5x16xf32>, %len: tensor<2xi64>) -> (tensor<2x2x5x16xf32>, tensor<2x1x1x5xf32>) {
+  %m = tfm.padding_mask %len : tensor<2xi64> -> tensor<2x1x1x5xf32>
+  %s = tfm.matmul %q, %k {transpose_rhs} : (tensor<2x2x5x16xf32>, tensor<2x2x5x16xf32>) -> tensor<2x2x5x5xf32>
+  %a = tfm.add %s, %m : tensor<2x2x5x5xf32>, tensor<2x1x1x5xf32> -> tensor<2x2x5x5xf32>
+  %p = tfm.softmax %a : tensor<2x2x5x5xf32>
+  %o = tfm.matmul %p, %v : (tensor<2x2x5x5xf32>, tensor<2x2x5x16xf32>) -> tensor<2x2x5x16xf32>
+  %s2 = tfm.matmul %o, %o {transpose_rhs} : (tensor<2x2x5x16xf32>, tensor<2x2x5x16xf32>) -> tensor<2x2x5x5xf32>
+  %a2 = tfm.add %s2, %m : tensor<2x2x5x5xf32>, tensor<2x1x1x5xf32> -> tensor<2x2x5x5xf32>
+  %p2 = tfm.softmax %a2 : tensor<2x2x5x5xf32>
+  %o2 = tfm.matmul %p2, %o : (tensor<2x2x5x5xf32>, tensor<2x2x5x16xf32>) -> tensor<2x2x5x16xf32>
+  return %o2, %m : tensor<2x2x5x16xf32>, tensor<2x1x1x5xf32>
+}
+
+// -----
+
+// Negative: the masked scores are also returned, so they must exist.
+// CHECK-LABEL: func.func @masked_scores_used_elsewhere
+// CHECK-NOT: tfm.attention
+func.func @masked_scores_used_elsewhere(%q: tensor<1x1x3x4xf32>, %k: tensor<1x1x3x4xf32>, %v: tensor<1x1x3x4xf32>) -> (tensor<1x1x3x4xf32>, tensor<1x1x3x3xf32>) {
+  %s = tfm.matmul %q, %k {transpose_rhs} : (tensor<1x1x3x4xf32>, tensor<1x1x3x4xf32>) -> tensor<1x1x3x3xf32>
+  %m = tfm.causal_mask : tensor<3x3xf32>
+  %a = tfm.add %s, %m : tensor<1x1x3x3xf32>, tensor<3x3xf32> -> tensor<1x1x3x3xf32>
+  %p = tfm.softmax %a : tensor<1x1x3x3xf32>
+  %o = tfm.matmul %p, %v : (tensor<1x1x3x3xf32>, tensor<1x1x3x4xf32>) -> tensor<1x1x3x4xf32>
+  return %o, %a : tensor<1x1x3x4xf32>, tensor<1x1x3x3xf32>
+}

@@ -17,10 +17,9 @@ onnxruntime, openvino, kiln, ...), each round measuring both phases:
            the last position: what generation needs and what Kiln's `prefill:`
            line times (its lm_head runs on the last row only, so no peer
            computes the P x vocab logits either). A round is the mean of
-           --runs calls after one warm-up call; Kiln cannot repeat a prefill
-           inside one process, so each of its runs is a fresh `KILN_EXE --ids
-           ... -n 1 --bench` process (weights already in the page cache, but
-           its prefill is the first call of the process).
+           --runs calls after one warm-up call; each Kiln run is a fresh
+           `KILN_EXE --ids ... -n 1 --bench` process, whose --bench runs one
+           untimed warm-up prefill before the timed one.
   decode   after that prompt, greedy generation of N tokens with a KV cache:
            the first token comes from the prefill logits, then N - 1 decode
            steps (one token in, next-token logits out, argmax) are timed;
