@@ -101,7 +101,7 @@ LogicalResult LinearOp::verify() {
   if (getWeightInOut() && getWeightPanels())
     return emitOpError("'weight_in_out' and 'weight_panels' exclude each "
                        "other");
-  StringRef layout = getWeightPanels() ? "[panels, in, width]"
+  StringRef layout = getWeightPanels()  ? "[panels, in, width]"
                      : getWeightInOut() ? "[in, out]"
                                         : "[out, in]";
   if (weight.size() != (getWeightPanels() ? 3u : 2u))
@@ -154,9 +154,8 @@ LogicalResult PackPanelsOp::verify() {
       result[0] != llvm::divideCeil(n, result[2]))
     return emitOpError() << "result " << formatShape(result)
                          << " is not the panels of a weight with " << n
-                         << " outputs and " << k
-                         << " inputs: expected [ceil(" << n << " / width), "
-                         << k << ", width]";
+                         << " outputs and " << k << " inputs: expected [ceil("
+                         << n << " / width), " << k << ", width]";
   return verifySameElementType(*this, {getWeight(), getResult()},
                                {"weight", "result"});
 }

@@ -65,8 +65,7 @@ LogicalResult kiln::tfm::fuseEpilogue(RewriterBase &rewriter,
 
 namespace {
 
-template <typename OpTy>
-struct FuseActivation : OpRewritePattern<OpTy> {
+template <typename OpTy> struct FuseActivation : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
   LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {

@@ -81,10 +81,10 @@ LogicalResult kiln::tfm::fuseLinearGroup(RewriterBase &rewriter,
   Type elementType = first.getWeight().getType().getElementType();
   int64_t in = first.getInFeatures();
   bool inOut = first.getWeightInOut();
-  auto weightType = RankedTensorType::get(
-      inOut ? SmallVector<int64_t>{in, totalOut}
-            : SmallVector<int64_t>{totalOut, in},
-      elementType);
+  auto weightType =
+      RankedTensorType::get(inOut ? SmallVector<int64_t>{in, totalOut}
+                                  : SmallVector<int64_t>{totalOut, in},
+                            elementType);
   Value weight = ConcatOp::create(rewriter, loc, weightType, weights,
                                   rewriter.getI64IntegerAttr(inOut ? 1 : 0));
   Value bias;
@@ -102,8 +102,8 @@ LogicalResult kiln::tfm::fuseLinearGroup(RewriterBase &rewriter,
 
   int64_t offset = 0;
   for (LinearOp op : group) {
-    SmallVector<int64_t> offsets(wideShape.size(), 0), strides(
-                                                          wideShape.size(), 1);
+    SmallVector<int64_t> offsets(wideShape.size(), 0),
+        strides(wideShape.size(), 1);
     offsets.back() = offset;
     offset += op.getOutFeatures();
     Value slice = SliceOp::create(rewriter, op.getLoc(), op.getType(),

@@ -1,4 +1,5 @@
-//===- HoistWeightExpressions.cpp - Weight-only work into a load-time entry ===//
+//===- HoistWeightExpressions.cpp - Weight-only work into a load-time entry
+//===//
 //
 // Computations on weights alone (packing into panels, concatenating the
 // Q/K/V projections) give the same result on every call. Like IREE's
@@ -59,12 +60,10 @@ std::string describe(Value value) {
     llvm::raw_string_ostream itemOs(item);
     if (auto integer = dyn_cast<IntegerAttr>(attr.getValue()))
       itemOs << "=" << integer.getInt();
-    else if (auto array = dyn_cast<DenseI64ArrayAttr>(attr.getValue()))
-    {
+    else if (auto array = dyn_cast<DenseI64ArrayAttr>(attr.getValue())) {
       itemOs << "=";
       llvm::interleave(array.asArrayRef(), itemOs, "x");
-    }
-    else if (!isa<UnitAttr>(attr.getValue()))
+    } else if (!isa<UnitAttr>(attr.getValue()))
       itemOs << "=" << attr.getValue();
     attributes.push_back(item);
   }

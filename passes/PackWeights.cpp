@@ -28,8 +28,9 @@ using namespace kiln::tfm;
 
 /// Collects the ops of the weight-only expression computing `value` (its
 /// leaves are tfm.weight and tfm.constant); fails if it reads anything else.
-LogicalResult kiln::tfm::collectWeightExpression(
-    Value value, llvm::SetVector<Operation *> &ops) {
+LogicalResult
+kiln::tfm::collectWeightExpression(Value value,
+                                   llvm::SetVector<Operation *> &ops) {
   Operation *def = value.getDefiningOp();
   if (!def || def->getNumRegions() != 0 || !isPure(def) ||
       def->getDialect() != value.getContext()->getLoadedDialect<TfmDialect>())
@@ -94,9 +95,8 @@ struct TfmPackWeightsPass
           {llvm::divideCeil(n, int64_t(panelWidth)), k, int64_t(panelWidth)},
           b.getF32Type());
       b.setInsertionPoint(op);
-      Value panels =
-          PackPanelsOp::create(b, op.getLoc(), panelsType, op.getWeight(),
-                               op.getWeightInOut());
+      Value panels = PackPanelsOp::create(b, op.getLoc(), panelsType,
+                                          op.getWeight(), op.getWeightInOut());
       op.getWeightMutable().assign(panels);
       op.setWeightInOut(false);
       op.setWeightPanels(true);

@@ -2,6 +2,9 @@
 
 #include "runtime/Session.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <set>
@@ -130,9 +133,8 @@ Session::create(const ModelSymbols &model, ModelSignature signature,
   for (const EntrySignature &entry : session.sig.entries)
     for (const SignatureArg &arg : entry.args)
       if (arg.role == ArgRole::Scratch)
-        scratchBytes =
-            std::max(scratchBytes, TensorView{arg.dtype, arg.shape, nullptr}
-                                       .byteSize());
+        scratchBytes = std::max(
+            scratchBytes, TensorView{arg.dtype, arg.shape, nullptr}.byteSize());
   if (scratchBytes) {
     Expected<AlignedBuffer> buffer =
         AlignedBuffer::allocate(scratchBytes, /*zero=*/false);
@@ -237,6 +239,8 @@ Error Session::loadWeights(const std::vector<std::string> &weightsPaths) {
       bound.owned = std::move(*buffer);
       bound.data = bound.owned.data();
     }
+    bound.mapped = tensor->data;
+    bound.mappedBytes = tensor->byteSize;
     weights.emplace(arg.name, std::move(bound));
   }
   return Error::success();
@@ -267,7 +271,41 @@ Error Session::prepareWeights() {
     return makeError("preparing the weights: ", e.message());
   for (auto &[name, bound] : derived)
     weights.emplace(name, std::move(bound));
+  releaseSourceWeights(*prepare);
   return Error::success();
+}
+
+void Session::releaseSourceWeights(const EntrySignature &prepare) {
+  // Checkpoint tensors that only prepare_weights reads (those now packed)
+  // are dead. When they are read in place from a file mapping (the
+  // executable or a safetensors file), their pages are dropped from memory;
+  // the mapping stays valid and would read them back from the file. Without
+  // this the process would hold every packed weight twice. Copies the
+  // session made (to align or convert a tensor) are freed too.
+  std::set<std::string_view> usedElsewhere;
+  for (const EntrySignature *entry : sig.userEntries())
+    for (const SignatureArg &arg : entry->args)
+      if (arg.role == ArgRole::Weight)
+        usedElsewhere.insert(arg.name);
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  for (const SignatureArg &arg : prepare.args) {
+    auto it = weights.find(arg.name);
+    if (arg.role != ArgRole::Weight || usedElsewhere.count(arg.name) ||
+        it == weights.end())
+      continue;
+    // Only whole pages inside the tensor: neighbours may still be in use.
+    uintptr_t begin = reinterpret_cast<uintptr_t>(it->second.mapped);
+    uintptr_t end = begin + it->second.mappedBytes;
+    // A copy the session made (to align or convert the tensor) is freed.
+    weights.erase(it);
+    begin = (begin + page - 1) / page * page;
+    end = end / page * page;
+    // The pages hold bytes of this dead tensor only, so dropping them loses
+    // nothing live: a file mapping would read them back, anonymous memory
+    // would read zeros. (MADV_PAGEOUT measured no effect here.)
+    if (end > begin)
+      madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
+  }
 }
 
 Expected<BoundCall> Session::bind(std::string_view entryName,

@@ -160,6 +160,9 @@ private:
   /// Runs prepare_weights, if the model has it, and binds its outputs as
   /// the derived weights of the other entries.
   Error prepareWeights();
+  /// Drops from memory the mapped pages of checkpoint tensors that only
+  /// `prepare` reads.
+  void releaseSourceWeights(const EntrySignature &prepare);
 
   ModelSymbols model;
   ModelSignature sig;
@@ -168,6 +171,9 @@ private:
   struct Bound {
     void *data = nullptr;
     AlignedBuffer owned;
+    /// Where the tensor lies in its file's mapping; `data` unless copied.
+    const void *mapped = nullptr;
+    size_t mappedBytes = 0;
   };
   std::map<std::string, Bound, std::less<>> weights;
   std::map<std::string, Tensor, std::less<>> states;

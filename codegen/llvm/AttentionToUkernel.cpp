@@ -46,9 +46,8 @@ Value headsOperand(OpBuilder &b, Location loc, Value value) {
   Value rows = kiln::bufferForKernel(b, loc, transpose.getInput(), 4);
   return memref::TransposeOp::create(
       b, loc, rows,
-      AffineMapAttr::get(
-          AffineMap::getPermutationMap(ArrayRef<unsigned>{0, 2, 1, 3},
-                                       b.getContext())));
+      AffineMapAttr::get(AffineMap::getPermutationMap(
+          ArrayRef<unsigned>{0, 2, 1, 3}, b.getContext())));
 }
 
 LogicalResult rewriteAsKernelCall(RewriterBase &rewriter, ModuleOp module,
@@ -77,10 +76,10 @@ LogicalResult rewriteAsKernelCall(RewriterBase &rewriter, ModuleOp module,
   } else {
     kernel = kiln::declareUkernel(
         module, "kiln_attention_f32",
-        FunctionType::get(ctx,
-                          {operand, operand, operand, operand,
-                           rewriter.getI64Type(), scale},
-                          {}));
+        FunctionType::get(
+            ctx,
+            {operand, operand, operand, operand, rewriter.getI64Type(), scale},
+            {}));
   }
 
   rewriter.setInsertionPoint(op);

@@ -285,16 +285,15 @@ Value buildPanelsContraction(OpBuilder &b, Location loc, Value lhs,
       AffineMap::get(3, 0, {m, k}, ctx),
       AffineMap::get(3, 0, {n.floorDiv(width), k, n % width}, ctx),
       AffineMap::get(3, 0, {m, n}, ctx)};
-  SmallVector<utils::IteratorType> iterators = {
-      utils::IteratorType::parallel, utils::IteratorType::parallel,
-      utils::IteratorType::reduction};
+  SmallVector<utils::IteratorType> iterators = {utils::IteratorType::parallel,
+                                                utils::IteratorType::parallel,
+                                                utils::IteratorType::reduction};
   auto generic = linalg::GenericOp::create(
       b, loc, acc.getType(), ValueRange{lhs, panels}, ValueRange{acc}, maps,
       iterators, [](OpBuilder &nb, Location l, ValueRange args) {
         Value product = arith::MulFOp::create(nb, l, args[0], args[1]);
-        linalg::YieldOp::create(nb, l,
-                                arith::AddFOp::create(nb, l, args[2], product)
-                                    .getResult());
+        linalg::YieldOp::create(
+            nb, l, arith::AddFOp::create(nb, l, args[2], product).getResult());
       });
   return generic.getResult(0);
 }
@@ -328,8 +327,8 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
     }
     Value result;
     if (op.getWeightPanels()) {
-      result = buildPanelsContraction(rewriter, loc, lhs, adaptor.getWeight(),
-                                      init);
+      result =
+          buildPanelsContraction(rewriter, loc, lhs, adaptor.getWeight(), init);
     } else {
       auto matmul = linalg::MatmulOp::create(
           rewriter, loc, TypeRange{accType},
@@ -486,10 +485,10 @@ struct LayerNormLowering : OpConversionPattern<LayerNormOp> {
   LogicalResult
   matchAndRewrite(LayerNormOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    rewriter.replaceOp(op, buildLayerNorm(rewriter, op.getLoc(),
-                                          adaptor.getInput(),
-                                          adaptor.getWeight(), adaptor.getBias(),
-                                          op.getEpsilon().convertToFloat()));
+    rewriter.replaceOp(op,
+                       buildLayerNorm(rewriter, op.getLoc(), adaptor.getInput(),
+                                      adaptor.getWeight(), adaptor.getBias(),
+                                      op.getEpsilon().convertToFloat()));
     return success();
   }
 };
@@ -508,9 +507,10 @@ struct AddLayerNormLowering : OpConversionPattern<AddLayerNormOp> {
         [](OpBuilder &b, Location l, ValueRange args) -> Value {
           return arith::AddFOp::create(b, l, args[0], args[1]);
         });
-    rewriter.replaceOp(op, buildLayerNorm(rewriter, loc, sum,
-                                          adaptor.getWeight(), adaptor.getBias(),
-                                          op.getEpsilon().convertToFloat()));
+    rewriter.replaceOp(op,
+                       buildLayerNorm(rewriter, loc, sum, adaptor.getWeight(),
+                                      adaptor.getBias(),
+                                      op.getEpsilon().convertToFloat()));
     return success();
   }
 };
@@ -708,7 +708,8 @@ struct PackPanelsLowering : OpConversionPattern<PackPanelsOp> {
               ArrayRef<int64_t>{1, 0})
               .getResult()[0];
     }
-    int64_t k = panels[1], n = cast<RankedTensorType>(b.getType()).getShape()[1];
+    int64_t k = panels[1],
+            n = cast<RankedTensorType>(b.getType()).getShape()[1];
     int64_t padded = panels[0] * panels[2];
     if (padded != n) {
       Value zero = floatConstant(rewriter, loc, elementType, 0.0);
@@ -724,11 +725,11 @@ struct PackPanelsLowering : OpConversionPattern<PackPanelsOp> {
         rewriter, loc,
         RankedTensorType::get({k, panels[0], panels[2]}, elementType), b,
         ArrayRef<ReassociationIndices>{{0}, {1, 2}});
-    rewriter.replaceOp(op, linalg::TransposeOp::create(
-                               rewriter, loc, split,
-                               emptyTensor(rewriter, loc, type),
-                               ArrayRef<int64_t>{1, 0, 2})
-                               .getResult()[0]);
+    rewriter.replaceOp(
+        op, linalg::TransposeOp::create(rewriter, loc, split,
+                                        emptyTensor(rewriter, loc, type),
+                                        ArrayRef<int64_t>{1, 0, 2})
+                .getResult()[0]);
     return success();
   }
 };
@@ -958,10 +959,10 @@ struct KvCacheWriteLowering : OpConversionPattern<KvCacheWriteOp> {
 void kiln::populateTfmToLinalgPatterns(RewritePatternSet &patterns) {
   MLIRContext *ctx = patterns.getContext();
   patterns.add<ConstantLowering, LinearLowering, MatmulLowering,
-               LayerNormLowering, AddLayerNormLowering, RmsNormLowering, GeluLowering, ScaleLowering,
-               SoftmaxLowering, ReshapeLowering, TransposeLowering,
-               PackPanelsLowering, SliceLowering, ConcatLowering, GatherLowering,
-               EmbeddingLowering,
+               LayerNormLowering, AddLayerNormLowering, RmsNormLowering,
+               GeluLowering, ScaleLowering, SoftmaxLowering, ReshapeLowering,
+               TransposeLowering, PackPanelsLowering, SliceLowering,
+               ConcatLowering, GatherLowering, EmbeddingLowering,
                CausalMaskLowering, PaddingMaskLowering, KvCacheWriteLowering,
                BinaryLowering<AddOp, arith::AddFOp, arith::AddIOp>,
                BinaryLowering<SubOp, arith::SubFOp, arith::SubIOp>,

@@ -52,8 +52,8 @@ LogicalResult rewriteAsKernelCall(RewriterBase &rewriter, ModuleOp module,
     bias = kiln::bufferForKernel(rewriter, loc, op.getBias(), 1);
   } else {
     // The kernel ignores the bias operand when told there is none.
-    Value none = memref::AllocaOp::create(rewriter, loc,
-                                          MemRefType::get({1}, f32));
+    Value none =
+        memref::AllocaOp::create(rewriter, loc, MemRefType::get({1}, f32));
     bias = kiln::castToDynamicStrided(rewriter, loc, none);
   }
   RankedTensorType resultType = op.getType();

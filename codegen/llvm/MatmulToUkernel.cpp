@@ -18,8 +18,8 @@ namespace {
 
 /// Whether an operand map reads (row, col) = (d[first], d[second]) or the
 /// transpose (d[second], d[first]), after `batch` leading batch dims.
-std::optional<bool> isTransposed(AffineMap map, unsigned batch,
-                                 unsigned first, unsigned second) {
+std::optional<bool> isTransposed(AffineMap map, unsigned batch, unsigned first,
+                                 unsigned second) {
   if (map.getNumResults() != batch + 2 || map.getNumSymbols() != 0)
     return std::nullopt;
   for (unsigned i = 0; i < batch; ++i)
@@ -99,7 +99,8 @@ bool isMultiplyAccumulate(linalg::GenericOp generic) {
   if (body.getOperations().size() != 3)
     return false;
   auto mul = dyn_cast<arith::MulFOp>(&body.front());
-  auto add = dyn_cast_or_null<arith::AddFOp>(mul ? mul->getNextNode() : nullptr);
+  auto add =
+      dyn_cast_or_null<arith::AddFOp>(mul ? mul->getNextNode() : nullptr);
   auto yield = dyn_cast<linalg::YieldOp>(body.getTerminator());
   if (!mul || !add || !yield || yield.getValues().size() != 1 ||
       yield.getValues()[0] != add.getResult())
@@ -116,8 +117,7 @@ bool isMultiplyAccumulate(linalg::GenericOp generic) {
 /// Replaces the contraction with a weight in panels (tfm.linear with
 /// `weight_panels`, lowered by convert-tfm-to-linalg) by a call of
 /// kiln_matmul_panels_f32.
-LogicalResult rewritePanelsAsKernelCall(RewriterBase &rewriter,
-                                        ModuleOp module,
+LogicalResult rewritePanelsAsKernelCall(RewriterBase &rewriter, ModuleOp module,
                                         linalg::GenericOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
       op.getNumDpsInits() != 1)
@@ -126,10 +126,10 @@ LogicalResult rewritePanelsAsKernelCall(RewriterBase &rewriter,
     if (!cast<MemRefType>(operand.getType()).getElementType().isF32())
       return rewriter.notifyMatchFailure(op, "not f32");
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
-  if (iterators != SmallVector<utils::IteratorType>{
-                       utils::IteratorType::parallel,
-                       utils::IteratorType::parallel,
-                       utils::IteratorType::reduction})
+  if (iterators !=
+      SmallVector<utils::IteratorType>{utils::IteratorType::parallel,
+                                       utils::IteratorType::parallel,
+                                       utils::IteratorType::reduction})
     return rewriter.notifyMatchFailure(op, "not (m, n, k) iterators");
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   std::optional<bool> transposeA = isTransposed(maps[0], 0, 0, 2);
@@ -142,8 +142,8 @@ LogicalResult rewritePanelsAsKernelCall(RewriterBase &rewriter,
   Type panels = kiln::getDynamicStridedType(rewriter.getF32Type(), 3);
   func::FuncOp kernel = kiln::declareUkernel(
       module, "kiln_matmul_panels_f32",
-      rewriter.getFunctionType(
-          {matrix, panels, matrix, rewriter.getI64Type()}, {}));
+      rewriter.getFunctionType({matrix, panels, matrix, rewriter.getI64Type()},
+                               {}));
   rewriter.setInsertionPoint(op);
   Location loc = op.getLoc();
   SmallVector<Value> args;

@@ -39,12 +39,12 @@ void rewriteNorm(RewriterBase &rewriter, ModuleOp module, Operation *op,
   bool isLayerNorm = static_cast<bool>(bias);
   func::FuncOp kernel =
       isLayerNorm
-          ? kiln::declareUkernel(module, "kiln_layer_norm_f32",
-                                 FunctionType::get(ctx,
-                                                   {matrix, matrix, vector,
-                                                    vector, matrix, f32,
-                                                    rewriter.getI64Type()},
-                                                   {}))
+          ? kiln::declareUkernel(
+                module, "kiln_layer_norm_f32",
+                FunctionType::get(ctx,
+                                  {matrix, matrix, vector, vector, matrix, f32,
+                                   rewriter.getI64Type()},
+                                  {}))
           : kiln::declareUkernel(
                 module, "kiln_rms_norm_f32",
                 FunctionType::get(ctx, {matrix, vector, matrix, f32}, {}));
@@ -63,13 +63,12 @@ void rewriteNorm(RewriterBase &rewriter, ModuleOp module, Operation *op,
   if (isLayerNorm)
     args.push_back(kiln::bufferForKernel(rewriter, loc, bias, 1));
   kiln::KernelResult output = kiln::allocateKernelResult(
-      rewriter, loc, {type.getNumElements() / std::max<int64_t>(d, 1), d},
-      f32);
+      rewriter, loc, {type.getNumElements() / std::max<int64_t>(d, 1), d}, f32);
   args.push_back(output.operand);
   args.push_back(arith::ConstantOp::create(rewriter, loc, epsilon));
   if (isLayerNorm)
-    args.push_back(arith::ConstantIntOp::create(rewriter, loc,
-                                                residual ? 1 : 0, 64));
+    args.push_back(
+        arith::ConstantIntOp::create(rewriter, loc, residual ? 1 : 0, 64));
   func::CallOp::create(rewriter, loc, kernel, args);
   Value result = kiln::kernelResultTensor(rewriter, loc, output);
   rewriter.replaceOp(op, kiln::expandFromKernel(rewriter, loc, result, type));

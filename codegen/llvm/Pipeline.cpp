@@ -13,14 +13,20 @@ using namespace mlir;
 namespace kiln {
 
 llvm::ArrayRef<llvm::StringRef> getOptionalPasses() {
-  static const llvm::StringRef passes[] = {
-      "tfm-fuse-attention",           "tfm-fuse-epilogue",
-      "tfm-fuse-qkv",                 "tfm-fuse-residual-norm",
-      "canonicalize",                 "cse",
-      "tfm-pack-weights",             "tfm-hoist-weight-expressions",
-      "kiln-attention-to-ukernel",    "kiln-linear-to-ukernel",
-      "kiln-norm-to-ukernel",         "kiln-plan-memory",
-      "kiln-matmul-to-ukernel",       "kiln-approximate-math"};
+  static const llvm::StringRef passes[] = {"tfm-fuse-attention",
+                                           "tfm-fuse-epilogue",
+                                           "tfm-fuse-qkv",
+                                           "tfm-fuse-residual-norm",
+                                           "canonicalize",
+                                           "cse",
+                                           "tfm-pack-weights",
+                                           "tfm-hoist-weight-expressions",
+                                           "kiln-attention-to-ukernel",
+                                           "kiln-linear-to-ukernel",
+                                           "kiln-norm-to-ukernel",
+                                           "kiln-plan-memory",
+                                           "kiln-matmul-to-ukernel",
+                                           "kiln-approximate-math"};
   return passes;
 }
 
@@ -37,8 +43,8 @@ getLoweringStages(ArrayRef<std::string> disabledPasses, int panelWidth) {
     if (!enabled(pass))
       continue;
     if (pass == "tfm-pack-weights")
-      tfm.push_back("tfm-pack-weights{panel-width=" +
-                    std::to_string(panelWidth) + "}");
+      tfm.push_back(
+          "tfm-pack-weights{panel-width=" + std::to_string(panelWidth) + "}");
     else
       tfm.push_back(pass.str());
   }
@@ -60,12 +66,13 @@ getLoweringStages(ArrayRef<std::string> disabledPasses, int panelWidth) {
       {"tfm", "tfm after fusion and weight packing", llvm::join(tfm, ",")},
       // Attention, linear layers on panels and normalizations become calls
       // of the runtime's kernels; attention the kernel does not cover is
-      // expanded before the conversion, which has no pattern for it. Weights become entry arguments so that the
-      // signature is the whole contract with the runtime.
+      // expanded before the conversion, which has no pattern for it. Weights
+      // become entry arguments so that the signature is the whole contract
+      // with the runtime.
       {"linalg", "linalg, tensor, arith and math on tensors",
        kernelCalls + "func.func(tfm-decompose-attention),"
-       "tfm-outline-weights,"
-       "func.func(convert-tfm-to-linalg),canonicalize,cse"},
+                     "tfm-outline-weights,"
+                     "func.func(convert-tfm-to-linalg),canonicalize,cse"},
       // Results that are a state argument updated in place disappear; the
       // others become caller-owned out-parameters, which the runtime
       // allocates. Temporaries get explicit deallocations, then share one
@@ -76,7 +83,8 @@ getLoweringStages(ArrayRef<std::string> disabledPasses, int panelWidth) {
        "kiln-drop-state-results,"
        "buffer-results-to-out-params{hoist-static-allocs "
        "modify-public-functions},"
-       "buffer-deallocation-pipeline,canonicalize" + planMemory},
+       "buffer-deallocation-pipeline,canonicalize" +
+           planMemory},
       // f32 matmuls become calls of the runtime's packed GEMM kernels.
       // Copies of strided views become loops rather than calls into a
       // runtime copy routine. Only the outermost parallel loop of a nest
@@ -84,8 +92,8 @@ getLoweringStages(ArrayRef<std::string> disabledPasses, int panelWidth) {
       {"loops", "scf loops, outer ones parallel; GEMM kernel calls",
        ukernels + "func.func(" + approximateMath +
            "kiln-memref-copy-to-linalg,"
-                  "convert-linalg-to-parallel-loops,"
-                  "kiln-serialize-nested-parallel-loops),canonicalize"},
+           "convert-linalg-to-parallel-loops,"
+           "kiln-serialize-nested-parallel-loops),canonicalize"},
       // The canonicalizer inlines the alloca scopes that scf-to-openmp wraps
       // loop bodies in, which scf-to-cf cannot lower. math ops with an LLVM
       // intrinsic go first; the rest (erf) call libm.

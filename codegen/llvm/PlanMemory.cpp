@@ -106,9 +106,8 @@ int64_t assignOffsets(MutableArrayRef<Temporary> temporaries) {
   SmallVector<Temporary *> order;
   for (Temporary &t : temporaries)
     order.push_back(&t);
-  llvm::stable_sort(order, [](Temporary *a, Temporary *b) {
-    return a->bytes > b->bytes;
-  });
+  llvm::stable_sort(
+      order, [](Temporary *a, Temporary *b) { return a->bytes > b->bytes; });
   SmallVector<Temporary *> placed;
   int64_t size = 0;
   for (Temporary *t : order) {
@@ -179,11 +178,10 @@ struct PlanMemoryPass : kiln::impl::KilnPlanMemoryBase<PlanMemoryPass> {
     }
     for (Temporary &t : temporaries) {
       b.setInsertionPoint(t.alloc);
-      Value offset = arith::ConstantIndexOp::create(b, t.alloc.getLoc(),
-                                                    t.offset);
-      Value view = memref::ViewOp::create(b, t.alloc.getLoc(),
-                                          t.alloc.getType(), arena, offset,
-                                          ValueRange{});
+      Value offset =
+          arith::ConstantIndexOp::create(b, t.alloc.getLoc(), t.offset);
+      Value view = memref::ViewOp::create(
+          b, t.alloc.getLoc(), t.alloc.getType(), arena, offset, ValueRange{});
       t.alloc.replaceAllUsesWith(view);
       t.dealloc.erase();
       t.alloc.erase();

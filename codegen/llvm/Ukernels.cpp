@@ -32,13 +32,13 @@ func::FuncOp declareUkernel(ModuleOp module, StringRef name,
 Value castToDynamicStrided(OpBuilder &builder, Location loc, Value memref) {
   auto type = cast<MemRefType>(memref.getType());
   return memref::CastOp::create(
-      builder, loc, getDynamicStridedType(type.getElementType(), type.getRank()),
-      memref);
+      builder, loc,
+      getDynamicStridedType(type.getElementType(), type.getRank()), memref);
 }
 
 /// [d0, ..., dn] into [d0 · ... · d(n-rank+1), ..., dn] reassociation.
 static SmallVector<ReassociationIndices> leadingMerged(int64_t fromRank,
-                                                      unsigned rank) {
+                                                       unsigned rank) {
   SmallVector<ReassociationIndices> groups;
   ReassociationIndices first;
   for (int64_t d = 0; d <= fromRank - rank; ++d)
@@ -67,10 +67,10 @@ Value bufferForKernel(OpBuilder &builder, Location loc, Value tensor,
     type = cast<RankedTensorType>(tensor.getType());
   }
   SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
-  auto memrefType = MemRefType::get(
-      type.getShape(), type.getElementType(),
-      StridedLayoutAttr::get(builder.getContext(), ShapedType::kDynamic,
-                             strides));
+  auto memrefType =
+      MemRefType::get(type.getShape(), type.getElementType(),
+                      StridedLayoutAttr::get(builder.getContext(),
+                                             ShapedType::kDynamic, strides));
   Value buffer = bufferization::ToBufferOp::create(builder, loc, memrefType,
                                                    tensor, /*read_only=*/true);
   return castToDynamicStrided(builder, loc, buffer);

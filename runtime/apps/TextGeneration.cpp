@@ -726,9 +726,8 @@ int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
       stepLogits.insert(stepLogits.end(), lm->logits(), lm->logits() + vocab);
     int32_t token = sampleToken(lm->logits(), static_cast<size_t>(vocab),
                                 options->sampling, rng);
-    if (!options->ignoreEos &&
-        std::count(metadata.eosTokenIds.begin(), metadata.eosTokenIds.end(),
-                   token)) {
+    if (!options->ignoreEos && std::count(metadata.eosTokenIds.begin(),
+                                          metadata.eosTokenIds.end(), token)) {
       stop = Stop::Eos;
       break;
     }

@@ -310,8 +310,7 @@ TEST_F(SessionTest, DerivedWeightsArePreparedOnceAtLoad) {
   EXPECT_EQ(values(loaded->weight("packed.w")), (std::vector<float>{2, 4, 6}));
 
   // Users see only their entries.
-  std::vector<const EntrySignature *> user =
-      loaded->signature().userEntries();
+  std::vector<const EntrySignature *> user = loaded->signature().userEntries();
   ASSERT_EQ(user.size(), 1u);
   EXPECT_EQ(user[0]->name, "scale");
   EXPECT_EQ(loaded->signature().entryNames(), "'scale'");

@@ -9,20 +9,20 @@
 #include "codegen/Registration.h"
 #include "codegen/link/Link.h"
 #include "codegen/llvm/EmitObject.h"
-#include "passes/Passes.h"
 #include "codegen/llvm/Pipeline.h"
 #include "frontend/MlirSource.h"
 #include "models/Models.h"
+#include "passes/Passes.h"
 #include "runtime/Safetensors.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
-#include "llvm/Support/CommandLine.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -180,8 +180,8 @@ bool checkWeights(ArrayRef<mlir::func::FuncOp> entries,
   for (mlir::func::FuncOp entry : entries)
     if (entry.getSymName() == kiln::tfm::kPrepareWeightsEntry)
       for (unsigned i = 0; i < entry.getNumResults(); ++i)
-        if (auto name = entry.getResultAttrOfType<mlir::StringAttr>(
-                i, kiln::kNameAttr))
+        if (auto name =
+                entry.getResultAttrOfType<mlir::StringAttr>(i, kiln::kNameAttr))
           derived.insert(name.getValue());
   for (mlir::func::FuncOp entry : entries) {
     for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
