@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <set>
+#include <utility>
 
 namespace kiln {
 
@@ -95,6 +96,14 @@ void BoundCall::operator()() {
       std::memcpy(s.user.data, s.aligned.data(), s.user.byteSize());
 }
 
+/// Bytes of the scratch argument of `entry` (0 if it has none).
+static size_t scratchBytesOf(const EntrySignature &entry) {
+  for (const SignatureArg &arg : entry.args)
+    if (arg.role == ArgRole::Scratch)
+      return TensorView{arg.dtype, arg.shape, nullptr}.byteSize();
+  return 0;
+}
+
 Expected<Session>
 Session::create(const ModelSymbols &model,
                 const std::vector<std::string> &weightsPaths) {
@@ -128,13 +137,11 @@ Session::create(const ModelSymbols &model, ModelSignature signature,
   session.sig = std::move(signature);
   if (Error e = session.loadWeights(weightsPaths))
     return e;
-  // One scratch buffer serves every entry: calls run one at a time.
+  // One scratch buffer serves every user entry: calls run one at a time.
+  // prepare_weights borrows a larger one for the load if it needs it.
   size_t scratchBytes = 0;
-  for (const EntrySignature &entry : session.sig.entries)
-    for (const SignatureArg &arg : entry.args)
-      if (arg.role == ArgRole::Scratch)
-        scratchBytes = std::max(
-            scratchBytes, TensorView{arg.dtype, arg.shape, nullptr}.byteSize());
+  for (const EntrySignature *entry : session.sig.userEntries())
+    scratchBytes = std::max(scratchBytes, scratchBytesOf(*entry));
   if (scratchBytes) {
     Expected<AlignedBuffer> buffer =
         AlignedBuffer::allocate(scratchBytes, /*zero=*/false);
@@ -267,8 +274,21 @@ Error Session::prepareWeights() {
     bound.owned = std::move(*buffer);
     derived.emplace_back(arg.name, std::move(bound));
   }
-  if (Error e = run(kPrepareWeightsEntry, {}, outputs))
-    return makeError("preparing the weights: ", e.message());
+  // An arena larger than the user entries' is lent for this call only.
+  AlignedBuffer entriesScratch;
+  bool lent = scratchBytesOf(*prepare) > scratch.size();
+  if (lent) {
+    Expected<AlignedBuffer> buffer =
+        AlignedBuffer::allocate(scratchBytesOf(*prepare), /*zero=*/false);
+    if (!buffer)
+      return makeError("scratch memory: ", buffer.message());
+    entriesScratch = std::exchange(scratch, std::move(*buffer));
+  }
+  Error prepared = run(kPrepareWeightsEntry, {}, outputs);
+  if (lent)
+    scratch = std::move(entriesScratch);
+  if (prepared)
+    return makeError("preparing the weights: ", prepared.message());
   for (auto &[name, bound] : derived)
     weights.emplace(name, std::move(bound));
   releaseSourceWeights(*prepare);
