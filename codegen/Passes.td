@@ -124,6 +124,8 @@ def KilnLinearToUkernel : Pass<"kiln-linear-to-ukernel", "::mlir::ModuleOp"> {
     activation applied to the tile in cache. Inputs of higher rank are
     collapsed to [rows, in] views; the output is a fresh buffer expanded back
     to the result shape. Other linear layers are left to the linalg path.
+    `tfm.pack_panels` on f32 becomes a call of `kiln_pack_panels_f32`, one
+    pass over the weight instead of transpose, pad and transpose loops.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::bufferization::BufferizationDialect",

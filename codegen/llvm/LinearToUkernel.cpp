@@ -5,7 +5,8 @@
 // the bias starting each output tile's accumulation and the activation
 // applied to the tile while it is in cache. Lowered through linalg the same
 // layer is three passes over the output (bias broadcast, product,
-// activation).
+// activation). The packing of the weights into panels (tfm.pack_panels, run
+// once at load) calls the runtime's packing routine too.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,6 +21,7 @@ namespace kiln {
 
 using namespace mlir;
 using kiln::tfm::LinearOp;
+using kiln::tfm::PackPanelsOp;
 
 namespace {
 
@@ -76,15 +78,47 @@ LogicalResult rewriteAsKernelCall(RewriterBase &rewriter, ModuleOp module,
   return success();
 }
 
+/// The packing that feeds such layers (in prepare_weights, once at load):
+/// one call of kiln_pack_panels_f32 instead of the transpose, pad and
+/// transpose loops of the linalg lowering.
+LogicalResult rewritePackAsKernelCall(RewriterBase &rewriter, ModuleOp module,
+                                      PackPanelsOp op) {
+  if (!op.getType().getElementType().isF32())
+    return rewriter.notifyMatchFailure(op, "not f32");
+  Type f32 = rewriter.getF32Type();
+  func::FuncOp kernel = kiln::declareUkernel(
+      module, "kiln_pack_panels_f32",
+      FunctionType::get(rewriter.getContext(),
+                        {kiln::getDynamicStridedType(f32, 2),
+                         kiln::getDynamicStridedType(f32, 3),
+                         rewriter.getI64Type()},
+                        {}));
+  rewriter.setInsertionPoint(op);
+  Location loc = op.getLoc();
+  Value weight = kiln::bufferForKernel(rewriter, loc, op.getWeight(), 2);
+  kiln::KernelResult output =
+      kiln::allocateKernelResult(rewriter, loc, op.getType().getShape(), f32);
+  func::CallOp::create(rewriter, loc, kernel,
+                       ValueRange{weight, output.operand,
+                                  arith::ConstantIntOp::create(
+                                      rewriter, loc, op.getInOut(), 64)});
+  rewriter.replaceOp(op, kiln::kernelResultTensor(rewriter, loc, output));
+  return success();
+}
+
 struct LinearToUkernelPass
     : kiln::impl::KilnLinearToUkernelBase<LinearToUkernelPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<LinearOp> ops;
+    SmallVector<PackPanelsOp> packs;
     module.walk([&](LinearOp op) { ops.push_back(op); });
+    module.walk([&](PackPanelsOp op) { packs.push_back(op); });
     IRRewriter rewriter(&getContext());
     for (LinearOp op : ops)
       (void)rewriteAsKernelCall(rewriter, module, op);
+    for (PackPanelsOp op : packs)
+      (void)rewritePackAsKernelCall(rewriter, module, op);
   }
 };
 

@@ -2079,3 +2079,68 @@ _mlir_ciface_kiln_linear_panels_f32(KilnMemRef<2> *a, KilnMemRef<3> *bPanels,
                                       out->strides[0], out->strides[1], 0);
                    });
 }
+
+namespace kiln {
+namespace kernels {
+
+void packPanels(int64_t k, int64_t n, const float *b, int64_t rsB, int64_t csB,
+                int64_t panelWidth, float *panels, int64_t panelStride,
+                int64_t rowStride) {
+  const int64_t count = (n + panelWidth - 1) / panelWidth;
+  // One panel per task: each reads its W columns of B row by row (W
+  // streams) and writes one contiguous K x W block.
+  ThreadPool::global().parallelFor(count, [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      const int64_t n0 = p * panelWidth;
+      const int64_t width = std::min(panelWidth, n - n0);
+      float *panel = panels + p * panelStride;
+      for (int64_t kk = 0; kk < k; ++kk) {
+        float *row = panel + kk * rowStride;
+        const float *src = b + kk * rsB + n0 * csB;
+        if (csB == 1)
+          std::memcpy(row, src, static_cast<size_t>(width) * sizeof(float));
+        else
+          for (int64_t j = 0; j < width; ++j)
+            row[j] = src[j * csB];
+        for (int64_t j = width; j < panelWidth; ++j)
+          row[j] = 0.0f;
+      }
+    }
+  });
+}
+
+} // namespace kernels
+} // namespace kiln
+
+extern "C" void _mlir_ciface_kiln_pack_panels_f32(KilnMemRef<2> *weight,
+                                                  KilnMemRef<3> *panels,
+                                                  int64_t inOut) {
+  const char *function = "kiln_pack_panels_f32";
+  if (!weight || !panels)
+    fail(function, "null memref descriptor");
+  // B [K, N] is the weight read as the product reads it: [in, out] as is,
+  // [out, in] transposed.
+  int64_t k = weight->sizes[inOut ? 0 : 1], n = weight->sizes[inOut ? 1 : 0];
+  int64_t rsB = weight->strides[inOut ? 0 : 1];
+  int64_t csB = weight->strides[inOut ? 1 : 0];
+  int64_t w = panels->sizes[2];
+  if (w < 1 || panels->sizes[1] != k || panels->sizes[0] != (n + w - 1) / w ||
+      panels->strides[2] != 1) {
+    char message[256];
+    std::snprintf(message, sizeof(message),
+                  "shapes do not agree: weight [%lld, %lld]%s, panels [%lld, "
+                  "%lld, %lld] (contiguous rows expected)",
+                  static_cast<long long>(weight->sizes[0]),
+                  static_cast<long long>(weight->sizes[1]),
+                  inOut ? " [in, out]" : " [out, in]",
+                  static_cast<long long>(panels->sizes[0]),
+                  static_cast<long long>(panels->sizes[1]),
+                  static_cast<long long>(panels->sizes[2]));
+    fail(function, message);
+  }
+  if (k == 0 || n == 0)
+    return;
+  kiln::kernels::packPanels(k, n, weight->aligned + weight->offset, rsB, csB, w,
+                            panels->aligned + panels->offset,
+                            panels->strides[0], panels->strides[1]);
+}

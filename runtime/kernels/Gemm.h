@@ -93,6 +93,12 @@ void _mlir_ciface_kiln_batch_matmul_f32(KilnMemRef<3> *a, KilnMemRef<3> *b,
 void _mlir_ciface_kiln_matmul_panels_f32(KilnMemRef<2> *a,
                                          KilnMemRef<3> *bPanels,
                                          KilnMemRef<2> *c, int64_t transposeA);
+/// Lays a linear layer's weight out in panels: panels[p][k][j] = B'(k, p*W +
+/// j), zero past N, with B' = weight ([K, N]) if inOut else weight^T
+/// (weight [N, K]) and W = panels->sizes[2]. The panels' innermost stride
+/// must be 1. Runs once per weight, at load (the compiler's prepare_weights).
+void _mlir_ciface_kiln_pack_panels_f32(KilnMemRef<2> *weight,
+                                       KilnMemRef<3> *panels, int64_t inOut);
 /// A linear layer: out [M, N] = act(A' [M, K] * B' [K, N] + bias [N]), B' in
 /// panels as for kiln_matmul_panels_f32. `out` is written, not accumulated
 /// (it may hold garbage on entry). hasBias 0: no bias (the bias descriptor is
@@ -131,6 +137,13 @@ void sgemmPanels(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsA,
                  int64_t csA, const float *panels, int64_t panelWidth,
                  int64_t panelStride, float *c, int64_t rsC, int64_t csC,
                  int maxThreads = 0);
+
+/// panels[p * panelStride + k * rowStride + j] = B'(k, p * W + j), 0 past
+/// N, with B'(k, n) = b[k * rsB + n * csB] and W = panelWidth; parallel over
+/// panels on the global pool.
+void packPanels(int64_t k, int64_t n, const float *b, int64_t rsB, int64_t csB,
+                int64_t panelWidth, float *panels, int64_t panelStride,
+                int64_t rowStride);
 
 /// The pointwise activation of a linear layer; the values are the codes of
 /// the compiler's tfm Activation enum (and of kiln_linear_panels_f32).

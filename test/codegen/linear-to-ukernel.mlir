@@ -39,3 +39,28 @@ func.func @plain(%x: tensor<3x8xf32>, %w: tensor<16x8xf32>) -> tensor<3x16xf32> 
   %0 = tfm.linear %x, %w : (tensor<3x8xf32>, tensor<16x8xf32>) -> tensor<3x16xf32>
   return %0 : tensor<3x16xf32>
 }
+
+// -----
+
+// Packing a weight into panels (prepare_weights) is one runtime call; the
+// flag says whether the weight is [in, out].
+// CHECK-LABEL: func.func @pack
+// CHECK:         %[[W:.+]] = bufferization.to_buffer %arg0 read_only : tensor<20x8xf32>
+// CHECK:         %[[WC:.+]] = memref.cast %[[W]]
+// CHECK:         %[[OUT:.+]] = memref.alloc() {alignment = 64 : i64} : memref<2x8x16xf32>
+// CHECK:         %[[OC:.+]] = memref.cast %[[OUT]]
+// CHECK:         %[[FLAG:.+]] = arith.constant 0 : i64
+// CHECK:         call @kiln_pack_panels_f32(%[[WC]], %[[OC]], %[[FLAG]])
+// CHECK:         %[[T:.+]] = bufferization.to_tensor %[[OUT]] restrict writable
+// CHECK:         return %[[T]]
+// CHECK-LABEL: func.func @pack_in_out
+// CHECK:         %[[IN_OUT:.+]] = arith.constant 1 : i64
+// CHECK:         call @kiln_pack_panels_f32(%{{.+}}, %{{.+}}, %[[IN_OUT]])
+func.func @pack(%w: tensor<20x8xf32>) -> tensor<2x8x16xf32> {
+  %p = tfm.pack_panels %w : tensor<20x8xf32> -> tensor<2x8x16xf32>
+  return %p : tensor<2x8x16xf32>
+}
+func.func @pack_in_out(%w: tensor<8x20xf32>) -> tensor<2x8x16xf32> {
+  %p = tfm.pack_panels %w {in_out} : tensor<8x20xf32> -> tensor<2x8x16xf32>
+  return %p : tensor<2x8x16xf32>
+}

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 using namespace kiln;
@@ -662,6 +663,46 @@ TEST(GemmPanelsDeathTest, MismatchedShapesAbort) {
   KilnMemRef<3> noWidth{buf.data(), buf.data(), 0, {0, 3, 0}, {0, 0, 1}};
   EXPECT_DEATH(_mlir_ciface_kiln_matmul_panels_f32(&ma, &noWidth, &mc, 0),
                "kiln_matmul_panels_f32: shapes do not agree");
+}
+
+TEST(GemmPackPanelsTest, MatchesTheReferenceLayout) {
+  std::mt19937 rng(11);
+  for (bool inOut : {false, true})
+    for (auto [k, n, w] : {std::tuple<int64_t, int64_t, int64_t>{8, 20, 16},
+                           {768, 2304, 32},
+                           {5, 3, 32},
+                           {9, 33, 7},
+                           {1, 1, 1}}) {
+      SCOPED_TRACE("K " + std::to_string(k) + " N " + std::to_string(n) +
+                   " W " + std::to_string(w) + " inOut " +
+                   std::to_string(inOut));
+      // The weight as stored: [in, out] = [K, N] or [out, in] = [N, K],
+      // inside a wider buffer (row stride + 3).
+      int64_t rows = inOut ? k : n, cols = inOut ? n : k, ld = cols + 3;
+      std::vector<float> weight = randomVector(rows * ld, rng);
+      int64_t rsB = inOut ? ld : 1, csB = inOut ? 1 : ld;
+      Panels expected(weight, rsB, csB, k, n, w);
+      int64_t count = (n + w - 1) / w;
+      std::vector<float> panels(static_cast<size_t>(count * k * w), NAN);
+      KilnMemRef<2> wd{weight.data(), weight.data(), 0, {rows, cols}, {ld, 1}};
+      KilnMemRef<3> pd{
+          panels.data(), panels.data(), 0, {count, k, w}, {k * w, w, 1}};
+      _mlir_ciface_kiln_pack_panels_f32(&wd, &pd, inOut);
+      ASSERT_EQ(panels, expected.data);
+    }
+}
+
+TEST(GemmPackPanelsDeathTest, MismatchedShapesAbort) {
+  std::vector<float> buf(256, 0.0f);
+  KilnMemRef<2> weight{buf.data(), buf.data(), 0, {20, 8}, {8, 1}};
+  // 20 outputs need 2 panels of 16.
+  KilnMemRef<3> onePanel{buf.data(), buf.data(), 0, {1, 8, 16}, {128, 16, 1}};
+  EXPECT_DEATH(_mlir_ciface_kiln_pack_panels_f32(&weight, &onePanel, 0),
+               "kiln_pack_panels_f32: shapes do not agree");
+  // Read [in, out], the same weight has 8 outputs of 20 inputs.
+  KilnMemRef<3> twoPanels{buf.data(), buf.data(), 0, {2, 8, 16}, {128, 16, 1}};
+  EXPECT_DEATH(_mlir_ciface_kiln_pack_panels_f32(&weight, &twoPanels, 1),
+               "kiln_pack_panels_f32: shapes do not agree");
 }
 
 TEST(GemmDeathTest, MismatchedShapesAbort) {
