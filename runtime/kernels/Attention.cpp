@@ -29,6 +29,7 @@
 
 #include "runtime/kernels/Attention.h"
 #include "runtime/ThreadPool.h"
+#include "runtime/kernels/KernelSupport.h"
 
 #include <algorithm>
 #include <atomic>
@@ -115,6 +116,8 @@ int teamSizeFor(int64_t work, int64_t items, int maxThreads) {
 }
 
 #if KILN_ATTENTION_AVX2
+
+using kiln::kernels::detail::transpose8x8;
 
 //===----------------------------------------------------------------------===//
 // AVX2 row-group kernel
@@ -264,34 +267,6 @@ template <int R> void rowGroup256(const RowGroup &g) {
 
   for (int64_t x0 = 0; x0 < g.dv; x0 += 16)
     accumulate256<R>(g, p, alpha, x0, std::min<int64_t>(16, g.dv - x0));
-}
-
-/// Transposes 8 rows of 8 floats in place: r[i][j] becomes r[j][i].
-inline void transpose8x8(__m256 r[8]) {
-  __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]);
-  __m256 t1 = _mm256_unpackhi_ps(r[0], r[1]);
-  __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]);
-  __m256 t3 = _mm256_unpackhi_ps(r[2], r[3]);
-  __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]);
-  __m256 t5 = _mm256_unpackhi_ps(r[4], r[5]);
-  __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]);
-  __m256 t7 = _mm256_unpackhi_ps(r[6], r[7]);
-  __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
-  __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
-  __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
-  __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
-  __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
-  __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
-  __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
-  __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
-  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-  r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-  r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-  r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-  r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
 /// Packs keys [0, nk) as kt[x * kBK + j] = K(j, x), with rows of unit stride,
@@ -592,49 +567,10 @@ struct ScalarKernels {
 // Driver
 //===----------------------------------------------------------------------===//
 
-/// The kernel's instruction set: 0 AVX2 (or scalar), 1 AVX-512, -1 not
-/// chosen yet.
-std::atomic<int> isaChoice{-1};
+/// The kernel's instruction set (AVX-512 where the CPU has it).
+kiln::kernels::detail::IsaChoice isa;
 
-int defaultIsa() {
-  const char *env = std::getenv("KILN_GEMM_ISA");
-  if (env && std::strcmp(env, "avx2") == 0)
-    return 0;
-  return kiln::kernels::avx512Available() ? 1 : 0;
-}
-
-[[maybe_unused]] bool useAvx512() {
-  int isa = isaChoice.load(std::memory_order_relaxed);
-  if (isa < 0) {
-    isa = defaultIsa();
-    isaChoice.store(isa, std::memory_order_relaxed);
-  }
-  return isa == 1;
-}
-
-/// A 64-byte aligned scratch buffer that only grows; one per thread.
-class ScratchBuffer {
-public:
-  ~ScratchBuffer() { std::free(data); }
-  float *get(int64_t count) {
-    if (count > capacity) {
-      std::free(data);
-      size_t bytes =
-          (static_cast<size_t>(count) * sizeof(float) + 63) / 64 * 64;
-      data = static_cast<float *>(std::aligned_alloc(64, bytes));
-      if (!data)
-        fail("kiln_attention_f32", "out of memory for tile buffers");
-      capacity = count;
-    }
-    return data;
-  }
-
-private:
-  float *data = nullptr;
-  int64_t capacity = 0;
-};
-
-thread_local ScratchBuffer scratch;
+thread_local kiln::kernels::detail::ScratchBuffer scratch("kiln_attention_f32");
 
 /// One call: shapes, base pointers, strides (in elements), mask.
 struct Problem {
@@ -842,7 +778,7 @@ void attentionChecked(const char *function, const Problem &p, int maxThreads) {
   if (p.batch <= 0 || p.heads <= 0 || p.sq <= 0 || p.dv <= 0)
     return;
 #if KILN_ATTENTION_AVX2
-  if (useAvx512())
+  if (isa.useAvx512())
     run<Avx512Kernels>(p, maxThreads);
   else
     run<Avx2Kernels>(p, maxThreads);
@@ -888,16 +824,11 @@ int64_t attentionScratchBytes(int64_t d, int64_t dv) {
   return ScratchLayout(d, dv, kBQ, true, true).total * int64_t(sizeof(float));
 }
 
-void setAttentionIsaForTesting(GemmIsa isa) {
-  int choice = isa == GemmIsa::Avx2     ? 0
-               : isa == GemmIsa::Avx512 ? (avx512Available() ? 1 : 0)
-                                        : defaultIsa();
-  isaChoice.store(choice, std::memory_order_relaxed);
-}
+void setAttentionIsaForTesting(GemmIsa choice) { isa.set(choice); }
 
 const char *attentionIsaName() {
 #if KILN_ATTENTION_AVX2
-  return useAvx512() ? Avx512Kernels::name : Avx2Kernels::name;
+  return isa.useAvx512() ? Avx512Kernels::name : Avx2Kernels::name;
 #else
   return ScalarKernels::name;
 #endif

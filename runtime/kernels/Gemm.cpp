@@ -28,6 +28,7 @@
 
 #include "runtime/kernels/Gemm.h"
 #include "runtime/ThreadPool.h"
+#include "runtime/kernels/KernelSupport.h"
 
 #include <algorithm>
 #include <atomic>
@@ -171,30 +172,8 @@ constexpr int64_t kNC = 512; // columns of a packed B block (L2)
 #define KILN_GEMM_AVX512_TARGET                                                \
   __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 
-/// A 64-byte aligned scratch buffer that only grows; one per thread.
-class ScratchBuffer {
-public:
-  ~ScratchBuffer() { std::free(data); }
-  float *get(int64_t count) {
-    if (count > capacity) {
-      std::free(data);
-      size_t bytes =
-          (static_cast<size_t>(count) * sizeof(float) + 63) / 64 * 64;
-      data = static_cast<float *>(std::aligned_alloc(64, bytes));
-      if (!data)
-        fail("kiln_matmul_f32", "out of memory for packing buffers");
-      capacity = count;
-    }
-    return data;
-  }
-
-private:
-  float *data = nullptr;
-  int64_t capacity = 0;
-};
-
-/// The packed path's micro-kernel: 0 AVX2, 1 AVX-512, -1 not chosen yet.
-std::atomic<int> isaChoice{-1};
+/// The packed path's micro-kernel (AVX-512 where the CPU has it).
+kiln::kernels::detail::IsaChoice isa;
 
 bool cpuHasAvx512() {
   static const bool has =
@@ -203,61 +182,18 @@ bool cpuHasAvx512() {
   return has;
 }
 
-/// The default: KILN_GEMM_ISA if set (avx512 only where the CPU has it), else
-/// AVX-512 where the CPU has it.
-int defaultIsa() {
-  const char *env = std::getenv("KILN_GEMM_ISA");
-  if (env && std::strcmp(env, "avx2") == 0)
-    return 0;
-  if (env && std::strcmp(env, "avx512") != 0 && env[0] != '\0')
-    std::fprintf(stderr, "kiln: KILN_GEMM_ISA=%s is not avx2 or avx512\n", env);
-  return cpuHasAvx512() ? 1 : 0;
-}
+bool useAvx512() { return isa.useAvx512(); }
 
-bool useAvx512() {
-  int isa = isaChoice.load(std::memory_order_relaxed);
-  if (isa < 0) {
-    isa = defaultIsa();
-    isaChoice.store(isa, std::memory_order_relaxed);
-  }
-  return isa == 1;
-}
-
-thread_local ScratchBuffer packedA;
-thread_local ScratchBuffer packedB;
-thread_local ScratchBuffer scratch;
+using kiln::kernels::detail::ScratchBuffer;
+thread_local ScratchBuffer packedA("kiln_matmul_f32");
+thread_local ScratchBuffer packedB("kiln_matmul_f32");
+thread_local ScratchBuffer scratch("kiln_matmul_f32");
 
 //===----------------------------------------------------------------------===//
 // Packing
 //===----------------------------------------------------------------------===//
 
-/// Transposes 8 rows of 8 floats in place: r[i][j] becomes r[j][i].
-inline void transpose8x8(__m256 r[8]) {
-  __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]);
-  __m256 t1 = _mm256_unpackhi_ps(r[0], r[1]);
-  __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]);
-  __m256 t3 = _mm256_unpackhi_ps(r[2], r[3]);
-  __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]);
-  __m256 t5 = _mm256_unpackhi_ps(r[4], r[5]);
-  __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]);
-  __m256 t7 = _mm256_unpackhi_ps(r[6], r[7]);
-  __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
-  __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
-  __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
-  __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
-  __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
-  __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
-  __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
-  __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
-  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-  r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-  r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-  r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-  r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
-}
+using kiln::kernels::detail::transpose8x8;
 
 /// Packs rows [0, mr) (mr <= MR) of A' for k in [0, kc) as out[k * MR + i].
 /// `a` points at A'(0, 0) of the panel. Rows >= mr are left unset: the
@@ -1703,12 +1639,7 @@ namespace kiln {
 namespace kernels {
 
 #if KILN_GEMM_AVX2
-void setIsaForTesting(GemmIsa isa) {
-  int choice = isa == GemmIsa::Avx2     ? 0
-               : isa == GemmIsa::Avx512 ? (cpuHasAvx512() ? 1 : 0)
-                                        : defaultIsa();
-  isaChoice.store(choice, std::memory_order_relaxed);
-}
+void setIsaForTesting(GemmIsa choice) { isa.set(choice); }
 
 bool avx512Available() { return cpuHasAvx512(); }
 

@@ -19,6 +19,7 @@
 
 #include "runtime/kernels/Norm.h"
 #include "runtime/ThreadPool.h"
+#include "runtime/kernels/KernelSupport.h"
 
 #include <algorithm>
 #include <atomic>
@@ -421,49 +422,12 @@ struct ScalarKernels {
 // Driver
 //===----------------------------------------------------------------------===//
 
-/// The kernels' instruction set: 0 AVX2 (or scalar), 1 AVX-512, -1 not
-/// chosen yet.
-std::atomic<int> isaChoice{-1};
+/// The kernels' instruction set (AVX-512 where the CPU has it).
+kiln::kernels::detail::IsaChoice isa;
 
-int defaultIsa() {
-  const char *env = std::getenv("KILN_GEMM_ISA");
-  if (env && std::strcmp(env, "avx2") == 0)
-    return 0;
-  return kiln::kernels::avx512Available() ? 1 : 0;
-}
-
-[[maybe_unused]] bool useAvx512() {
-  int isa = isaChoice.load(std::memory_order_relaxed);
-  if (isa < 0) {
-    isa = defaultIsa();
-    isaChoice.store(isa, std::memory_order_relaxed);
-  }
-  return isa == 1;
-}
-
-/// A 64-byte aligned scratch buffer that only grows; one per thread.
-class ScratchBuffer {
-public:
-  ~ScratchBuffer() { std::free(data); }
-  float *get(int64_t count) {
-    if (count > capacity) {
-      std::free(data);
-      size_t bytes =
-          (static_cast<size_t>(count) * sizeof(float) + 63) / 64 * 64;
-      data = static_cast<float *>(std::aligned_alloc(64, bytes));
-      if (!data)
-        fail("kiln_norm_f32", "out of memory for the row buffer");
-      capacity = count;
-    }
-    return data;
-  }
-
-private:
-  float *data = nullptr;
-  int64_t capacity = 0;
-};
-
-thread_local ScratchBuffer rowBuffer;
+/// Per-thread row buffer: a row and its residual added, or a strided row.
+thread_local kiln::kernels::detail::ScratchBuffer
+    rowBuffer("kiln_layer_norm_f32");
 
 /// One call on strided views; gamma and beta have unit stride (copied by the
 /// entry points if they do not).
@@ -565,7 +529,7 @@ void normalize(Problem p, int64_t gammaStride, int64_t betaStride,
     p.beta = beta.data();
   }
 #if KILN_NORM_AVX2
-  if (useAvx512())
+  if (isa.useAvx512())
     run<Avx512Kernels>(p, maxThreads);
   else
     run<Avx2Kernels>(p, maxThreads);
@@ -597,16 +561,11 @@ void rmsNorm(int64_t rows, int64_t d, const float *x, int64_t rsX, int64_t csX,
   normalize(p, gammaStride, 1, maxThreads);
 }
 
-void setNormIsaForTesting(GemmIsa isa) {
-  int choice = isa == GemmIsa::Avx2     ? 0
-               : isa == GemmIsa::Avx512 ? (avx512Available() ? 1 : 0)
-                                        : defaultIsa();
-  isaChoice.store(choice, std::memory_order_relaxed);
-}
+void setNormIsaForTesting(GemmIsa choice) { isa.set(choice); }
 
 const char *normIsaName() {
 #if KILN_NORM_AVX2
-  return useAvx512() ? Avx512Kernels::name : Avx2Kernels::name;
+  return isa.useAvx512() ? Avx512Kernels::name : Avx2Kernels::name;
 #else
   return ScalarKernels::name;
 #endif

@@ -1,0 +1,133 @@
+//===- KernelSupport.h - What the runtime's kernels share -------*- C++ -*-===//
+//
+// Pieces every kernel family (Gemm, Attention, Norm) needs the same way: the
+// choice between the AVX2 and AVX-512 paths, per-thread scratch buffers and
+// an 8 x 8 in-register transpose. Internal to runtime/kernels/.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_RUNTIME_KERNELS_KERNELSUPPORT_H
+#define KILN_RUNTIME_KERNELS_KERNELSUPPORT_H
+
+#include "runtime/kernels/Gemm.h"
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+namespace kiln {
+namespace kernels {
+namespace detail {
+
+/// Fatal error of a kernel called with operands it cannot use:
+/// "kiln: <function>: <message>" on stderr, then abort.
+[[noreturn]] inline void failKernel(const char *function, const char *message) {
+  std::fprintf(stderr, "kiln: %s: %s\n", function, message);
+  std::fflush(stderr);
+  std::abort();
+}
+
+/// The instruction set a kernel family runs: AVX-512 where the CPU has it,
+/// unless KILN_GEMM_ISA=avx2 (read at the first call) or a test sets it.
+/// Each family keeps its own, so a test can force one without the others.
+class IsaChoice {
+public:
+  bool useAvx512() {
+    int isa = choice.load(std::memory_order_relaxed);
+    if (isa < 0) {
+      isa = defaultChoice();
+      choice.store(isa, std::memory_order_relaxed);
+    }
+    return isa == 1;
+  }
+  /// Auto goes back to the default; Avx512 on a CPU without it is Avx2.
+  void set(GemmIsa isa) {
+    int value = isa == GemmIsa::Avx2     ? 0
+                : isa == GemmIsa::Avx512 ? (avx512Available() ? 1 : 0)
+                                         : defaultChoice();
+    choice.store(value, std::memory_order_relaxed);
+  }
+
+private:
+  static int defaultChoice() {
+    const char *env = std::getenv("KILN_GEMM_ISA");
+    if (env && std::strcmp(env, "avx2") == 0)
+      return 0;
+    if (env && std::strcmp(env, "avx512") != 0 && env[0] != '\0')
+      std::fprintf(stderr, "kiln: KILN_GEMM_ISA=%s is not avx2 or avx512\n",
+                   env);
+    return avx512Available() ? 1 : 0;
+  }
+  /// 0 AVX2 (or scalar), 1 AVX-512, -1 not chosen yet.
+  std::atomic<int> choice{-1};
+};
+
+/// A 64-byte aligned float buffer that only grows; meant as a thread_local.
+class ScratchBuffer {
+public:
+  /// `owner` names the kernel in the out-of-memory message.
+  explicit ScratchBuffer(const char *owner) : owner(owner) {}
+  ~ScratchBuffer() { std::free(data); }
+  ScratchBuffer(const ScratchBuffer &) = delete;
+  ScratchBuffer &operator=(const ScratchBuffer &) = delete;
+
+  float *get(int64_t count) {
+    if (count > capacity) {
+      std::free(data);
+      size_t bytes =
+          (static_cast<size_t>(count) * sizeof(float) + 63) / 64 * 64;
+      data = static_cast<float *>(std::aligned_alloc(64, bytes));
+      if (!data)
+        failKernel(owner, "out of memory for scratch buffers");
+      capacity = count;
+    }
+    return data;
+  }
+
+private:
+  const char *owner;
+  float *data = nullptr;
+  int64_t capacity = 0;
+};
+
+#if defined(__AVX2__)
+/// Transposes 8 rows of 8 floats in place: r[i][j] becomes r[j][i].
+inline void transpose8x8(__m256 r[8]) {
+  __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]);
+  __m256 t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]);
+  __m256 t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]);
+  __m256 t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]);
+  __m256 t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+  __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+  __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+  __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+  __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+  __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+  __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+  __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+  r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+  r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+  r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+  r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+#endif
+
+} // namespace detail
+} // namespace kernels
+} // namespace kiln
+
+#endif // KILN_RUNTIME_KERNELS_KERNELSUPPORT_H
