@@ -55,17 +55,22 @@ struct TfmPackWeightsPass
       getOperation()->emitError("tfm-pack-weights: panel-width must be >= 1");
       return signalPassFailure();
     }
-    // Linear layers whose weight is a weight-only expression, and the ops
-    // of those expressions.
-    SmallVector<LinearOp> candidates;
-    llvm::DenseSet<Operation *> inExpressions;
+    // Linear layers whose weight is a weight-only expression, the
+    // checkpoint tensors each reads, and the ops of those expressions.
+    SmallVector<std::pair<LinearOp, SmallVector<StringRef>>> candidates;
+    llvm::DenseSet<Operation *> candidateOps, inExpressions;
     getOperation()->walk([&](LinearOp op) {
       llvm::SetVector<Operation *> ops;
       if (op.getWeightPanels() ||
           !op.getWeight().getType().getElementType().isF32() ||
           failed(collectWeightExpression(op.getWeight(), ops)))
         return;
-      candidates.push_back(op);
+      SmallVector<StringRef> names;
+      for (Operation *def : ops)
+        if (auto weight = dyn_cast<WeightOp>(def))
+          names.push_back(weight.getName());
+      candidates.push_back({op, std::move(names)});
+      candidateOps.insert(op);
       inExpressions.insert(ops.begin(), ops.end());
     });
     // Checkpoint tensors with a use outside those expressions.
@@ -73,22 +78,18 @@ struct TfmPackWeightsPass
     getOperation()->walk([&](WeightOp weight) {
       for (OpOperand &use : weight->getUses()) {
         Operation *user = use.getOwner();
-        auto linear = dyn_cast<LinearOp>(user);
-        bool asLinearWeight = linear && use.getOperandNumber() == 1 &&
-                              llvm::is_contained(candidates, linear);
+        bool asLinearWeight = isa<LinearOp>(user) &&
+                              use.getOperandNumber() == 1 &&
+                              candidateOps.contains(user);
         if (!asLinearWeight && !inExpressions.contains(user))
           shared.insert(weight.getName());
       }
     });
 
     OpBuilder b(&getContext());
-    for (LinearOp op : candidates) {
-      llvm::SetVector<Operation *> ops;
-      (void)collectWeightExpression(op.getWeight(), ops);
-      if (llvm::any_of(ops, [&](Operation *def) {
-            auto weight = dyn_cast<WeightOp>(def);
-            return weight && shared.contains(weight.getName());
-          }))
+    for (auto &[op, names] : candidates) {
+      if (llvm::any_of(names,
+                       [&](StringRef name) { return shared.contains(name); }))
         continue;
       int64_t n = op.getOutFeatures(), k = op.getInFeatures();
       auto panelsType = RankedTensorType::get(

@@ -276,10 +276,11 @@ Error Session::prepareWeights() {
   }
   // An arena larger than the user entries' is lent for this call only.
   AlignedBuffer entriesScratch;
-  bool lent = scratchBytesOf(*prepare) > scratch.size();
+  size_t prepareScratch = scratchBytesOf(*prepare);
+  bool lent = prepareScratch > scratch.size();
   if (lent) {
     Expected<AlignedBuffer> buffer =
-        AlignedBuffer::allocate(scratchBytesOf(*prepare), /*zero=*/false);
+        AlignedBuffer::allocate(prepareScratch, /*zero=*/false);
     if (!buffer)
       return makeError("scratch memory: ", buffer.message());
     entriesScratch = std::exchange(scratch, std::move(*buffer));

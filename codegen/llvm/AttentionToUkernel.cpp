@@ -29,10 +29,20 @@ using kiln::tfm::TransposeOp;
 
 namespace {
 
-/// Heads split as [B, S, H, D] -> [B, H, S, D] (what model builders do to
-/// a projection).
+/// [B, S, H, D] <-> [B, H, S, D]: how model builders split and merge heads.
+constexpr int64_t kHeadSwap[] = {0, 2, 1, 3};
+
 bool isHeadTranspose(TransposeOp op) {
-  return op && op.getPermutation() == ArrayRef<int64_t>{0, 2, 1, 3};
+  return op && op.getPermutation() == ArrayRef<int64_t>(kHeadSwap);
+}
+
+/// `memref` with its sequence and head axes swapped, as a view.
+Value headSwapView(OpBuilder &b, Location loc, Value memref) {
+  SmallVector<unsigned> permutation(std::begin(kHeadSwap), std::end(kHeadSwap));
+  return memref::TransposeOp::create(
+      b, loc, memref,
+      AffineMapAttr::get(
+          AffineMap::getPermutationMap(permutation, b.getContext())));
 }
 
 /// The [B, H, S, D] operand `value` for the kernel. When it is a head
@@ -43,11 +53,8 @@ Value headsOperand(OpBuilder &b, Location loc, Value value) {
   auto transpose = value.getDefiningOp<TransposeOp>();
   if (!isHeadTranspose(transpose))
     return kiln::bufferForKernel(b, loc, value, 4);
-  Value rows = kiln::bufferForKernel(b, loc, transpose.getInput(), 4);
-  return memref::TransposeOp::create(
-      b, loc, rows,
-      AffineMapAttr::get(AffineMap::getPermutationMap(
-          ArrayRef<unsigned>{0, 2, 1, 3}, b.getContext())));
+  return headSwapView(b, loc,
+                      kiln::bufferForKernel(b, loc, transpose.getInput(), 4));
 }
 
 LogicalResult rewriteAsKernelCall(RewriterBase &rewriter, ModuleOp module,
@@ -100,10 +107,7 @@ LogicalResult rewriteAsKernelCall(RewriterBase &rewriter, ModuleOp module,
   kiln::KernelResult output = kiln::allocateKernelResult(
       rewriter, loc, outputType.getShape(), outputType.getElementType());
   if (merge)
-    output.operand = memref::TransposeOp::create(
-        rewriter, loc, output.operand,
-        AffineMapAttr::get(AffineMap::getPermutationMap(
-            ArrayRef<unsigned>{0, 2, 1, 3}, rewriter.getContext())));
+    output.operand = headSwapView(rewriter, loc, output.operand);
   args.push_back(output.operand);
   if (!lengths)
     args.push_back(arith::ConstantIntOp::create(

@@ -51,11 +51,7 @@ using kiln::kernels::AttentionMask;
 namespace {
 
 /// Fatal error: a caller passed operands that do not fit together.
-[[noreturn]] void fail(const char *function, const char *message) {
-  std::fprintf(stderr, "kiln: %s: %s\n", function, message);
-  std::fflush(stderr);
-  std::abort();
-}
+using kiln::kernels::detail::failKernel;
 
 constexpr int64_t kBQ = 64; // query rows of a work item
 constexpr int64_t kBK = 64; // keys of a tile (four zmm of scores per row)
@@ -771,10 +767,10 @@ void attentionChecked(const char *function, const Problem &p, int maxThreads) {
                   "causal attention needs no more queries than keys (Sq %lld, "
                   "Sk %lld)",
                   static_cast<long long>(p.sq), static_cast<long long>(p.sk));
-    fail(function, message);
+    failKernel(function, message);
   }
   if (p.mask == AttentionMask::Padding && !p.lengths && p.batch > 0)
-    fail(function, "padding mask without lengths");
+    failKernel(function, "padding mask without lengths");
   if (p.batch <= 0 || p.heads <= 0 || p.sq <= 0 || p.dv <= 0)
     return;
 #if KILN_ATTENTION_AVX2
@@ -844,7 +840,7 @@ Problem checkedProblem(const char *function, const KilnMemRef<4> *q,
                        const KilnMemRef<4> *k, const KilnMemRef<4> *v,
                        const KilnMemRef<4> *out, float scale) {
   if (!q || !k || !v || !out)
-    fail(function, "null memref descriptor");
+    failKernel(function, "null memref descriptor");
   const char *mismatch = nullptr;
   if (q->sizes[0] != k->sizes[0] || q->sizes[0] != v->sizes[0] ||
       q->sizes[0] != out->sizes[0])
@@ -881,7 +877,7 @@ Problem checkedProblem(const char *function, const KilnMemRef<4> *q,
     std::snprintf(message, sizeof(message),
                   "shapes do not agree: %s: Q %s, K %s, V %s, out %s", mismatch,
                   shapes[0], shapes[1], shapes[2], shapes[3]);
-    fail(function, message);
+    failKernel(function, message);
   }
   Problem p{};
   p.batch = q->sizes[0];
@@ -894,7 +890,7 @@ Problem checkedProblem(const char *function, const KilnMemRef<4> *q,
   bool readsKeys = !empty && p.sk > 0;
   if ((!empty && (!q->aligned || !out->aligned)) ||
       (readsKeys && (!k->aligned || !v->aligned)))
-    fail(function, "null data pointer");
+    failKernel(function, "null data pointer");
   p.q = q->aligned + q->offset;
   p.k = k->aligned + k->offset;
   p.v = v->aligned + v->offset;
@@ -921,7 +917,7 @@ extern "C" void _mlir_ciface_kiln_attention_f32(KilnMemRef<4> *q,
     std::snprintf(message, sizeof(message),
                   "unknown mask kind %lld (0 none, 1 causal)",
                   static_cast<long long>(mask));
-    fail(function, message);
+    failKernel(function, message);
   }
   p.mask = mask == 1 ? AttentionMask::Causal : AttentionMask::None;
   attentionChecked(function, p, 0);
@@ -933,17 +929,17 @@ extern "C" void _mlir_ciface_kiln_attention_lengths_f32(
   const char *function = "kiln_attention_lengths_f32";
   Problem p = checkedProblem(function, q, k, v, out, scale);
   if (!lengths)
-    fail(function, "null memref descriptor");
+    failKernel(function, "null memref descriptor");
   if (lengths->sizes[0] != p.batch) {
     char message[128];
     std::snprintf(message, sizeof(message),
                   "lengths has %lld entries for a batch of %lld",
                   static_cast<long long>(lengths->sizes[0]),
                   static_cast<long long>(p.batch));
-    fail(function, message);
+    failKernel(function, message);
   }
   if (p.batch > 0 && !lengths->aligned)
-    fail(function, "null data pointer");
+    failKernel(function, "null data pointer");
   p.mask = AttentionMask::Padding;
   p.lengths = lengths->aligned + lengths->offset;
   p.lengthsStride = lengths->strides[0];

@@ -52,12 +52,8 @@ using kiln::kernels::VectorFunction;
 
 namespace {
 
-/// Fatal error: a caller passed operands that cannot be multiplied.
-[[noreturn]] void fail(const char *function, const char *message) {
-  std::fprintf(stderr, "kiln: %s: %s\n", function, message);
-  std::fflush(stderr);
-  std::abort();
-}
+/// Fatal error: a caller passed operands that do not fit together.
+using kiln::kernels::detail::failKernel;
 
 /// One product on strided views: A'(m, k) = a[m * rsA + k * csA] and so on.
 struct Problem {
@@ -1667,7 +1663,7 @@ void sgemmPanels(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsA,
   if (m <= 0 || n <= 0 || k <= 0)
     return;
   if (panelWidth <= 0)
-    fail("kiln_matmul_panels_f32", "panel width must be positive");
+    failKernel("kiln_matmul_panels_f32", "panel width must be positive");
 #if !KILN_GEMM_AVX2
   sgemmPanelSlices(m, n, k, a, rsA, csA, panels, panelWidth, panelStride,
                    panelWidth, 1, c, rsC, csC, maxThreads);
@@ -1700,11 +1696,11 @@ void linearPanels(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsA,
                   float *out, int64_t rsOut, int64_t csOut, int maxThreads) {
   const char *function = "kiln_linear_panels_f32";
   if (!isActivation(static_cast<int64_t>(act)))
-    fail(function, "unknown activation");
+    failKernel(function, "unknown activation");
   if (m <= 0 || n <= 0)
     return;
   if (panelWidth <= 0)
-    fail(function, "panel width must be positive");
+    failKernel(function, "panel width must be positive");
 #if KILN_GEMM_AVX2
   // N <= 4: sgemmPanels hands these to sgemm, which transposes them (see
   // there); they are too narrow for a fused epilogue to matter.
@@ -1727,7 +1723,7 @@ void linearPanels(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsA,
 
 void applyActivation(Activation act, float *x, int64_t n) {
   if (!isActivation(static_cast<int64_t>(act)))
-    fail("applyActivation", "unknown activation");
+    failKernel("applyActivation", "unknown activation");
   if (n > 0)
     activateMatrix(act, x, n, 1, 1, n);
 }
@@ -1790,7 +1786,7 @@ void checkedShape(const char *function, const KilnMemRef<R> *a,
                   int64_t transposeA, int64_t transposeB, int64_t &m,
                   int64_t &n, int64_t &k) {
   if (!a || !b || !c)
-    fail(function, "null memref descriptor");
+    failKernel(function, "null memref descriptor");
   constexpr int r = R - 2, s = R - 1;
   m = transposeA ? a->sizes[s] : a->sizes[r];
   k = transposeA ? a->sizes[r] : a->sizes[s];
@@ -1811,10 +1807,10 @@ void checkedShape(const char *function, const KilnMemRef<R> *a,
         static_cast<long long>(c->sizes[s]), static_cast<long long>(m),
         static_cast<long long>(k), static_cast<long long>(n),
         static_cast<long long>(kB));
-    fail(function, message);
+    failKernel(function, message);
   }
   if (m > 0 && n > 0 && k > 0 && (!a->aligned || !b->aligned || !c->aligned))
-    fail(function, "null data pointer");
+    failKernel(function, "null data pointer");
 }
 
 } // namespace
@@ -1853,7 +1849,7 @@ extern "C" void _mlir_ciface_kiln_batch_matmul_f32(KilnMemRef<3> *a,
                   static_cast<long long>(a->sizes[0]),
                   static_cast<long long>(b->sizes[0]),
                   static_cast<long long>(batch));
-    fail(function, message);
+    failKernel(function, message);
   }
   if (batch == 0 || m == 0 || n == 0 || k == 0)
     return;
@@ -1887,7 +1883,7 @@ PanelShape checkedPanelShape(const char *function, const KilnMemRef<2> *a,
                              const KilnMemRef<3> *bPanels,
                              const KilnMemRef<2> *c, int64_t transposeA) {
   if (!a || !bPanels || !c)
-    fail(function, "null memref descriptor");
+    failKernel(function, "null memref descriptor");
   PanelShape q;
   q.m = transposeA ? a->sizes[1] : a->sizes[0];
   q.k = transposeA ? a->sizes[0] : a->sizes[1];
@@ -1909,7 +1905,7 @@ PanelShape checkedPanelShape(const char *function, const KilnMemRef<2> *a,
         static_cast<long long>(q.w), static_cast<long long>(c->sizes[0]),
         static_cast<long long>(q.n), static_cast<long long>(q.m),
         static_cast<long long>(q.k), static_cast<long long>(q.n));
-    fail(function, message);
+    failKernel(function, message);
   }
   q.rsA = transposeA ? a->strides[1] : a->strides[0];
   q.csA = transposeA ? a->strides[0] : a->strides[1];
@@ -1934,7 +1930,7 @@ extern "C" void _mlir_ciface_kiln_matmul_panels_f32(KilnMemRef<2> *a,
   if (q.m == 0 || q.n == 0 || q.k == 0)
     return;
   if (!a->aligned || !bPanels->aligned || !c->aligned)
-    fail(function, "null data pointer");
+    failKernel(function, "null data pointer");
   const float *aData = a->aligned + a->offset;
   const float *base = bPanels->aligned + bPanels->offset;
   float *cData = c->aligned + c->offset;
@@ -1960,21 +1956,21 @@ _mlir_ciface_kiln_linear_panels_f32(KilnMemRef<2> *a, KilnMemRef<3> *bPanels,
     std::snprintf(message, sizeof(message),
                   "unknown activation code %lld (0 to 6)",
                   static_cast<long long>(activation));
-    fail(function, message);
+    failKernel(function, message);
   }
   if (hasBias && !bias)
-    fail(function, "null memref descriptor");
+    failKernel(function, "null memref descriptor");
   if (hasBias && bias->sizes[0] != q.n) {
     std::snprintf(
         message, sizeof(message), "shapes do not agree: bias [%lld] for N %lld",
         static_cast<long long>(bias->sizes[0]), static_cast<long long>(q.n));
-    fail(function, message);
+    failKernel(function, message);
   }
   if (q.m == 0 || q.n == 0)
     return;
   if (!out->aligned || (hasBias && !bias->aligned) ||
       (q.k > 0 && (!a->aligned || !bPanels->aligned)))
-    fail(function, "null data pointer");
+    failKernel(function, "null data pointer");
   // A strided bias (N floats): a contiguous copy.
   const float *biasData = nullptr;
   std::vector<float> biasCopy;
@@ -2048,7 +2044,7 @@ extern "C" void _mlir_ciface_kiln_pack_panels_f32(KilnMemRef<2> *weight,
                                                   int64_t inOut) {
   const char *function = "kiln_pack_panels_f32";
   if (!weight || !panels)
-    fail(function, "null memref descriptor");
+    failKernel(function, "null memref descriptor");
   // B [K, N] is the weight read as the product reads it: [in, out] as is,
   // [out, in] transposed.
   int64_t k = weight->sizes[inOut ? 0 : 1], n = weight->sizes[inOut ? 1 : 0];
@@ -2067,7 +2063,7 @@ extern "C" void _mlir_ciface_kiln_pack_panels_f32(KilnMemRef<2> *weight,
                   static_cast<long long>(panels->sizes[0]),
                   static_cast<long long>(panels->sizes[1]),
                   static_cast<long long>(panels->sizes[2]));
-    fail(function, message);
+    failKernel(function, message);
   }
   if (k == 0 || n == 0)
     return;

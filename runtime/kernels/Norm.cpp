@@ -41,11 +41,7 @@ using kiln::ThreadPool;
 namespace {
 
 /// Fatal error: a caller passed operands that do not fit together.
-[[noreturn]] void fail(const char *function, const char *message) {
-  std::fprintf(stderr, "kiln: %s: %s\n", function, message);
-  std::fflush(stderr);
-  std::abort();
-}
+using kiln::kernels::detail::failKernel;
 
 /// The smallest number of elements worth a thread of its own (a few
 /// microseconds of work: less does not pay for waking a worker).
@@ -623,13 +619,13 @@ void checkShapes(const char *function, const KilnMemRef<2> *x,
     appendShape(shapes, sizeof(shapes), "out", out);
     std::snprintf(message, sizeof(message), "shapes do not agree: %s: %s",
                   mismatch, shapes);
-    fail(function, message);
+    failKernel(function, message);
   }
   if (rows == 0 || d == 0)
     return;
   if (!x->aligned || !out->aligned || (residual && !residual->aligned) ||
       !gamma->aligned || (beta && !beta->aligned))
-    fail(function, "null data pointer");
+    failKernel(function, "null data pointer");
 }
 
 } // namespace
@@ -644,10 +640,10 @@ _mlir_ciface_kiln_layer_norm_f32(KilnMemRef<2> *x, KilnMemRef<2> *residual,
     char message[96];
     std::snprintf(message, sizeof(message), "hasResidual is %lld, not 0 or 1",
                   static_cast<long long>(hasResidual));
-    fail(function, message);
+    failKernel(function, message);
   }
   if (!x || !gamma || !beta || !out || (hasResidual && !residual))
-    fail(function, "null memref descriptor");
+    failKernel(function, "null memref descriptor");
   const KilnMemRef<2> *res = hasResidual ? residual : nullptr;
   checkShapes(function, x, res, gamma, beta, out);
   kiln::kernels::layerNorm(
@@ -665,7 +661,7 @@ extern "C" void _mlir_ciface_kiln_rms_norm_f32(KilnMemRef<2> *x,
                                                float epsilon) {
   const char *function = "kiln_rms_norm_f32";
   if (!x || !gamma || !out)
-    fail(function, "null memref descriptor");
+    failKernel(function, "null memref descriptor");
   checkShapes(function, x, nullptr, gamma, nullptr, out);
   kiln::kernels::rmsNorm(
       x->sizes[0], x->sizes[1], x->aligned + x->offset, x->strides[0],
