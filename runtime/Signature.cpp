@@ -187,6 +187,43 @@ std::vector<const SignatureArg *> ModelSignature::shared(ArgRole role) const {
   return out;
 }
 
+Error checkEntryArgs(const ModelSignature &signature, std::string_view task,
+                     const std::string &entryName,
+                     const std::vector<ExpectedArg> &expected) {
+  const EntrySignature *entry = signature.entry(entryName);
+  if (!entry)
+    return makeError("model signature: a ", task, " model needs an entry '",
+                     entryName, "' (entries: ", signature.entryNames(), ")");
+  for (const ExpectedArg &item : expected) {
+    const SignatureArg &want = item.arg;
+    const SignatureArg *arg = entry->find(want.name, want.role);
+    if (!arg) {
+      if (item.optional)
+        continue;
+      return makeError("model signature: entry '", entryName, "' has no ",
+                       roleName(want.role), " '", want.name, "' (",
+                       formatType(want.dtype, want.shape), ")");
+    }
+    if (arg->dtype != want.dtype || arg->shape != want.shape)
+      return makeError("model signature: entry '", entryName,
+                       "': ", roleName(want.role), " '", want.name, "' is ",
+                       formatType(arg->dtype, arg->shape), ", expected ",
+                       formatType(want.dtype, want.shape));
+  }
+  for (const SignatureArg &arg : entry->args) {
+    if (arg.role != ArgRole::Input && arg.role != ArgRole::Output)
+      continue;
+    bool known = false;
+    for (const ExpectedArg &item : expected)
+      known |= item.arg.name == arg.name && item.arg.role == arg.role;
+    if (!known)
+      return makeError("model signature: entry '", entryName,
+                       "' has an unexpected ", roleName(arg.role), " '",
+                       arg.name, "'");
+  }
+  return Error::success();
+}
+
 Expected<ModelSignature> parseModelSignature(std::string_view json) {
   nlohmann::json root;
   try {

@@ -102,6 +102,19 @@ struct ModelSignature {
   std::vector<const SignatureArg *> shared(ArgRole role) const;
 };
 
+/// An argument an entry must have (or, when `optional`, may have).
+struct ExpectedArg {
+  SignatureArg arg;
+  bool optional = false;
+};
+
+/// Checks that the signature has entry `entryName` with exactly the inputs
+/// and outputs listed, in dtype and shape. `task` names the kind of model in
+/// the message ("a text-generation model needs an entry ...").
+Error checkEntryArgs(const ModelSignature &signature, std::string_view task,
+                     const std::string &entryName,
+                     const std::vector<ExpectedArg> &expected);
+
 /// Parses and validates signature JSON: an object with a non-empty "entries"
 /// array, an optional "metadata" object and an optional "version" (2). Each
 /// entry has a unique non-empty "name" and an "args" array; each arg has a

@@ -364,50 +364,6 @@ const char *logitsOutputName(Head head) {
   return nullptr;
 }
 
-/// An argument an entry must have (or, when `optional`, may have).
-struct ExpectedArg {
-  SignatureArg arg;
-  bool optional = false;
-};
-
-/// Checks that entry `entryName` has exactly the inputs and outputs listed.
-Error checkEntry(const ModelSignature &signature, const std::string &entryName,
-                 const std::vector<ExpectedArg> &expected) {
-  const EntrySignature *entry = signature.entry(entryName);
-  if (!entry)
-    return makeError("model signature: a text-encoding model needs an "
-                     "entry '",
-                     entryName, "' (entries: ", signature.entryNames(), ")");
-  for (const ExpectedArg &item : expected) {
-    const SignatureArg &want = item.arg;
-    const SignatureArg *arg = entry->find(want.name, want.role);
-    if (!arg) {
-      if (item.optional)
-        continue;
-      return makeError("model signature: entry '", entryName, "' has no ",
-                       roleName(want.role), " '", want.name, "' (",
-                       formatType(want.dtype, want.shape), ")");
-    }
-    if (arg->dtype != want.dtype || arg->shape != want.shape)
-      return makeError("model signature: entry '", entryName,
-                       "': ", roleName(want.role), " '", want.name, "' is ",
-                       formatType(arg->dtype, arg->shape), ", expected ",
-                       formatType(want.dtype, want.shape));
-  }
-  for (const SignatureArg &arg : entry->args) {
-    if (arg.role != ArgRole::Input && arg.role != ArgRole::Output)
-      continue;
-    bool known = false;
-    for (const ExpectedArg &item : expected)
-      known |= item.arg.name == arg.name && item.arg.role == arg.role;
-    if (!known)
-      return makeError("model signature: entry '", entryName,
-                       "' has an unexpected ", roleName(arg.role), " '",
-                       arg.name, "'");
-  }
-  return Error::success();
-}
-
 /// Checks the entries of the model, and sets the number of labels of the
 /// classification heads (from id2label, else from the logits).
 Error checkEntries(const ModelSignature &signature, Metadata &metadata) {
@@ -444,16 +400,18 @@ Error checkEntries(const ModelSignature &signature, Metadata &metadata) {
         shape = {b, s, std::max<int64_t>(labels, 1)};
       expected.push_back({{name, ArgRole::Output, DType::F32, shape}});
     }
-    if (Error e = checkEntry(signature, encodeEntry(s), expected))
+    if (Error e = checkEntryArgs(signature, "text-encoding", encodeEntry(s),
+                                 expected))
       return e;
   }
   if (hasMlm(metadata.head)) {
-    if (Error e = checkEntry(signature, "mlm_head",
-                             {{{"hidden", ArgRole::Input, DType::F32, {1, d}}},
-                              {{"logits",
-                                ArgRole::Output,
-                                DType::F32,
-                                {1, metadata.vocabSize}}}}))
+    if (Error e =
+            checkEntryArgs(signature, "text-encoding", "mlm_head",
+                           {{{"hidden", ArgRole::Input, DType::F32, {1, d}}},
+                            {{"logits",
+                              ArgRole::Output,
+                              DType::F32,
+                              {1, metadata.vocabSize}}}}))
       return e;
   }
   return Error::success();

@@ -261,40 +261,6 @@ Expected<Metadata> parseMetadata(const std::string &text) {
   return metadata;
 }
 
-/// Checks that entry `entryName` has exactly the inputs and outputs listed.
-Error checkEntry(const ModelSignature &signature, const std::string &entryName,
-                 const std::vector<SignatureArg> &expected) {
-  const EntrySignature *entry = signature.entry(entryName);
-  if (!entry)
-    return makeError("model signature: a text-generation model needs an "
-                     "entry '",
-                     entryName, "' (entries: ", signature.entryNames(), ")");
-  for (const SignatureArg &want : expected) {
-    const SignatureArg *arg = entry->find(want.name, want.role);
-    if (!arg)
-      return makeError("model signature: entry '", entryName, "' has no ",
-                       roleName(want.role), " '", want.name, "' (",
-                       formatType(want.dtype, want.shape), ")");
-    if (arg->dtype != want.dtype || arg->shape != want.shape)
-      return makeError("model signature: entry '", entryName,
-                       "': ", roleName(want.role), " '", want.name, "' is ",
-                       formatType(arg->dtype, arg->shape), ", expected ",
-                       formatType(want.dtype, want.shape));
-  }
-  for (const SignatureArg &arg : entry->args) {
-    if (arg.role != ArgRole::Input && arg.role != ArgRole::Output)
-      continue;
-    bool known = false;
-    for (const SignatureArg &want : expected)
-      known |= want.name == arg.name && want.role == arg.role;
-    if (!known)
-      return makeError("model signature: entry '", entryName,
-                       "' has an unexpected ", roleName(arg.role), " '",
-                       arg.name, "'");
-  }
-  return Error::success();
-}
-
 std::string prefillEntry(int64_t length) {
   return "prefill_" + std::to_string(length);
 }
@@ -302,20 +268,20 @@ std::string prefillEntry(int64_t length) {
 Error checkEntries(const ModelSignature &signature, const Metadata &metadata) {
   int64_t d = metadata.hiddenSize, v = metadata.vocabSize;
   for (int64_t b : metadata.prefillLengths)
-    if (Error e =
-            checkEntry(signature, prefillEntry(b),
-                       {{"ids", ArgRole::Input, DType::I64, {1, b}},
-                        {"hidden", ArgRole::Output, DType::F32, {1, b, d}}}))
+    if (Error e = checkEntryArgs(
+            signature, "text-generation", prefillEntry(b),
+            {{{"ids", ArgRole::Input, DType::I64, {1, b}}},
+             {{"hidden", ArgRole::Output, DType::F32, {1, b, d}}}}))
       return e;
-  if (Error e =
-          checkEntry(signature, "decode",
-                     {{"ids", ArgRole::Input, DType::I64, {1, 1}},
-                      {"position", ArgRole::Input, DType::I64, {1, 1}},
-                      {"hidden", ArgRole::Output, DType::F32, {1, 1, d}}}))
+  if (Error e = checkEntryArgs(
+          signature, "text-generation", "decode",
+          {{{"ids", ArgRole::Input, DType::I64, {1, 1}}},
+           {{"position", ArgRole::Input, DType::I64, {1, 1}}},
+           {{"hidden", ArgRole::Output, DType::F32, {1, 1, d}}}}))
     return e;
-  return checkEntry(signature, "lm_head",
-                    {{"hidden", ArgRole::Input, DType::F32, {1, d}},
-                     {"logits", ArgRole::Output, DType::F32, {1, v}}});
+  return checkEntryArgs(signature, "text-generation", "lm_head",
+                        {{{"hidden", ArgRole::Input, DType::F32, {1, d}}},
+                         {{"logits", ArgRole::Output, DType::F32, {1, v}}}});
 }
 
 bool endsWith(const std::string &text, const std::string &suffix) {

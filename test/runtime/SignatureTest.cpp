@@ -173,3 +173,28 @@ TEST(SignatureTest, Errors) {
     EXPECT_EQ(signature.message().find('\n'), std::string::npos);
   }
 }
+
+TEST(SignatureTest, CheckEntryArgs) {
+  Expected<ModelSignature> signature = parseModelSignature(
+      R"({"entries":[{"name":"f","args":[)"
+      R"({"name":"x","role":"input","dtype":"f32","shape":[2]},)"
+      R"({"name":"w","role":"weight","dtype":"f32","shape":[2]},)"
+      R"({"name":"y","role":"output","dtype":"f32","shape":[2]}]}]})");
+  ASSERT_TRUE(signature) << signature.message();
+  ExpectedArg x{{"x", ArgRole::Input, DType::F32, {2}}};
+  ExpectedArg y{{"y", ArgRole::Output, DType::F32, {2}}};
+  ExpectedArg extra{{"z", ArgRole::Output, DType::F32, {2}}, true};
+  // Weights are not checked; an optional output may be missing.
+  EXPECT_FALSE(checkEntryArgs(*signature, "test", "f", {x, y, extra}));
+  Error missing = checkEntryArgs(*signature, "test", "g", {x});
+  EXPECT_EQ(missing.message(), "model signature: a test model needs an entry "
+                               "'g' (entries: 'f')");
+  Error unexpected = checkEntryArgs(*signature, "test", "f", {x});
+  EXPECT_EQ(unexpected.message(),
+            "model signature: entry 'f' has an unexpected output 'y'");
+  ExpectedArg wide{{"x", ArgRole::Input, DType::F32, {3}}};
+  Error shape = checkEntryArgs(*signature, "test", "f", {wide, y});
+  EXPECT_EQ(shape.message(),
+            "model signature: entry 'f': input 'x' is f32 [2], expected f32 "
+            "[3]");
+}
