@@ -168,4 +168,35 @@ def KilnPlanMemory : Pass<"kiln-plan-memory", "::mlir::func::FuncOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def KilnOrderGlobals : Pass<"kiln-order-globals", "::mlir::ModuleOp"> {
+  let summary = "Put the module's constant memref.globals in a content order";
+  let description = [{
+    One-shot bufferization turns tensor constants into `memref.global`s in
+    the order it meets them, which depends on a pointer-keyed map: the same
+    input could give differently ordered, differently named globals and so
+    different object files. This pass sorts the private constant globals by
+    type and value, names them `__constant_<k>` in that order and moves them
+    to the start of the module, so the output depends on the input alone.
+    Other globals are left alone.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
+def KilnReleaseConsumedWeights : Pass<"kiln-release-consumed-weights",
+                                      "::mlir::ModuleOp"> {
+  let summary = "Let the runtime drop checkpoint weights once they are packed";
+  let description = [{
+    After bufferization: for every argument marked `kiln.consumed_weight`
+    (a checkpoint tensor that only `prepare_weights` reads; the driver marks
+    them), inserts after its last use, or the last use of any view of it, a
+    call `kiln_release_weight(aligned pointer, bytes)` and removes the mark.
+    The runtime then drops the tensor's pages while the remaining weights
+    are packed, so loading never holds a weight and its packed copy for the
+    whole model at once. Functions without marked arguments are unchanged.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 #endif // KILN_CODEGEN_PASSES_TD

@@ -3,7 +3,7 @@
 #ifndef KILN_FRONTEND_BERTCONFIG_H
 #define KILN_FRONTEND_BERTCONFIG_H
 
-#include "runtime/Error.h"
+#include "runtime/support/Error.h"
 
 #include <nlohmann/json.hpp>
 

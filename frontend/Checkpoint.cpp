@@ -2,7 +2,7 @@
 
 #include "frontend/Checkpoint.h"
 
-#include "runtime/FileUtil.h"
+#include "runtime/support/FileUtil.h"
 
 #include <filesystem>
 #include <set>

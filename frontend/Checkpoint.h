@@ -3,7 +3,7 @@
 // A checkpoint folder holds config.json, the weights as one
 // model.safetensors or as shards listed in model.safetensors.index.json, and
 // tokenizer or preprocessor files. Opening it validates every safetensors
-// file (runtime/Safetensors.h) and the shard index; errors name the folder or
+// file (runtime/support/Safetensors.h) and the shard index; errors name the folder or
 // file and what was expected.
 //
 //===----------------------------------------------------------------------===//
@@ -11,7 +11,7 @@
 #ifndef KILN_FRONTEND_CHECKPOINT_H
 #define KILN_FRONTEND_CHECKPOINT_H
 
-#include "runtime/Safetensors.h"
+#include "runtime/support/Safetensors.h"
 
 #include <nlohmann/json.hpp>
 

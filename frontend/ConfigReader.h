@@ -9,7 +9,7 @@
 #ifndef KILN_FRONTEND_CONFIGREADER_H
 #define KILN_FRONTEND_CONFIGREADER_H
 
-#include "runtime/Error.h"
+#include "runtime/support/Error.h"
 
 #include <nlohmann/json.hpp>
 

@@ -3,7 +3,7 @@
 #ifndef KILN_FRONTEND_GPT2CONFIG_H
 #define KILN_FRONTEND_GPT2CONFIG_H
 
-#include "runtime/Error.h"
+#include "runtime/support/Error.h"
 
 #include <nlohmann/json.hpp>
 

@@ -11,7 +11,7 @@
 #ifndef KILN_MODELS_MODELS_H
 #define KILN_MODELS_MODELS_H
 
-#include "runtime/Error.h"
+#include "runtime/support/Error.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"

@@ -44,7 +44,7 @@ mlir::LogicalResult
 collectWeightExpression(mlir::Value value,
                         llvm::SetVector<mlir::Operation *> &ops);
 
-/// The load-time entry of tfm-hoist-weight-expressions (runtime/Signature.h
+/// The load-time entry of tfm-hoist-weight-expressions (runtime/session/Signature.h
 /// knows it by the same name).
 inline constexpr llvm::StringLiteral kPrepareWeightsEntry = "prepare_weights";
 

@@ -24,15 +24,19 @@ std::string findRuntimeLibraryDir(const char *argv0) {
 
 bool linkExecutable(ArrayRef<std::string> objects, StringRef runtimeDir,
                     StringRef output, std::string &error) {
-  SmallString<256> runtime(runtimeDir), runtimeMain(runtimeDir);
-  sys::path::append(runtime, "libkiln_runtime.a");
-  sys::path::append(runtimeMain, "libkiln_runtime_main.a");
-  for (StringRef library : {runtime.str(), runtimeMain.str()}) {
-    if (!sys::fs::exists(library)) {
-      error = "runtime library '" + library.str() +
+  // The runtime archives in link order, from runtime/CMakeLists.txt.
+  SmallVector<StringRef> names;
+  StringRef(KILN_RUNTIME_ARCHIVES).split(names, ',', -1, /*KeepEmpty=*/false);
+  std::vector<std::string> archives;
+  for (StringRef name : names) {
+    SmallString<256> archive(runtimeDir);
+    sys::path::append(archive, "lib" + name + ".a");
+    if (!sys::fs::exists(archive)) {
+      error = "runtime library '" + archive.str().str() +
               "' not found (set KILN_RUNTIME_DIR to the folder holding it)";
       return false;
     }
+    archives.push_back(archive.str().str());
   }
   const char *driverName = std::getenv("KILN_CXX");
   ErrorOr<std::string> driver =
@@ -43,8 +47,9 @@ bool linkExecutable(ArrayRef<std::string> objects, StringRef runtimeDir,
   }
   std::vector<std::string> args = {*driver};
   args.insert(args.end(), objects.begin(), objects.end());
-  args.insert(args.end(), {"-o", output.str(), runtimeMain.str().str(),
-                           runtime.str().str(), "-pthread", "-lm"});
+  args.insert(args.end(), {"-o", output.str()});
+  args.insert(args.end(), archives.begin(), archives.end());
+  args.insert(args.end(), {"-pthread", "-lm"});
   SmallVector<StringRef> argRefs(args.begin(), args.end());
   std::string message;
   int status =

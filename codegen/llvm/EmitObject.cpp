@@ -2,6 +2,8 @@
 
 #include "codegen/llvm/EmitObject.h"
 
+#include "runtime/Contract.h"
+
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
@@ -187,6 +189,10 @@ translateToLLVMIR(mlir::ModuleOp module, LLVMContext &context,
     module.emitError() << error;
     return nullptr;
   }
+  if (contents.payloadFileCount)
+    addConstantGlobal(*llvmModule, kiln::contract::kPayloadFileCountSymbol,
+                      ConstantInt::get(Type::getInt64Ty(context),
+                                       contents.payloadFileCount));
   if (!contents.externalWeights.empty())
     addConstantGlobal(
         *llvmModule, "kiln_default_weights_path",

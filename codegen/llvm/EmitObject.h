@@ -22,10 +22,13 @@ struct EmbeddedFile {
 
 /// What the object holds besides the compiled entries.
 struct ObjectContents {
-  /// The signature JSON of runtime/Signature.h.
+  /// The signature JSON of runtime/session/Signature.h.
   std::string signatureJson;
-  /// Files for `kiln_embedded_files`.
+  /// Files for `kiln_embedded_files`, assembled into the object.
   std::vector<EmbeddedFile> embeddedFiles;
+  /// How many files the link step appends as the executable's payload
+  /// (`kiln_payload_file_count`, runtime/Contract.h); 0 for none.
+  uint64_t payloadFileCount = 0;
   /// Safetensors files the executable maps at start instead
   /// (`kiln_default_weights_path`, newline separated).
   std::vector<std::string> externalWeights;
@@ -41,7 +44,7 @@ std::unique_ptr<llvm::TargetMachine> createTargetMachine(llvm::StringRef cpu,
 /// wrapper per entry calling its C interface (in `entryNames` order, the
 /// order of the signature), `kiln_model_entry_count`,
 /// `kiln_model_signature`, `kiln_embedded_files[]` and
-/// `kiln_default_weights_path`.
+/// `kiln_default_weights_path` and `kiln_payload_file_count`.
 std::unique_ptr<llvm::Module>
 translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &context,
                   llvm::ArrayRef<std::string> entryNames,

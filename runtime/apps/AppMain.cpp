@@ -1,9 +1,9 @@
 //===- AppMain.cpp - Choosing the command line of an executable -----------===//
 
 #include "runtime/apps/AppMain.h"
-#include "runtime/CommandLine.h"
-#include "runtime/ModelMain.h"
-#include "runtime/Signature.h"
+#include "runtime/apps/CommandLine.h"
+#include "runtime/apps/ModelMain.h"
+#include "runtime/session/Signature.h"
 #include "runtime/apps/TextEncoding.h"
 #include "runtime/apps/TextGeneration.h"
 

@@ -11,7 +11,7 @@
 #ifndef KILN_RUNTIME_APPS_APPMAIN_H
 #define KILN_RUNTIME_APPS_APPMAIN_H
 
-#include "runtime/Session.h"
+#include "runtime/session/Session.h"
 
 #include <ostream>
 

@@ -1,12 +1,12 @@
 //===- TextEncoding.cpp - The command line of text encoders ---------------===//
 
 #include "runtime/apps/TextEncoding.h"
-#include "runtime/CommandLine.h"
-#include "runtime/FileUtil.h"
-#include "runtime/Npy.h"
-#include "runtime/Signature.h"
-#include "runtime/Tensor.h"
-#include "runtime/ThreadPool.h"
+#include "runtime/apps/CommandLine.h"
+#include "runtime/support/FileUtil.h"
+#include "runtime/support/Npy.h"
+#include "runtime/session/Signature.h"
+#include "runtime/support/Tensor.h"
+#include "runtime/threads/ThreadPool.h"
 #include "runtime/tokenizer/EncoderTokenizer.h"
 
 #include <nlohmann/json.hpp>
@@ -1337,6 +1337,7 @@ int run(const ModelSymbols &model, int argc, char **argv, std::istream *in,
       Session::create(model, std::move(*signature), options.weightsPaths);
   if (!session)
     return reportError(err, session.message());
+  const double startupMs = processUptimeMs();
   Encoder encoder(*session, metadata, tokenizer->padId());
   std::optional<MlmHead> mlm;
   if (job.action == Action::FillMask) {
@@ -1385,6 +1386,7 @@ int run(const ModelSymbols &model, int argc, char **argv, std::istream *in,
     return reportError(err, "cannot write to standard output");
 
   if (options.bench) {
+    err << formatStartupReport(startupMs) << std::endl;
     for (const auto &[length, bucket] : encoder.buckets()) {
       double perBatch = bucket.ms / std::max<int64_t>(bucket.batches, 1);
       err << "encode: " << formatNumber("%.3f", perBatch) << " ms per batch of "

@@ -29,7 +29,7 @@
 #ifndef KILN_RUNTIME_APPS_TEXTENCODING_H
 #define KILN_RUNTIME_APPS_TEXTENCODING_H
 
-#include "runtime/Session.h"
+#include "runtime/session/Session.h"
 
 #include <istream>
 #include <ostream>

@@ -1,11 +1,11 @@
 //===- TextGeneration.cpp - The command line of text generators -----------===//
 
 #include "runtime/apps/TextGeneration.h"
-#include "runtime/CommandLine.h"
-#include "runtime/Npy.h"
-#include "runtime/Signature.h"
-#include "runtime/Tensor.h"
-#include "runtime/ThreadPool.h"
+#include "runtime/apps/CommandLine.h"
+#include "runtime/support/Npy.h"
+#include "runtime/session/Signature.h"
+#include "runtime/support/Tensor.h"
+#include "runtime/threads/ThreadPool.h"
 #include "runtime/apps/Sampling.h"
 #include "runtime/tokenizer/ByteLevelBpe.h"
 
@@ -612,6 +612,7 @@ int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
       Session::create(model, std::move(*signature), options->weightsPaths);
   if (!session)
     return reportError(err, session.message());
+  const double startupMs = processUptimeMs();
 
   uint64_t seed = 0;
   if (options->seed) {
@@ -764,6 +765,7 @@ int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
         << "after " << generated.size() << " new token"
         << (generated.size() == 1 ? "" : "s") << std::endl;
   if (options->bench) {
+    err << formatStartupReport(startupMs) << std::endl;
     std::string bucketText = "bucket " + std::to_string(bucket);
     if (length > chunk)
       bucketText += " + " + std::to_string(length - chunk) + " decode steps";

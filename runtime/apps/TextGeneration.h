@@ -26,7 +26,7 @@
 #ifndef KILN_RUNTIME_APPS_TEXTGENERATION_H
 #define KILN_RUNTIME_APPS_TEXTGENERATION_H
 
-#include "runtime/Session.h"
+#include "runtime/session/Session.h"
 
 #include <ostream>
 

@@ -28,7 +28,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/kernels/Attention.h"
-#include "runtime/ThreadPool.h"
+#include "runtime/threads/ThreadPool.h"
 #include "runtime/kernels/KernelSupport.h"
 
 #include <algorithm>

@@ -27,7 +27,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/kernels/Gemm.h"
-#include "runtime/ThreadPool.h"
+#include "runtime/threads/ThreadPool.h"
 #include "runtime/kernels/KernelSupport.h"
 
 #include <algorithm>

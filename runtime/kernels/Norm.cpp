@@ -18,7 +18,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/kernels/Norm.h"
-#include "runtime/ThreadPool.h"
+#include "runtime/threads/ThreadPool.h"
 #include "runtime/kernels/KernelSupport.h"
 
 #include <algorithm>

@@ -16,7 +16,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/tokenizer/ByteLevelBpe.h"
-#include "runtime/FileUtil.h"
+#include "runtime/support/FileUtil.h"
 #include "runtime/tokenizer/TokenizerJson.h"
 #include "runtime/tokenizer/UnicodeTables.h"
 

@@ -15,7 +15,7 @@
 #ifndef KILN_RUNTIME_TOKENIZER_BYTELEVELBPE_H
 #define KILN_RUNTIME_TOKENIZER_BYTELEVELBPE_H
 
-#include "runtime/Error.h"
+#include "runtime/support/Error.h"
 
 #include <array>
 #include <cstddef>

@@ -15,7 +15,7 @@
 #ifndef KILN_RUNTIME_TOKENIZER_ENCODERTOKENIZER_H
 #define KILN_RUNTIME_TOKENIZER_ENCODERTOKENIZER_H
 
-#include "runtime/Error.h"
+#include "runtime/support/Error.h"
 
 #include <nlohmann/json_fwd.hpp>
 

@@ -10,7 +10,7 @@
 #ifndef KILN_RUNTIME_TOKENIZER_TOKENIZERJSON_H
 #define KILN_RUNTIME_TOKENIZER_TOKENIZERJSON_H
 
-#include "runtime/Error.h"
+#include "runtime/support/Error.h"
 
 #include <nlohmann/json.hpp>
 

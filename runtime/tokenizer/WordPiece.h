@@ -20,7 +20,7 @@
 #ifndef KILN_RUNTIME_TOKENIZER_WORDPIECE_H
 #define KILN_RUNTIME_TOKENIZER_WORDPIECE_H
 
-#include "runtime/Error.h"
+#include "runtime/support/Error.h"
 
 #include <array>
 #include <cstddef>

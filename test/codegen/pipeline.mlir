@@ -1,4 +1,4 @@
-// The LLVM path of codegen/llvm/Pipeline.cpp, stage by stage: each RUN line
+// The LLVM path of codegen/Pipeline.cpp, stage by stage: each RUN line
 // below is one stage's pipeline string, in order, on the previous stage's
 // output, followed by the checks of what that stage must leave behind.
 // (The `kiln` driver also strips the tfm.name/tfm.weight argument attributes

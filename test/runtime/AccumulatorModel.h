@@ -12,7 +12,7 @@
 #ifndef KILN_TEST_RUNTIME_ACCUMULATORMODEL_H
 #define KILN_TEST_RUNTIME_ACCUMULATORMODEL_H
 
-#include "runtime/Session.h"
+#include "runtime/session/Session.h"
 
 #include "TestUtil.h"
 

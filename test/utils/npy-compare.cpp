@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/Npy.h"
+#include "runtime/support/Npy.h"
 
 #include <cmath>
 #include <cstdio>

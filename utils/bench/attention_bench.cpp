@@ -12,7 +12,7 @@
 //
 //   g++ -O3 -std=c++17 -mavx2 -mfma -pthread -I. -o /tmp/attention_bench \
 //       utils/bench/attention_bench.cpp runtime/kernels/Attention.cpp \
-//       runtime/kernels/Gemm.cpp runtime/ThreadPool.cpp
+//       runtime/kernels/Gemm.cpp runtime/threads/ThreadPool.cpp
 //   /tmp/attention_bench [runs, default 11]
 //                        [threads: 0 = 1 and 2 (default), else that count]
 //
@@ -24,7 +24,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/ThreadPool.h"
+#include "runtime/threads/ThreadPool.h"
 #include "runtime/kernels/Attention.h"
 #include "runtime/kernels/Gemm.h"
 

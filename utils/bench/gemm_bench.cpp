@@ -19,7 +19,7 @@
 //
 //   g++ -O3 -std=c++17 -mavx2 -mfma -pthread -I. -o /tmp/gemm_bench \
 //       utils/bench/gemm_bench.cpp runtime/kernels/Gemm.cpp \
-//       runtime/ThreadPool.cpp -lopenblas
+//       runtime/threads/ThreadPool.cpp -lopenblas
 //   /tmp/gemm_bench [peak GFLOP/s per core, default 127] [runs, default 25]
 //                   [threads: 0 = 1 and 2 (default), else that count]
 //                   [which: 0 = all shapes (default), 1 = only M = 128,
@@ -32,7 +32,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/ThreadPool.h"
+#include "runtime/threads/ThreadPool.h"
 #include "runtime/kernels/Gemm.h"
 
 #include <cblas.h>

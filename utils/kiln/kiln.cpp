@@ -6,14 +6,15 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/Pipeline.h"
 #include "codegen/Registration.h"
 #include "codegen/link/Link.h"
+#include "codegen/link/Payload.h"
 #include "codegen/llvm/EmitObject.h"
-#include "codegen/llvm/Pipeline.h"
 #include "frontend/MlirSource.h"
 #include "models/Models.h"
 #include "passes/Passes.h"
-#include "runtime/Safetensors.h"
+#include "runtime/support/Safetensors.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
@@ -32,6 +33,10 @@
 using namespace llvm;
 
 namespace {
+
+/// What an object's assembled section holds at most: 32-bit PC-relative
+/// references must reach past it.
+constexpr uint64_t kMaxObjectEmbeddedBytes = uint64_t(1) << 31;
 
 cl::SubCommand compileCommand("compile",
                               "Compile a model to an executable or an "
@@ -307,6 +312,9 @@ int compile(const char *argv0) {
   // A folder is a checkpoint to build IR for; anything else a .mlir program.
   mlir::OwningOpRef<mlir::ModuleOp> module;
   std::vector<std::string> weightFiles;
+  // Files the output carries: tokenizer files, and the weights unless they
+  // stay external.
+  std::vector<kiln::PayloadFile> embeddedFiles;
   kiln::ObjectContents contents;
   if (inputPath != "-" && !sys::fs::exists(inputPath)) {
     errs() << "error: " << inputPath << ": no such file or checkpoint folder\n";
@@ -333,7 +341,7 @@ int compile(const char *argv0) {
     for (const std::string &file : built->weightFiles)
       weightFiles.push_back(absolutePath(file));
     for (const kiln::ModelFile &file : built->embeddedFiles)
-      contents.embeddedFiles.push_back({file.name, absolutePath(file.path)});
+      embeddedFiles.push_back({file.name, absolutePath(file.path)});
   } else {
     module = kiln::readMlirFile(inputPath, context, sourceMgr);
     if (!module)
@@ -381,6 +389,7 @@ int compile(const char *argv0) {
       if (!fromCheckpoint && !weightFiles.empty() &&
           !checkWeights(funcs, weightFiles))
         return 1;
+      kiln::markConsumedWeights(*module);
       for (mlir::func::FuncOp func : funcs)
         kiln::prepareEntryForBufferization(func);
     }
@@ -405,9 +414,33 @@ int compile(const char *argv0) {
 
   if (weightsMode == "embed") {
     for (const std::string &file : weightFiles)
-      contents.embeddedFiles.push_back({sys::path::filename(file).str(), file});
+      embeddedFiles.push_back({sys::path::filename(file).str(), file});
   } else {
     contents.externalWeights = weightFiles;
+  }
+  // An executable gets the files appended after linking, streamed from disk
+  // (codegen/link/Payload.h), whatever their size. An object can only carry
+  // them in a section the assembler fills, which holds less than 2 GiB.
+  if (emitKind == EmitKind::Exe) {
+    contents.payloadFileCount = embeddedFiles.size();
+  } else {
+    uint64_t total = 0;
+    for (const kiln::PayloadFile &file : embeddedFiles) {
+      uint64_t size = 0;
+      if (sys::fs::file_size(file.path, size)) {
+        errs() << "error: cannot read '" << file.path << "'\n";
+        return 1;
+      }
+      total += size;
+      contents.embeddedFiles.push_back({file.name, file.path});
+    }
+    if (total >= kMaxObjectEmbeddedBytes) {
+      errs() << "error: the embedded files take " << total
+             << " bytes, more than an object file can hold (2 GiB); use "
+                "--weights-mode external, or --emit exe, which appends them "
+                "to the executable\n";
+      return 1;
+    }
   }
   LLVMContext llvmContext;
   std::unique_ptr<Module> llvmModule = kiln::translateToLLVMIR(
@@ -447,7 +480,10 @@ int compile(const char *argv0) {
   bool linked = kiln::linkExecutable(
       {objectPath}, kiln::findRuntimeLibraryDir(argv0), outputPath, error);
   sys::fs::remove(objectPath);
+  if (linked && !embeddedFiles.empty())
+    linked = kiln::appendPayload(outputPath, embeddedFiles, error);
   if (!linked) {
+    sys::fs::remove(outputPath);
     errs() << "error: " << error << "\n";
     return 1;
   }

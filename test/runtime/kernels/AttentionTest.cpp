@@ -1,7 +1,7 @@
 //===- AttentionTest.cpp - The fused fp32 attention kernel ----------------===//
 
 #include "runtime/kernels/Attention.h"
-#include "runtime/ThreadPool.h"
+#include "runtime/threads/ThreadPool.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 //===- GemmTest.cpp - The fp32 GEMM micro-kernels -------------------------===//
 
 #include "runtime/kernels/Gemm.h"
-#include "runtime/ThreadPool.h"
+#include "runtime/threads/ThreadPool.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 //===- NormTest.cpp - The row-wise LayerNorm and RMSNorm kernels ----------===//
 
 #include "runtime/kernels/Norm.h"
-#include "runtime/ThreadPool.h"
+#include "runtime/threads/ThreadPool.h"
 
 #include <gtest/gtest.h>
 

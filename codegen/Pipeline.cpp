@@ -1,0 +1,272 @@
+//===- Pipeline.cpp - The LLVM path from tfm to the llvm dialect ----------===//
+
+#include "codegen/Pipeline.h"
+
+#include "passes/Passes.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+#include <nlohmann/json.hpp>
+
+using namespace mlir;
+
+namespace kiln {
+
+llvm::ArrayRef<llvm::StringRef> getOptionalPasses() {
+  static const llvm::StringRef passes[] = {"tfm-fuse-attention",
+                                           "tfm-fuse-epilogue",
+                                           "tfm-fuse-qkv",
+                                           "tfm-fuse-residual-norm",
+                                           "canonicalize",
+                                           "cse",
+                                           "tfm-pack-weights",
+                                           "tfm-hoist-weight-expressions",
+                                           "kiln-attention-to-ukernel",
+                                           "kiln-linear-to-ukernel",
+                                           "kiln-norm-to-ukernel",
+                                           "kiln-plan-memory",
+                                           "kiln-matmul-to-ukernel",
+                                           "kiln-approximate-math"};
+  return passes;
+}
+
+std::vector<LoweringStage>
+getLoweringStages(ArrayRef<std::string> disabledPasses, int panelWidth) {
+  auto enabled = [&](StringRef pass) {
+    return !llvm::is_contained(disabledPasses, pass.str());
+  };
+  std::vector<std::string> tfm;
+  for (StringRef pass :
+       {"tfm-fuse-attention", "tfm-fuse-epilogue", "tfm-fuse-qkv",
+        "tfm-fuse-residual-norm", "canonicalize", "cse", "tfm-pack-weights",
+        "tfm-hoist-weight-expressions"}) {
+    if (!enabled(pass))
+      continue;
+    if (pass == "tfm-pack-weights")
+      tfm.push_back(
+          "tfm-pack-weights{panel-width=" + std::to_string(panelWidth) + "}");
+    else
+      tfm.push_back(pass.str());
+  }
+  // Ops with a runtime kernel become calls before the linalg conversion.
+  std::string kernelCalls;
+  for (StringRef pass : {"kiln-attention-to-ukernel", "kiln-linear-to-ukernel",
+                         "kiln-norm-to-ukernel"})
+    if (enabled(pass))
+      kernelCalls += pass.str() + ",";
+  std::string ukernels =
+      enabled("kiln-matmul-to-ukernel") ? "kiln-matmul-to-ukernel," : "";
+  std::string planMemory =
+      enabled("kiln-plan-memory") ? ",func.func(kiln-plan-memory)" : "";
+  std::string approximateMath =
+      enabled("kiln-approximate-math") ? "kiln-approximate-math," : "";
+
+  return {
+      // Fusions, then weight-only work moved to the load-time entry.
+      {"tfm", "tfm after fusion and weight packing", llvm::join(tfm, ",")},
+      // Attention, linear layers on panels and normalizations become calls
+      // of the runtime's kernels; attention the kernel does not cover is
+      // expanded before the conversion, which has no pattern for it. Weights
+      // become entry arguments so that the signature is the whole contract
+      // with the runtime.
+      {"linalg", "linalg, tensor, arith and math on tensors",
+       kernelCalls + "func.func(tfm-decompose-attention),"
+                     "tfm-outline-weights,"
+                     "func.func(convert-tfm-to-linalg),canonicalize,cse"},
+      // Results that are a state argument updated in place disappear; the
+      // others become caller-owned out-parameters, which the runtime
+      // allocates. Temporaries get explicit deallocations, then share one
+      // arena planned by lifetime.
+      {"bufferized", "memrefs with explicit deallocation",
+       "one-shot-bufferize{bufferize-function-boundaries "
+       "function-boundary-type-conversion=identity-layout-map},"
+       "kiln-drop-state-results,"
+       "buffer-results-to-out-params{hoist-static-allocs "
+       "modify-public-functions},"
+       "buffer-deallocation-pipeline,canonicalize" +
+           planMemory + ",kiln-release-consumed-weights,kiln-order-globals"},
+      // f32 matmuls become calls of the runtime's packed GEMM kernels.
+      // Copies of strided views become loops rather than calls into a
+      // runtime copy routine. Only the outermost parallel loop of a nest
+      // becomes a thread-pool task; the loops inside stay sequential.
+      {"loops", "scf loops, outer ones parallel; GEMM kernel calls",
+       ukernels + "func.func(" + approximateMath +
+           "kiln-memref-copy-to-linalg,"
+           "convert-linalg-to-parallel-loops,"
+           "kiln-serialize-nested-parallel-loops),canonicalize"},
+      // The canonicalizer inlines the alloca scopes that scf-to-openmp wraps
+      // loop bodies in, which scf-to-cf cannot lower. math ops with an LLVM
+      // intrinsic go first; the rest (erf) call libm.
+      {"llvm", "the llvm dialect",
+       "convert-scf-to-openmp,canonicalize,convert-scf-to-cf,"
+       "convert-openmp-to-llvm,expand-strided-metadata,lower-affine,"
+       "finalize-memref-to-llvm,convert-math-to-llvm,convert-math-to-libm,"
+       "convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,"
+       "convert-cf-to-llvm,reconcile-unrealized-casts"},
+  };
+}
+
+FailureOr<SmallVector<func::FuncOp>> findEntryFunctions(ModuleOp module,
+                                                        StringRef name) {
+  SmallVector<func::FuncOp> entries;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (func.isExternal())
+      continue;
+    if (name.empty() ? func.isPublic() : func.getSymName() == name)
+      entries.push_back(func);
+  }
+  if (entries.empty()) {
+    if (!name.empty())
+      return module.emitError() << "no function named '" << name << "'";
+    return module.emitError() << "no public function to compile";
+  }
+  return entries;
+}
+
+static FailureOr<std::string> dtypeName(Location loc, Type type) {
+  if (type.isF32())
+    return std::string("f32");
+  if (type.isF64())
+    return std::string("f64");
+  if (type.isF16())
+    return std::string("f16");
+  if (type.isBF16())
+    return std::string("bf16");
+  if (type.isInteger(64))
+    return std::string("i64");
+  if (type.isInteger(32))
+    return std::string("i32");
+  if (type.isInteger(1))
+    return std::string("i1");
+  return emitError(loc) << "the runtime has no dtype for " << type;
+}
+
+/// The signature of one entry: arguments in call order after bufferization
+/// (arguments, then the results that are not states, as out-parameters).
+static FailureOr<nlohmann::json> buildEntrySignature(func::FuncOp entry) {
+  nlohmann::json args = nlohmann::json::array();
+  auto add = [&](Type type, StringRef name, const char *role,
+                 Location loc) -> LogicalResult {
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    if (!tensor || !tensor.hasStaticShape())
+      return emitError(loc)
+             << role << " '" << name
+             << "' must be a statically shaped tensor, got " << type;
+    FailureOr<std::string> dtype = dtypeName(loc, tensor.getElementType());
+    if (failed(dtype))
+      return failure();
+    args.push_back({{"name", name.str()},
+                    {"role", role},
+                    {"dtype", *dtype},
+                    {"shape", std::vector<int64_t>(tensor.getShape().begin(),
+                                                   tensor.getShape().end())}});
+    return success();
+  };
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
+    Location loc = entry.getArgument(i).getLoc();
+    Type type = entry.getArgument(i).getType();
+    LogicalResult added = success();
+    if (auto weight = entry.getArgAttrOfType<StringAttr>(i, kWeightAttr))
+      added = add(type, weight.getValue(), "weight", loc);
+    else if (auto state = entry.getArgAttrOfType<StringAttr>(i, kStateAttr))
+      added = add(type, state.getValue(), "state", loc);
+    else if (auto name = entry.getArgAttrOfType<StringAttr>(i, kNameAttr))
+      added = add(type, name.getValue(), "input", loc);
+    else
+      added = add(type, "arg" + std::to_string(i), "input", loc);
+    if (failed(added))
+      return failure();
+  }
+  for (unsigned i = 0; i < entry.getNumResults(); ++i) {
+    // A state result is the state argument updated in place: bufferization
+    // drops it from the signature.
+    if (entry.getResultAttr(i, kStateAttr))
+      continue;
+    auto name = entry.getResultAttrOfType<StringAttr>(i, kNameAttr);
+    std::string text = name ? name.str() : "result" + std::to_string(i);
+    if (failed(add(entry.getResultTypes()[i], text, "output", entry.getLoc())))
+      return failure();
+  }
+  return nlohmann::json{{"name", entry.getSymName().str()}, {"args", args}};
+}
+
+/// Checks that every state result returns the state argument of the same
+/// name updated in place, which is what lets bufferization drop it.
+static LogicalResult verifyStates(func::FuncOp entry) {
+  llvm::StringMap<unsigned> stateArgs;
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i)
+    if (auto state = entry.getArgAttrOfType<StringAttr>(i, kStateAttr))
+      stateArgs[state.getValue()] = i;
+  for (unsigned i = 0; i < entry.getNumResults(); ++i) {
+    auto state = entry.getResultAttrOfType<StringAttr>(i, kStateAttr);
+    if (state && !stateArgs.count(state.getValue()))
+      return entry.emitError()
+             << "result #" << i << " updates state '" << state.getValue()
+             << "' but no argument holds that state";
+  }
+  return success();
+}
+
+FailureOr<std::string> buildModelSignature(ModuleOp module,
+                                           ArrayRef<func::FuncOp> entries) {
+  nlohmann::json list = nlohmann::json::array();
+  for (func::FuncOp entry : entries) {
+    if (failed(verifyStates(entry)))
+      return failure();
+    FailureOr<nlohmann::json> signature = buildEntrySignature(entry);
+    if (failed(signature))
+      return failure();
+    list.push_back(*signature);
+  }
+  nlohmann::json metadata = nlohmann::json::object();
+  if (auto text = module->getAttrOfType<StringAttr>(kMetadataAttr)) {
+    metadata = nlohmann::json::parse(text.getValue().str(), nullptr,
+                                     /*allow_exceptions=*/false);
+    if (metadata.is_discarded() || !metadata.is_object())
+      return module.emitError()
+             << "'" << kMetadataAttr << "' must be a JSON object";
+  }
+  return nlohmann::json{{"entries", list}, {"metadata", metadata}}.dump();
+}
+
+void markConsumedWeights(ModuleOp module) {
+  auto prepare =
+      module.lookupSymbol<func::FuncOp>(tfm::kPrepareWeightsEntry);
+  if (!prepare)
+    return;
+  llvm::StringSet<> readElsewhere;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (func == prepare || func.isExternal())
+      continue;
+    for (unsigned i = 0; i < func.getNumArguments(); ++i)
+      if (auto weight = func.getArgAttrOfType<StringAttr>(i, kWeightAttr))
+        readElsewhere.insert(weight.getValue());
+  }
+  UnitAttr mark = UnitAttr::get(module.getContext());
+  for (unsigned i = 0; i < prepare.getNumArguments(); ++i)
+    if (auto weight = prepare.getArgAttrOfType<StringAttr>(i, kWeightAttr))
+      if (!readElsewhere.contains(weight.getValue()))
+        prepare.setArgAttr(i, "kiln.consumed_weight", mark);
+}
+
+void prepareEntryForBufferization(func::FuncOp entry) {
+  MLIRContext *ctx = entry.getContext();
+  auto notWritable = BoolAttr::get(ctx, false);
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
+    // Weights may be mapped read-only: never bufferize a write into one.
+    if (entry.getArgAttr(i, kWeightAttr))
+      entry.setArgAttr(i, "bufferization.writable", notWritable);
+    for (StringRef name : {kNameAttr, kWeightAttr, kStateAttr})
+      entry.removeArgAttr(i, name);
+  }
+  // Result states stay marked: kiln-drop-state-results removes them after
+  // bufferization.
+  for (unsigned i = 0; i < entry.getNumResults(); ++i)
+    entry.removeResultAttr(i, StringAttr::get(ctx, kNameAttr));
+  entry->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
+}
+
+} // namespace kiln

@@ -1,0 +1,74 @@
+//===- Pipeline.h - The LLVM path from tfm to the llvm dialect --*- C++ -*-===//
+
+#ifndef KILN_CODEGEN_PIPELINE_H
+#define KILN_CODEGEN_PIPELINE_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+/// One step of the lowering, run as a textual pass pipeline on the module so
+/// that `kiln-opt --pass-pipeline='builtin.module(PIPELINE)'` replays any
+/// step by hand.
+struct LoweringStage {
+  /// Name used for `--dump-ir` files and `--emit` stops.
+  const char *name;
+  /// What the step produces, for `--help` and the dump headers.
+  const char *summary;
+  /// The passes of the step, in order, without the builtin.module anchor.
+  std::string pipeline;
+};
+
+/// The stages from tfm to the llvm dialect, in order, without the passes in
+/// `disabledPasses`. `panelWidth` is the GEMM micro-kernel tile width of the
+/// target that weights are packed for (32 with AVX-512, else 16).
+std::vector<LoweringStage>
+getLoweringStages(llvm::ArrayRef<std::string> disabledPasses = {},
+                  int panelWidth = 16);
+
+/// Names of the optional passes that `--disable-pass` may turn off.
+llvm::ArrayRef<llvm::StringRef> getOptionalPasses();
+
+/// Attributes through which a builder describes an entry's contract with
+/// the runtime: argument and result names, checkpoint tensors, and states
+/// (buffers the runtime keeps across calls, such as a KV cache: an argument
+/// and the result that returns it updated carry the same `tfm.state` name).
+/// The module's `tfm.metadata` is a JSON object passed through to the
+/// runtime (the task, the tokenizer, ...).
+inline constexpr llvm::StringLiteral kNameAttr = "tfm.name";
+inline constexpr llvm::StringLiteral kWeightAttr = "tfm.weight";
+inline constexpr llvm::StringLiteral kStateAttr = "tfm.state";
+inline constexpr llvm::StringLiteral kMetadataAttr = "tfm.metadata";
+
+/// The functions to compile: the one named `name`, or every public function
+/// with a body. Reports an error on the module when there is none.
+mlir::FailureOr<llvm::SmallVector<mlir::func::FuncOp>>
+findEntryFunctions(mlir::ModuleOp module, llvm::StringRef name);
+
+/// JSON describing every entry for the runtime (see runtime/session/Signature.h):
+/// per entry, the arguments in call order with names, roles (input, weight,
+/// state, output), dtypes and shapes; plus the module's metadata. Call it
+/// after weights are outlined and before bufferization.
+mlir::FailureOr<std::string>
+buildModelSignature(mlir::ModuleOp module,
+                    llvm::ArrayRef<mlir::func::FuncOp> entries);
+
+/// Marks with `kiln.consumed_weight` the weight arguments of prepare_weights
+/// that no other function reads, for kiln-release-consumed-weights. Call it
+/// with the signature, before prepareEntryForBufferization drops the names.
+void markConsumedWeights(mlir::ModuleOp module);
+
+/// Once the signature holds the names: removes the tfm attributes (LLVM
+/// translation would warn about them), marks weights read-only for
+/// bufferization and asks for a C interface.
+void prepareEntryForBufferization(mlir::func::FuncOp entry);
+
+} // namespace kiln
+
+#endif // KILN_CODEGEN_PIPELINE_H

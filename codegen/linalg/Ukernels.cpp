@@ -1,0 +1,106 @@
+//===- Ukernels.cpp - Declaring and calling runtime micro-kernels ---------===//
+
+#include "codegen/linalg/Ukernels.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+
+namespace kiln {
+
+MemRefType getDynamicStridedType(Type elementType, unsigned rank) {
+  SmallVector<int64_t> dynamic(rank, ShapedType::kDynamic);
+  auto layout = StridedLayoutAttr::get(elementType.getContext(),
+                                       ShapedType::kDynamic, dynamic);
+  return MemRefType::get(dynamic, elementType, layout);
+}
+
+func::FuncOp declareUkernel(ModuleOp module, StringRef name,
+                            FunctionType type) {
+  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
+    return existing;
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  auto func = func::FuncOp::create(b, module.getLoc(), name, type);
+  func.setPrivate();
+  // Descriptors by pointer: the runtime implements _mlir_ciface_<name>.
+  func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  return func;
+}
+
+Value castToDynamicStrided(OpBuilder &builder, Location loc, Value memref) {
+  auto type = cast<MemRefType>(memref.getType());
+  return memref::CastOp::create(
+      builder, loc,
+      getDynamicStridedType(type.getElementType(), type.getRank()), memref);
+}
+
+/// [d0, ..., dn] into [d0 · ... · d(n-rank+1), ..., dn] reassociation.
+static SmallVector<ReassociationIndices> leadingMerged(int64_t fromRank,
+                                                       unsigned rank) {
+  SmallVector<ReassociationIndices> groups;
+  ReassociationIndices first;
+  for (int64_t d = 0; d <= fromRank - rank; ++d)
+    first.push_back(d);
+  groups.push_back(first);
+  for (int64_t d = fromRank - rank + 1; d < fromRank; ++d)
+    groups.push_back({d});
+  return groups;
+}
+
+Value bufferForKernel(OpBuilder &builder, Location loc, Value tensor,
+                      unsigned rank) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  if (type.getRank() > rank) {
+    auto groups = leadingMerged(type.getRank(), rank);
+    SmallVector<int64_t> shape;
+    for (const ReassociationIndices &group : groups) {
+      int64_t size = 1;
+      for (int64_t d : group)
+        size *= type.getShape()[d];
+      shape.push_back(size);
+    }
+    tensor = tensor::CollapseShapeOp::create(
+        builder, loc, RankedTensorType::get(shape, type.getElementType()),
+        tensor, groups);
+    type = cast<RankedTensorType>(tensor.getType());
+  }
+  SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
+  auto memrefType =
+      MemRefType::get(type.getShape(), type.getElementType(),
+                      StridedLayoutAttr::get(builder.getContext(),
+                                             ShapedType::kDynamic, strides));
+  Value buffer = bufferization::ToBufferOp::create(builder, loc, memrefType,
+                                                   tensor, /*read_only=*/true);
+  return castToDynamicStrided(builder, loc, buffer);
+}
+
+KernelResult allocateKernelResult(OpBuilder &builder, Location loc,
+                                  ArrayRef<int64_t> shape, Type elementType) {
+  Value buffer =
+      memref::AllocOp::create(builder, loc, MemRefType::get(shape, elementType),
+                              builder.getI64IntegerAttr(64));
+  return {buffer, castToDynamicStrided(builder, loc, buffer)};
+}
+
+Value kernelResultTensor(OpBuilder &builder, Location loc,
+                         const KernelResult &result) {
+  auto type = cast<MemRefType>(result.buffer.getType());
+  return bufferization::ToTensorOp::create(
+      builder, loc,
+      RankedTensorType::get(type.getShape(), type.getElementType()),
+      result.buffer, /*restrict=*/true, /*writable=*/true);
+}
+
+Value expandFromKernel(OpBuilder &builder, Location loc, Value value,
+                       RankedTensorType type) {
+  if (value.getType() == type)
+    return value;
+  return tensor::ExpandShapeOp::create(
+      builder, loc, type, value,
+      leadingMerged(type.getRank(),
+                    cast<RankedTensorType>(value.getType()).getRank()));
+}
+
+} // namespace kiln

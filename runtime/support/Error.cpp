@@ -1,0 +1,18 @@
+//===- Error.cpp - Recoverable errors of the Kiln runtime -----------------===//
+
+#include "runtime/support/Error.h"
+
+namespace kiln {
+
+Error Error::failure(std::string message) {
+  // One error, one line: callers print messages verbatim after "error: ".
+  for (char &c : message)
+    if (c == '\n' || c == '\r')
+      c = ' ';
+  Error error;
+  error.failed = true;
+  error.text = std::move(message);
+  return error;
+}
+
+} // namespace kiln
