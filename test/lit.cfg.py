@@ -18,6 +18,10 @@ config.environment["PATH"] = os.pathsep.join(
 # Generated executables must not inherit a thread count from the caller.
 config.environment.pop("OMP_NUM_THREADS", None)
 config.substitutions.append(("%python", sys.executable))
+# Writes and reshapes small .npy files (standard library only).
+config.substitutions.append(
+    ("%npytool", sys.executable + " " + os.path.join(
+        os.path.dirname(__file__), "utils", "npytool.py")))
 # The real all-MiniLM-L6-v2 model, fetched by `make minilm`.
 minilm = os.environ.get("KILN_MINILM_DIR") or os.path.join(
     os.path.expanduser("~"), ".cache", "kiln", "all-MiniLM-L6-v2")
