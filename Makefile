@@ -13,7 +13,7 @@ PACKAGES := cmake ninja-build g++ ccache python3 python3-pip \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build test demo minilm format clean
+.PHONY: all deps build test test-sanitize demo minilm format clean
 
 all: build
 
@@ -43,6 +43,15 @@ minilm: deps
 
 test: build minilm
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The whole suite again in a separate AddressSanitizer + UBSan build.
+SANITIZE_BUILD ?= build-sanitize
+test-sanitize: deps minilm
+	cmake -S . -B $(SANITIZE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DKILN_SANITIZE=ON
+	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
+	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1 ctest --output-on-failure -j $(JOBS)
 
 demo: build minilm
 	@utils/demo.sh $(BUILD) $(KILN_MINILM_DIR)

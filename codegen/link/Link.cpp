@@ -50,6 +50,12 @@ bool linkExecutable(ArrayRef<std::string> objects, StringRef runtimeDir,
   args.insert(args.end(), {"-o", output.str()});
   args.insert(args.end(), archives.begin(), archives.end());
   args.insert(args.end(), {"-pthread", "-lm"});
+  // What the runtime was built with that linking must repeat (sanitizers).
+  SmallVector<StringRef> linkFlags;
+  StringRef(KILN_RUNTIME_LINK_FLAGS)
+      .split(linkFlags, ',', -1, /*KeepEmpty=*/false);
+  for (StringRef flag : linkFlags)
+    args.push_back(flag.str());
   SmallVector<StringRef> argRefs(args.begin(), args.end());
   std::string message;
   int status =
