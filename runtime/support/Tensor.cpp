@@ -2,6 +2,8 @@
 
 #include "runtime/support/Tensor.h"
 
+#include <sys/mman.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -83,17 +85,31 @@ std::optional<uint64_t> checkedNumElements(const Shape &shape,
 // AlignedBuffer
 //===----------------------------------------------------------------------===//
 
+namespace {
+constexpr size_t kHugePageBytes = size_t(2) << 20;
+constexpr size_t kHugeBufferBytes = size_t(4) << 20;
+} // namespace
+
 Expected<AlignedBuffer> AlignedBuffer::allocate(size_t bytes, bool zero) {
-  if (bytes > std::numeric_limits<size_t>::max() - kBufferAlignment)
+  if (bytes > std::numeric_limits<size_t>::max() - kHugePageBytes)
     return makeError("out of memory: cannot allocate ", bytes, " bytes");
   // aligned_alloc wants a multiple of the alignment; never ask for 0 so that
   // empty tensors still get a distinct, valid pointer.
-  size_t rounded = bytes == 0 ? kBufferAlignment
-                              : (bytes + kBufferAlignment - 1) /
-                                    kBufferAlignment * kBufferAlignment;
-  void *ptr = std::aligned_alloc(kBufferAlignment, rounded);
+  // Large buffers (packed weights, the KV cache) are aligned to huge pages
+  // and asked to use them: a model's worth of weights then faults in 512
+  // times fewer pages at load, and the GEMMs that stream them miss the TLB
+  // less.
+  const size_t alignment =
+      bytes >= kHugeBufferBytes ? kHugePageBytes : kBufferAlignment;
+  size_t rounded = bytes == 0 ? alignment
+                              : (bytes + alignment - 1) / alignment * alignment;
+  void *ptr = std::aligned_alloc(alignment, rounded);
   if (!ptr)
     return makeError("out of memory: cannot allocate ", bytes, " bytes");
+#ifdef MADV_HUGEPAGE
+  if (alignment == kHugePageBytes)
+    madvise(ptr, rounded, MADV_HUGEPAGE); // Only a hint: failure is harmless.
+#endif
   if (zero)
     std::memset(ptr, 0, rounded);
   AlignedBuffer buffer;
