@@ -2,21 +2,62 @@
 
 #include "frontend/BertConfig.h"
 
-#include "frontend/ConfigReader.h"
+#include "frontend/JsonReader.h"
 
-#include <algorithm>
-#include <cstdlib>
+#include <cfloat>
 
 namespace kiln {
 
-static const char *const kActivations[] = {"gelu", "gelu_new", "relu", "silu",
-                                           "gelu_pytorch_tanh", "quick_gelu"};
+/// id2label and num_labels. transformers saves id2label (string keys "0" to
+/// "N-1") and its inverse label2id; num_labels is the size of id2label, or
+/// makes LABEL_<i> names when id2label is absent. label2id is only
+/// type-checked.
+static void readLabels(JsonReader &reader, BertConfig &config) {
+  const nlohmann::json *id2label = reader.object("id2label");
+  std::optional<int64_t> numLabels = reader.optionalInteger("num_labels");
+  const nlohmann::json *label2id = reader.object("label2id");
+  if (reader.failed())
+    return;
+  if (!id2label) {
+    config.numLabels = numLabels.value_or(config.numLabels);
+    return;
+  }
+  int64_t count = static_cast<int64_t>(id2label->size());
+  if (count == 0) {
+    reader.fail("id2label", "at least one label");
+    return;
+  }
+  config.labelNames.assign(count, std::string());
+  std::vector<bool> seen(count, false);
+  for (auto it = id2label->begin(); it != id2label->end(); ++it) {
+    std::optional<int64_t> index = parseIndex(it.key(), count - 1);
+    if (!index || seen[*index]) {
+      reader.failWith("field 'id2label': expected the keys \"0\" to \"" +
+                      std::to_string(count - 1) + "\", got key " +
+                      describeJson(it.key()));
+      return;
+    }
+    if (!it->is_string()) {
+      reader.failWith("field 'id2label': label \"" + it.key() +
+                      "\": expected a string, got " + describeJson(*it));
+      return;
+    }
+    seen[*index] = true;
+    config.labelNames[*index] = it->get<std::string>();
+  }
+  // As in transformers: id2label decides the labels; a num_labels that
+  // disagrees is overridden (transformers warns), and label2id, which
+  // nothing here reads, may be stale.
+  config.numLabels = count;
+}
 
 Expected<BertConfig> BertConfig::parse(const nlohmann::json &json,
                                        const std::string &path) {
-  ConfigReader reader(json, path);
+  JsonReader reader(json, path);
   BertConfig config;
   std::string modelType = reader.string("model_type", "");
+  if (Error error = reader.takeError())
+    return error;
   if (modelType != "bert" && modelType != "roberta")
     return makeError(path, ": field 'model_type' is '", modelType,
                      "', expected 'bert' or 'roberta'");
@@ -34,57 +75,47 @@ Expected<BertConfig> BertConfig::parse(const nlohmann::json &json,
   config.numHeads = reader.integer("num_attention_heads", config.numHeads);
   config.intermediateSize =
       reader.integer("intermediate_size", config.intermediateSize);
-  config.hiddenAct = reader.string("hidden_act", config.hiddenAct);
+  config.hiddenAct = reader.choice(
+      "hidden_act", config.hiddenAct,
+      {"gelu", "gelu_new", "relu", "silu", "gelu_pytorch_tanh", "quick_gelu"});
   config.maxPositions =
       reader.integer("max_position_embeddings", config.maxPositions);
   config.typeVocabSize =
       reader.integer("type_vocab_size", config.typeVocabSize);
   config.layerNormEpsilon =
-      reader.positive("layer_norm_eps", config.layerNormEpsilon);
-  config.padTokenId = reader.integer("pad_token_id", config.padTokenId, 0);
-  config.problemType = reader.string("problem_type", "");
+      reader.positive("layer_norm_eps", config.layerNormEpsilon, FLT_MAX);
+  config.problemType =
+      reader.choice("problem_type", "",
+                    {"single_label_classification",
+                     "multi_label_classification", "regression"});
   std::string positions =
       reader.string("position_embedding_type", "absolute");
+  bool decoder = reader.boolean("is_decoder", false);
+  if (Error error = reader.takeError())
+    return error;
+  // After vocab_size is known to be valid: nn.Embedding needs padding_idx
+  // inside the table.
+  config.padTokenId = reader.integer("pad_token_id", config.padTokenId, 0,
+                                     config.vocabSize - 1);
+  readLabels(reader, config);
   if (Error error = reader.takeError())
     return error;
   if (positions != "absolute")
     return makeError(path, ": field 'position_embedding_type' = '",
                      positions, "' is not supported (only 'absolute')");
+  if (decoder)
+    return makeError(path, ": field 'is_decoder' = true (causal attention) "
+                           "is not supported");
   if (config.hiddenSize % config.numHeads != 0)
     return makeError(path, ": field 'hidden_size' (", config.hiddenSize,
                      ") must be a multiple of 'num_attention_heads' (",
                      config.numHeads, ")");
-  if (std::find(std::begin(kActivations), std::end(kActivations),
-                config.hiddenAct) == std::end(kActivations))
-    return makeError(path, ": field 'hidden_act' = '", config.hiddenAct,
-                     "' is not supported");
-  if (config.roberta && config.maxPositions <= config.padTokenId + 1)
-    return makeError(path, ": field 'max_position_embeddings' must exceed "
-                           "'pad_token_id' + 1 for RoBERTa");
-
-  // Labels: id2label (string keys), else num_labels generic ones.
-  auto labels = json.find("id2label");
-  if (labels != json.end() && labels->is_object()) {
-    for (auto &[key, value] : labels->items()) {
-      char *end = nullptr;
-      long long index = std::strtoll(key.c_str(), &end, 10);
-      if (*end != '\0' || index < 0 || !value.is_string())
-        return makeError(path, ": field 'id2label' must map indices to "
-                               "names, got '", key, "'");
-      config.id2label[index] = value.get<std::string>();
-    }
-  }
-  auto numLabels = json.find("num_labels");
-  if (config.id2label.empty() && numLabels != json.end() &&
-      numLabels->is_number_integer())
-    for (int64_t i = 0; i < numLabels->get<int64_t>(); ++i)
-      config.id2label[i] = "LABEL_" + std::to_string(i);
-  if (config.id2label.empty())
-    for (int64_t i = 0; i < 2; ++i)
-      config.id2label[i] = "LABEL_" + std::to_string(i);
-  for (int64_t i = 0; i < static_cast<int64_t>(config.id2label.size()); ++i)
-    if (!config.id2label.count(i))
-      return makeError(path, ": field 'id2label' has no label ", i);
+  // Entries take at least 2 tokens ([CLS] and [SEP]).
+  if (config.maxTokens() < 2)
+    return makeError(path, ": field 'max_position_embeddings' (",
+                     config.maxPositions, ") must be at least ",
+                     config.roberta ? config.padTokenId + 3 : 2,
+                     config.roberta ? " ('pad_token_id' + 3) for RoBERTa" : "");
   return config;
 }
 

@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include <map>
 #include <string>
+#include <vector>
 
 namespace kiln {
 
@@ -28,9 +28,18 @@ struct BertConfig {
   int64_t padTokenId = 0;
   /// From `architectures`: BertModel, BertForMaskedLM, ... (may be empty).
   std::string architecture;
-  /// Classification labels, by index; num_labels entries.
-  std::map<int64_t, std::string> id2label;
+  /// Classification labels: num_labels, or the size of id2label.
+  int64_t numLabels = 2;
+  /// The names from id2label, by index; empty when config.json has none
+  /// (the labels are then LABEL_0, LABEL_1, ...).
+  std::vector<std::string> labelNames;
   std::string problemType;
+
+  /// The name of label `index` (< numLabels).
+  std::string labelName(int64_t index) const {
+    return labelNames.empty() ? "LABEL_" + std::to_string(index)
+                              : labelNames[index];
+  }
 
   int64_t headDim() const { return hiddenSize / numHeads; }
   /// Longest input in tokens. RoBERTa's positions start after padding_idx.
@@ -38,6 +47,8 @@ struct BertConfig {
     return roberta ? maxPositions - padTokenId - 1 : maxPositions;
   }
 
+  /// Parses and validates every field's type and range; errors name `path`
+  /// and the field. Sizes are at most kMaxDimension (frontend/JsonReader.h).
   static Expected<BertConfig> parse(const nlohmann::json &config,
                                     const std::string &path);
 };

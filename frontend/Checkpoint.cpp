@@ -11,17 +11,6 @@ namespace kiln {
 
 namespace fs = std::filesystem;
 
-Expected<nlohmann::json> readJsonFile(const std::string &path) {
-  Expected<std::string> text = readFileBytes(path);
-  if (!text)
-    return text.takeError();
-  try {
-    return nlohmann::json::parse(*text);
-  } catch (const nlohmann::json::parse_error &error) {
-    return makeError(path, ": invalid JSON at byte ", error.byte);
-  }
-}
-
 std::string CheckpointFolder::file(const std::string &name) const {
   return (fs::path(path) / name).string();
 }
@@ -37,25 +26,33 @@ readShardIndex(const std::string &indexPath) {
   Expected<nlohmann::json> index = readJsonFile(indexPath);
   if (!index)
     return index.takeError();
-  auto map = index->find("weight_map");
-  if (map == index->end() || !map->is_object())
-    return makeError(indexPath, ": field 'weight_map' must be an object of "
-                                "tensor name to file name");
+  JsonReader reader(*index, indexPath);
+  const nlohmann::json *map = reader.object("weight_map");
+  if (Error error = reader.takeError())
+    return error;
+  if (!map)
+    return makeError(indexPath, ": field 'weight_map' is missing (expected "
+                                "an object of tensor name to file name)");
   std::vector<std::string> files;
   std::set<std::string> seen;
-  for (auto &[tensor, file] : map->items()) {
-    if (!file.is_string())
-      return makeError(indexPath, ": 'weight_map' entry '", tensor,
-                       "' must name a file");
-    std::string name = file.get<std::string>();
-    if (name.find('/') != std::string::npos || name == "..")
-      return makeError(indexPath, ": 'weight_map' entry '", tensor,
-                       "' names a file outside the folder: '", name, "'");
+  for (auto it = map->begin(); it != map->end(); ++it) {
+    std::string where = "field 'weight_map': tensor " + describeJson(it.key());
+    if (!it->is_string())
+      return makeError(indexPath, ": ", where, ": expected a file name, got ",
+                       describeJson(*it));
+    const std::string &name = it->get_ref<const std::string &>();
+    // A plain file name: nothing outside the folder, not the folder itself.
+    if (name.empty() || name == "." || name == ".." ||
+        name.find_first_of("/\\") != std::string::npos ||
+        name.find('\0') != std::string::npos)
+      return makeError(indexPath, ": ", where,
+                       ": expected the name of a file in the folder, got ",
+                       describeJson(*it));
     if (seen.insert(name).second)
       files.push_back(name);
   }
   if (files.empty())
-    return makeError(indexPath, ": 'weight_map' lists no tensors");
+    return makeError(indexPath, ": field 'weight_map' lists no tensors");
   return files;
 }
 
@@ -76,7 +73,8 @@ Expected<CheckpointFolder> CheckpointFolder::open(const std::string &folder) {
   if (!config)
     return config.takeError();
   if (!config->is_object())
-    return makeError(checkpoint.configPath(), ": expected a JSON object");
+    return makeError(checkpoint.configPath(), ": expected a JSON object, got ",
+                     describeJson(*config));
   checkpoint.configJson = std::move(*config);
 
   std::vector<std::string> names;
@@ -144,6 +142,21 @@ Error CheckpointFolder::checkTensors(
                        ", expected a floating-point type");
   }
   return Error::success();
+}
+
+Error CheckpointFolder::checkLayerCount(
+    const std::string &field, int64_t layers,
+    const std::function<std::string(int64_t)> &layerTensor) const {
+  if (layers < 1 || hasTensor(layerTensor(layers - 1)))
+    return Error::success();
+  // Each layer found is a tensor of the checkpoint: the count is bounded.
+  int64_t found = 0;
+  while (found < layers - 1 && hasTensor(layerTensor(found)))
+    ++found;
+  return makeError(configPath(), ": field '", field, "' is ", layers,
+                   " but the checkpoint has ", found,
+                   found == 1 ? " layer" : " layers", " (no tensor '",
+                   layerTensor(found), "')");
 }
 
 } // namespace kiln

@@ -11,10 +11,12 @@
 #ifndef KILN_FRONTEND_CHECKPOINT_H
 #define KILN_FRONTEND_CHECKPOINT_H
 
+#include "frontend/JsonReader.h"
 #include "runtime/support/Safetensors.h"
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,6 +54,14 @@ public:
   /// the config gives; the first mismatch names the file and the tensor.
   Error checkTensors(const std::vector<TensorSpec> &specs) const;
 
+  /// Checks config.json's layer count `field` = `layers` against the
+  /// checkpoint: tensor `layerTensor(layers - 1)` must exist, else the error
+  /// names the field and the layers found. Run before the per-layer checks,
+  /// so that a huge count never becomes a huge list of tensors.
+  Error
+  checkLayerCount(const std::string &field, int64_t layers,
+                  const std::function<std::string(int64_t)> &layerTensor) const;
+
 private:
   std::string path;
   nlohmann::json configJson;
@@ -59,9 +69,6 @@ private:
   // unique_ptr: SafetensorsFile owns a mapping and is move-only.
   std::vector<std::unique_ptr<SafetensorsFile>> shards;
 };
-
-/// Reads a JSON file; the error names the file and the parse position.
-Expected<nlohmann::json> readJsonFile(const std::string &path);
 
 } // namespace kiln
 

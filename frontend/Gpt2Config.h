@@ -7,7 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace kiln {
 
@@ -25,14 +27,18 @@ struct Gpt2Config {
   bool scaleAttnWeights = true;
   bool scaleAttnByInverseLayerIdx = false;
   bool tieWordEmbeddings = true;
-  int64_t bosTokenId = 50256;
-  int64_t eosTokenId = 50256;
+  /// Token ids below vocab_size; none when null (or when the default 50256
+  /// does not fit the vocabulary). eos_token_id may list several.
+  std::optional<int64_t> bosTokenId;
+  std::vector<int64_t> eosTokenIds;
   /// "GPT2LMHeadModel" (logits) or "GPT2Model" (hidden states only).
   std::string architecture = "GPT2LMHeadModel";
 
   int64_t headDim() const { return hiddenSize / numHeads; }
 
-  /// Parses and validates; errors name `path` and the field.
+  /// Parses and validates every field's type and range; errors name `path`
+  /// and the field. Sizes are at most kMaxDimension (frontend/JsonReader.h),
+  /// so products of two of them fit in int64.
   static Expected<Gpt2Config> parse(const nlohmann::json &config,
                                     const std::string &path);
 };

@@ -24,12 +24,15 @@
 #include "dialect/TfmOps.h"
 #include "frontend/BertConfig.h"
 #include "frontend/Checkpoint.h"
+#include "frontend/JsonReader.h"
 #include "models/TfmBuilder.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Verifier.h"
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 using namespace mlir;
@@ -145,7 +148,7 @@ std::vector<CheckpointFolder::TensorSpec> BertBuilder::encoderSpecs() const {
 
 std::vector<CheckpointFolder::TensorSpec> BertBuilder::headSpecs() const {
   int64_t d = config.hiddenSize, v = config.vocabSize;
-  int64_t labels = static_cast<int64_t>(config.id2label.size());
+  int64_t labels = config.numLabels;
   std::vector<CheckpointFolder::TensorSpec> specs;
   if (usesMlm()) {
     std::string p = config.roberta ? "lm_head." : "cls.predictions.";
@@ -186,6 +189,12 @@ Error BertBuilder::checkWeights() {
   prefix = checkpoint.hasTensor(nested + "embeddings.word_embeddings.weight")
                ? nested
                : "";
+  if (Error error = checkpoint.checkLayerCount(
+          "num_hidden_layers", config.numLayers, [&](int64_t layer) {
+            return prefix + "encoder.layer." + std::to_string(layer) +
+                   ".attention.self.query.weight";
+          }))
+    return error;
   if (Error error = checkpoint.checkTensors(encoderSpecs()))
     return error;
   if (Error error = checkpoint.checkTensors(headSpecs()))
@@ -272,7 +281,7 @@ Value BertBuilder::firstToken(Location loc, Value hidden) {
 
 void BertBuilder::buildEncode(ModuleOp module, int64_t length) {
   int64_t d = config.hiddenSize;
-  int64_t labels = static_cast<int64_t>(config.id2label.size());
+  int64_t labels = config.numLabels;
   auto idsType = tensor({batch, length}, i64);
   SmallVector<Type> argTypes = {idsType, idsType, tensor({batch}, i64)};
   SmallVector<std::pair<std::string, Type>> results = {
@@ -404,16 +413,22 @@ Expected<nlohmann::json> tokenizerMetadata(const CheckpointFolder &ckpt,
     metadata["strip_accents"] = nullptr;
     metadata["tokenize_chinese_chars"] = true;
     if (ckpt.hasFile("tokenizer_config.json")) {
-      Expected<nlohmann::json> settings =
-          readJsonFile(ckpt.file("tokenizer_config.json"));
+      std::string settingsPath = ckpt.file("tokenizer_config.json");
+      Expected<nlohmann::json> settings = readJsonFile(settingsPath);
       if (!settings)
         return settings.takeError();
-      for (auto [from, to] :
-           {std::pair<const char *, const char *>{"do_lower_case", "lowercase"},
-            {"strip_accents", "strip_accents"},
-            {"tokenize_chinese_chars", "tokenize_chinese_chars"}})
-        if (settings->contains(from))
-          metadata[to] = (*settings)[from];
+      JsonReader reader(*settings, settingsPath);
+      if (std::optional<bool> lowercase =
+              reader.optionalBoolean("do_lower_case"))
+        metadata["lowercase"] = *lowercase;
+      // null: strip accents when lowercasing.
+      if (std::optional<bool> strip = reader.optionalBoolean("strip_accents"))
+        metadata["strip_accents"] = *strip;
+      if (std::optional<bool> chinese =
+              reader.optionalBoolean("tokenize_chinese_chars"))
+        metadata["tokenize_chinese_chars"] = *chinese;
+      if (Error error = reader.takeError())
+        return error;
     }
   } else if (config.roberta && ckpt.hasFile("vocab.json") &&
              ckpt.hasFile("merges.txt")) {
@@ -430,35 +445,125 @@ Expected<nlohmann::json> tokenizerMetadata(const CheckpointFolder &ckpt,
   return metadata;
 }
 
-/// sentence-transformers folders: modules.json names a Pooling module
-/// (mean or cls) and maybe a Normalize module.
-Expected<nlohmann::json> sentenceTransformersPooling(
-    const CheckpointFolder &ckpt) {
+/// A module folder of modules.json: relative, inside the checkpoint.
+bool isModuleFolder(const std::string &path) {
+  if (path.empty())
+    return true;
+  if (path.front() == '/' || path.find('\\') != std::string::npos ||
+      path.find('\0') != std::string::npos)
+    return false;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = std::min(path.find('/', start), path.size());
+    if (path.compare(start, end - start, "..") == 0 && end - start == 2)
+      return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+/// The Pooling module's config.json: exactly one mode, mean or cls.
+Expected<std::string> readPoolingMode(const std::string &configPath,
+                                      int64_t hiddenSize) {
+  Expected<nlohmann::json> settings = readJsonFile(configPath);
+  if (!settings)
+    return settings.takeError();
+  JsonReader reader(*settings, configPath);
+  struct Mode {
+    const char *field;
+    const char *name; // null: not supported
+  };
+  const Mode modes[] = {{"pooling_mode_cls_token", "cls"},
+                        {"pooling_mode_mean_tokens", "mean"},
+                        {"pooling_mode_max_tokens", nullptr},
+                        {"pooling_mode_mean_sqrt_len_tokens", nullptr},
+                        {"pooling_mode_weightedmean_tokens", nullptr},
+                        {"pooling_mode_lasttoken", nullptr}};
+  std::vector<const Mode *> chosen;
+  for (const Mode &mode : modes)
+    if (reader.boolean(mode.field, false))
+      chosen.push_back(&mode);
+  std::optional<int64_t> dimension =
+      reader.optionalInteger("word_embedding_dimension");
+  if (Error error = reader.takeError())
+    return error;
+  if (dimension && *dimension != hiddenSize)
+    return makeError(configPath, ": field 'word_embedding_dimension' is ",
+                     *dimension, " but config.json's hidden_size is ",
+                     hiddenSize);
+  if (chosen.size() != 1 || !chosen.front()->name) {
+    std::string found;
+    for (const Mode *mode : chosen)
+      found += std::string(found.empty() ? "" : ", ") + mode->field;
+    return makeError(configPath,
+                     ": expected one pooling mode, "
+                     "pooling_mode_mean_tokens or "
+                     "pooling_mode_cls_token, got ",
+                     found.empty() ? "none" : found);
+  }
+  return std::string(chosen.front()->name);
+}
+
+/// sentence-transformers folders: modules.json lists the Transformer, then
+/// maybe a Pooling module (mean or cls) and a Normalize module. Other
+/// modules (Dense, ...) would change the embeddings: they are refused.
+Expected<nlohmann::json>
+sentenceTransformersPooling(const CheckpointFolder &ckpt,
+                            const BertConfig &config) {
   if (!ckpt.hasFile("modules.json"))
     return nlohmann::json();
-  Expected<nlohmann::json> modules = readJsonFile(ckpt.file("modules.json"));
+  std::string modulesPath = ckpt.file("modules.json");
+  Expected<nlohmann::json> modules = readJsonFile(modulesPath);
   if (!modules)
     return modules.takeError();
-  if (!modules->is_array())
-    return makeError(ckpt.file("modules.json"), ": expected a list");
+  if (!modules->is_array() || modules->empty())
+    return makeError(modulesPath, ": expected a list of modules, got ",
+                     describeJson(*modules));
   nlohmann::json pooling = {{"mode", "cls"}, {"normalize", false}};
+  // The stages in the order sentence-transformers runs them.
+  const char *const stages[] = {"Transformer", "Pooling", "Normalize"};
+  size_t next = 0;
+  size_t i = 0;
   for (const nlohmann::json &module : *modules) {
-    std::string type = module.value("type", "");
-    if (type.find("Normalize") != std::string::npos)
+    JsonReader reader(module, modulesPath, "entry " + std::to_string(i));
+    std::string type = reader.string("type", "");
+    std::string path = reader.string("path", "");
+    if (!reader.failed() && !reader.has("type"))
+      reader.fail("type", "a module type such as "
+                          "'sentence_transformers.models.Pooling'");
+    if (!reader.failed() && !isModuleFolder(path))
+      reader.fail("path", "a folder inside the checkpoint");
+    if (Error error = reader.takeError())
+      return error;
+    // "sentence_transformers.models.Pooling" -> "Pooling"
+    std::string kind = type.substr(type.rfind('.') + 1);
+    size_t stage = next;
+    while (stage < std::size(stages) && kind != stages[stage])
+      ++stage;
+    if (stage == std::size(stages)) {
+      bool known = std::find(std::begin(stages), std::end(stages), kind) !=
+                   std::end(stages);
+      return makeError(modulesPath, ": entry ", i, ": module type '", type,
+                       known ? "' is out of order (expected Transformer, "
+                               "then Pooling, then Normalize, each once)"
+                             : "' is not supported (Transformer, Pooling, "
+                               "Normalize)");
+    }
+    if (i == 0 && stage != 0)
+      return makeError(modulesPath, ": entry 0: module type '", type,
+                       "': expected the Transformer module first");
+    next = stage + 1;
+    ++i;
+    if (kind == "Normalize")
       pooling["normalize"] = true;
-    if (type.find("Pooling") == std::string::npos)
+    if (kind != "Pooling")
       continue;
     std::string configPath =
-        ckpt.file(module.value("path", "") + "/config.json");
-    Expected<nlohmann::json> settings = readJsonFile(configPath);
-    if (!settings)
-      return settings.takeError();
-    if (settings->value("pooling_mode_mean_tokens", false))
-      pooling["mode"] = "mean";
-    else if (settings->value("pooling_mode_cls_token", false))
-      pooling["mode"] = "cls";
-    else
-      return makeError(configPath, ": only mean or cls pooling is supported");
+        ckpt.file(path.empty() ? "config.json" : path + "/config.json");
+    Expected<std::string> mode = readPoolingMode(configPath, config.hiddenSize);
+    if (!mode)
+      return mode.takeError();
+    pooling["mode"] = *mode;
   }
   return pooling;
 }
@@ -495,7 +600,8 @@ Expected<BuiltModel> buildBert(const CheckpointFolder &checkpoint,
       tokenizerMetadata(checkpoint, *config, files);
   if (!tokenizer)
     return tokenizer.takeError();
-  Expected<nlohmann::json> pooling = sentenceTransformersPooling(checkpoint);
+  Expected<nlohmann::json> pooling =
+      sentenceTransformersPooling(checkpoint, *config);
   if (!pooling)
     return pooling.takeError();
 
@@ -514,9 +620,13 @@ Expected<BuiltModel> buildBert(const CheckpointFolder &checkpoint,
     return makeError(checkpoint.folder(),
                      ": internal error: the encoder IR does not verify");
 
+  // Heads with a classifier have as many labels as its checked weight has
+  // rows; the others carry only the names config.json gives.
   nlohmann::json labels = nlohmann::json::object();
-  for (const auto &[index, label] : config->id2label)
-    labels[std::to_string(index)] = label;
+  if (*head == "sequence-classification" || *head == "token-classification" ||
+      !config->labelNames.empty())
+    for (int64_t index = 0; index < config->numLabels; ++index)
+      labels[std::to_string(index)] = config->labelName(index);
   nlohmann::json metadata = {
       {"task", "text-encoding"},
       {"family", config->roberta ? "roberta" : "bert"},

@@ -115,6 +115,11 @@ std::vector<Gpt2Builder::WeightSpec> Gpt2Builder::weightSpecs() {
 
 Error Gpt2Builder::checkWeights() {
   prefix = checkpoint.hasTensor("transformer.wte.weight") ? "transformer." : "";
+  if (Error error = checkpoint.checkLayerCount(
+          "n_layer", config.numLayers, [&](int64_t layer) {
+            return prefix + "h." + std::to_string(layer) + ".ln_1.weight";
+          }))
+    return error;
   std::vector<CheckpointFolder::TensorSpec> specs;
   for (const WeightSpec &spec : weightSpecs())
     specs.push_back({prefix + spec.name, spec.shape});
@@ -347,6 +352,12 @@ Expected<BuiltModel> buildGpt2(const CheckpointFolder &checkpoint,
   nlohmann::json tokenizerNames = nlohmann::json::array();
   for (const ModelFile &file : *tokenizer)
     tokenizerNames.push_back(file.name);
+  // One id as transformers writes it; a list when config.json has one.
+  nlohmann::json eos;
+  if (config->eosTokenIds.size() == 1)
+    eos = config->eosTokenIds.front();
+  else if (!config->eosTokenIds.empty())
+    eos = config->eosTokenIds;
   nlohmann::json metadata = {
       {"task", config->architecture == "GPT2LMHeadModel" ? "text-generation"
                                                          : "hidden-states"},
@@ -354,11 +365,11 @@ Expected<BuiltModel> buildGpt2(const CheckpointFolder &checkpoint,
       {"context_length", context},
       {"vocab_size", config->vocabSize},
       {"hidden_size", config->hiddenSize},
-      {"eos_token_id", config->eosTokenId},
-      {"bos_token_id", config->bosTokenId},
+      {"eos_token_id", eos},
+      {"bos_token_id", config->bosTokenId ? nlohmann::json(*config->bosTokenId)
+                                          : nlohmann::json()},
       {"prefill_lengths", lengths},
-      {"tokenizer",
-       {{"kind", "byte_level_bpe"}, {"files", tokenizerNames}}}};
+      {"tokenizer", {{"kind", "byte_level_bpe"}, {"files", tokenizerNames}}}};
   (*built.module)
       ->setAttr("tfm.metadata", b.getStringAttr(metadata.dump()));
   built.weightFiles = checkpoint.weightFiles();

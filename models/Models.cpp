@@ -12,12 +12,13 @@ Expected<BuiltModel> buildModelFromFolder(const std::string &folder,
   Expected<CheckpointFolder> checkpoint = CheckpointFolder::open(folder);
   if (!checkpoint)
     return checkpoint.takeError();
-  const nlohmann::json &config = checkpoint->config();
-  auto type = config.find("model_type");
-  if (type == config.end() || !type->is_string())
+  JsonReader reader(checkpoint->config(), checkpoint->configPath());
+  std::string modelType = reader.string("model_type", "");
+  if (Error error = reader.takeError())
+    return error;
+  if (modelType.empty())
     return makeError(checkpoint->configPath(),
                      ": field 'model_type' is missing");
-  std::string modelType = type->get<std::string>();
   if (modelType == "gpt2")
     return buildGpt2(*checkpoint, context, options);
   if (modelType == "bert" || modelType == "roberta")

@@ -500,8 +500,19 @@ int main(int argc, char **argv) {
       "  kiln compile MODEL.mlir|CHECKPOINT_DIR -o OUT "
       "[--emit mlir|llvm|obj|exe] "
       "[--dump-ir DIR]\n");
-  if (compileCommand)
-    return compile(argv[0]);
+  if (compileCommand) {
+    // Every reader reports bad input as a kiln::Error naming the file and
+    // the field; this is the safety net for what a reader missed, so that
+    // the user still gets one line and exit code 1.
+    try {
+      return compile(argv[0]);
+    } catch (const std::bad_alloc &) {
+      errs() << "error: out of memory\n";
+    } catch (const std::exception &error) {
+      errs() << "error: internal error: " << error.what() << "\n";
+    }
+    return 1;
+  }
   errs() << "error: no command given (try 'kiln compile --help')\n";
   return 1;
 }
