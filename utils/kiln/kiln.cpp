@@ -251,7 +251,22 @@ std::string absolutePath(StringRef path) {
 }
 
 /// Rejects option values before any work is done.
+/// Texts per call an encoder may be specialized for: far above any useful
+/// batch, and small enough that buffer sizes cannot overflow.
+constexpr int64_t kMaxBatchSize = 4096;
+
 bool validateOptions() {
+  if (batchSize.getNumOccurrences() &&
+      (batchSize < 1 || batchSize > kMaxBatchSize)) {
+    errs() << "error: --batch must lie in [1, " << kMaxBatchSize << "], got "
+           << batchSize << "\n";
+    return false;
+  }
+  if (contextLength.getNumOccurrences() && contextLength < 1) {
+    errs() << "error: --context must be a positive number of tokens, got "
+           << contextLength << "\n";
+    return false;
+  }
   if (targetName != "cpu") {
     errs() << "error: --target " << targetName
            << " is not supported yet (only cpu)\n";
