@@ -272,11 +272,12 @@ Error readVocab(const json &object, const std::string &where,
   for (const auto &[token, value] : object.items()) {
     std::optional<int32_t> id = readId(value);
     if (!id)
-      return makeError(where, "token '", token, "': expected an id in [0, ",
-                       kMaxTokenId, "], found ", describe(value));
+      return makeError(where, "token '", printable(token),
+                       "': expected an id in [0, ", kMaxTokenId, "], found ",
+                       describe(value));
     vocab.emplace(token, *id);
   }
-  return Error::success();
+  return checkIdsDense(vocab, where);
 }
 
 /// Reads model.merges of a tokenizer.json: "a b" strings or [a, b] pairs.

@@ -391,11 +391,13 @@ Expected<WordPiece> WordPiece::fromTokenizerJson(std::string_view text,
       if (value.is_number_integer())
         id = value.get<int64_t>();
       if (id < 0 || id > kMaxTokenId)
-        return makeError(where, "model.vocab: token '", token,
+        return makeError(where, "model.vocab: token '", printable(token),
                          "': expected an id in [0, ", kMaxTokenId, "], found ",
                          describe(value));
       tokenizer.vocab.emplace(token, static_cast<int32_t>(id));
     }
+    if (Error error = checkIdsDense(tokenizer.vocab, where + "model.vocab: "))
+      return error;
     std::string modelWhere = where + "model.";
     Expected<std::string> unk =
         readString(model, "unk_token", "[UNK]", modelWhere);
