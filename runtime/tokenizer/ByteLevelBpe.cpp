@@ -466,17 +466,17 @@ Error ByteLevelBpe::build(
     const auto &[left, right] = mergePairs[rank];
     auto leftIt = vocab.find(left);
     if (leftIt == vocab.end())
-      return makeError(mergeWhere(rank), ": token '", left,
+      return makeError(mergeWhere(rank), ": token '", printable(left),
                        "' is not in the vocab");
     auto rightIt = vocab.find(right);
     if (rightIt == vocab.end())
-      return makeError(mergeWhere(rank), ": token '", right,
+      return makeError(mergeWhere(rank), ": token '", printable(right),
                        "' is not in the vocab");
     merged = left;
     merged += right;
     auto mergedIt = vocab.find(merged);
     if (mergedIt == vocab.end())
-      return makeError(mergeWhere(rank), ": merged token '", merged,
+      return makeError(mergeWhere(rank), ": merged token '", printable(merged),
                        "' is not in the vocab");
     // A repeated pair keeps its last rank, as in `tokenizers`.
     merges.insertOrAssign(mergeKey(leftIt->second, rightIt->second),
@@ -688,7 +688,7 @@ Expected<ByteLevelBpe> ByteLevelBpe::fromVocabAndMerges(
         return makeError(mergesName, ": line ", lineNumber,
                          ": expected two tokens separated by one space, "
                          "found '",
-                         line.substr(0, 60), "'");
+                         printable(line), "'");
       mergePairs.emplace_back(std::string(line.substr(0, space)),
                               std::string(line.substr(space + 1)));
       lineNumbers.push_back(lineNumber);
@@ -721,6 +721,22 @@ Expected<ByteLevelBpe> ByteLevelBpe::fromVocabAndMerges(
   } catch (const std::exception &e) {
     return makeError(vocabName, ": cannot load tokenizer: ", e.what());
   }
+}
+
+Expected<ByteLevelBpe> ByteLevelBpe::fromFiles(
+    const std::vector<std::pair<std::string, std::string_view>> &files) {
+  if (files.size() == 1)
+    return fromTokenizerJson(files[0].second, files[0].first);
+  auto isText = [](const std::string &name) {
+    return name.size() >= 4 && name.compare(name.size() - 4, 4, ".txt") == 0;
+  };
+  if (files.size() != 2 || isText(files[0].first) == isText(files[1].first))
+    return makeError("expected the tokenizer files tokenizer.json, or "
+                     "vocab.json and merges.txt");
+  size_t merges = isText(files[0].first) ? 0 : 1;
+  const auto &vocab = files[1 - merges];
+  return fromVocabAndMerges(vocab.second, files[merges].second, vocab.first,
+                            files[merges].first);
 }
 
 Expected<ByteLevelBpe> ByteLevelBpe::fromFolder(const std::string &folder) {

@@ -52,6 +52,12 @@ public:
                      const std::string &vocabName,
                      const std::string &mergesName,
                      const std::vector<std::string> &extraSpecialTokens = {});
+  /// From the tokenizer files of a compiled model, by name and contents:
+  /// tokenizer.json alone, or vocab.json and merges.txt in either order
+  /// (the .txt one is merges.txt). What text generation loads, and what the
+  /// compiler checks.
+  static Expected<ByteLevelBpe>
+  fromFiles(const std::vector<std::pair<std::string, std::string_view>> &files);
   /// Loads a model folder: tokenizer.json if present, else vocab.json +
   /// merges.txt. Errors name the folder and what is missing.
   static Expected<ByteLevelBpe> fromFolder(const std::string &folder);

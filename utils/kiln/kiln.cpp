@@ -15,6 +15,7 @@
 #include "models/Models.h"
 #include "passes/Passes.h"
 #include "runtime/support/Safetensors.h"
+#include "runtime/tokenizer/TokenizerCheck.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
@@ -338,6 +339,18 @@ int compile(const char *argv0) {
       return 1;
     }
     module = std::move(built->module);
+    // The executable loads its tokenizer when it starts: load it now, with
+    // the same code, so that a broken file fails here.
+    std::vector<kiln::TokenizerFile> tokenizerFiles;
+    for (const kiln::ModelFile &file : built->embeddedFiles)
+      tokenizerFiles.push_back({file.name, file.path});
+    if (auto metadata =
+            (*module)->getAttrOfType<mlir::StringAttr>(kiln::kMetadataAttr))
+      if (kiln::Error error = kiln::checkModelTokenizer(
+              metadata.getValue().str(), tokenizerFiles)) {
+        errs() << "error: " << error.message() << "\n";
+        return 1;
+      }
     for (const std::string &file : built->weightFiles)
       weightFiles.push_back(absolutePath(file));
     for (const kiln::ModelFile &file : built->embeddedFiles)

@@ -673,6 +673,35 @@ TEST(BpeAddedTokens, IdsInTheFileAreIgnored) {
   EXPECT_EQ(loaded->vocabSize(), 7u);
 }
 
+TEST(BpeErrors, GarbageMergesMessageIsOneReadableLine) {
+  std::string garbage("\x01\x02\x1b[2J\r\xff\xfe\x00zz", 12);
+  std::string message = loadError(ByteLevelBpe::fromVocabAndMerges(
+      tinyVocab({}), garbage, "v.json", "m.txt"));
+  EXPECT_EQ(message.rfind("m.txt: line 1: expected two tokens", 0), 0u)
+      << message;
+  for (char c : message)
+    EXPECT_FALSE(static_cast<unsigned char>(c) < 0x20 || c == 0x7F)
+        << printable(message);
+}
+
+TEST(BpeFiles, FromFilesTakesEitherOrder) {
+  std::string vocab = tinyVocab({"ab"});
+  for (bool mergesFirst : {false, true}) {
+    std::vector<std::pair<std::string, std::string_view>> files = {
+        {"vocab.json", vocab}, {"merges.txt", "a b\n"}};
+    if (mergesFirst)
+      std::swap(files[0], files[1]);
+    Expected<ByteLevelBpe> loaded = ByteLevelBpe::fromFiles(files);
+    ASSERT_TRUE(loaded) << loaded.message();
+    EXPECT_EQ(loaded->encode("ab"), (std::vector<int32_t>{6}));
+  }
+  std::string message = loadError(ByteLevelBpe::fromFiles(
+      {{"vocab.json", "{\"a\": "}, {"merges.txt", "a b\n"}}));
+  EXPECT_EQ(message.rfind("vocab.json: invalid JSON", 0), 0u) << message;
+  message = loadError(ByteLevelBpe::fromFiles({}));
+  EXPECT_NE(message.find("tokenizer.json"), std::string::npos) << message;
+}
+
 //===----------------------------------------------------------------------===//
 // Unicode tables
 //===----------------------------------------------------------------------===//
