@@ -5,6 +5,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
@@ -144,6 +145,45 @@ static FailureOr<std::string> dtypeName(Location loc, Type type) {
   return emitError(loc) << "the runtime has no dtype for " << type;
 }
 
+void markIndexInputs(ArrayRef<func::FuncOp> entries) {
+  for (func::FuncOp entry : entries) {
+    for (BlockArgument arg : entry.getArguments()) {
+      if (!isa<IntegerType>(getElementTypeOrSelf(arg.getType())))
+        continue;
+      std::optional<int64_t> bound;
+      auto bind = [&](Value table, int64_t dim) {
+        auto type = dyn_cast<RankedTensorType>(table.getType());
+        if (!type || type.isDynamicDim(dim))
+          return;
+        bound = std::min(bound.value_or(type.getDimSize(dim)),
+                         type.getDimSize(dim));
+      };
+      // Views that keep every value: whatever they index, all of the
+      // argument's values must be in range.
+      SmallVector<Value> values{arg};
+      while (!values.empty()) {
+        Value value = values.pop_back_val();
+        for (OpOperand &use : value.getUses()) {
+          Operation *user = use.getOwner();
+          if (auto gather = dyn_cast<tfm::GatherOp>(user)) {
+            if (use.get() == gather.getIndices())
+              bind(gather.getInput(), gather.getNormalizedAxis());
+          } else if (auto embedding = dyn_cast<tfm::EmbeddingOp>(user)) {
+            if (use.get() == embedding.getIds())
+              bind(embedding.getTable(), 0);
+          } else if (isa<tfm::ReshapeOp, tfm::TransposeOp>(user)) {
+            values.push_back(user->getResult(0));
+          }
+        }
+      }
+      if (bound)
+        entry.setArgAttr(
+            arg.getArgNumber(), kIndexBoundAttr,
+            IntegerAttr::get(IntegerType::get(entry.getContext(), 64), *bound));
+    }
+  }
+}
+
 /// The signature of one entry: arguments in call order after bufferization
 /// (arguments, then the results that are not states, as out-parameters).
 static FailureOr<nlohmann::json> buildEntrySignature(func::FuncOp entry) {
@@ -165,6 +205,10 @@ static FailureOr<nlohmann::json> buildEntrySignature(func::FuncOp entry) {
                                                    tensor.getShape().end())}});
     return success();
   };
+  auto addIndexBound = [&](unsigned i) {
+    if (auto bound = entry.getArgAttrOfType<IntegerAttr>(i, kIndexBoundAttr))
+      args.back()["index_bound"] = bound.getInt();
+  };
   for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
     Location loc = entry.getArgument(i).getLoc();
     Type type = entry.getArgument(i).getType();
@@ -179,6 +223,7 @@ static FailureOr<nlohmann::json> buildEntrySignature(func::FuncOp entry) {
       added = add(type, "arg" + std::to_string(i), "input", loc);
     if (failed(added))
       return failure();
+    addIndexBound(i);
   }
   for (unsigned i = 0; i < entry.getNumResults(); ++i) {
     // A state result is the state argument updated in place: bufferization
@@ -259,7 +304,7 @@ void prepareEntryForBufferization(func::FuncOp entry) {
     // Weights may be mapped read-only: never bufferize a write into one.
     if (entry.getArgAttr(i, kWeightAttr))
       entry.setArgAttr(i, "bufferization.writable", notWritable);
-    for (StringRef name : {kNameAttr, kWeightAttr, kStateAttr})
+    for (StringRef name : {kNameAttr, kWeightAttr, kStateAttr, kIndexBoundAttr})
       entry.removeArgAttr(i, name);
   }
   // Result states stay marked: kiln-drop-state-results removes them after

@@ -389,6 +389,10 @@ Expected<BoundCall> Session::bind(std::string_view entryName,
         !given[i])
       return makeError(where, "missing ", roleName(arg.role), " '", arg.name,
                        "' (", formatType(arg.dtype, arg.shape), ")");
+    // The generated code clamps indices into the table: refuse them here.
+    if (arg.role == ArgRole::Input)
+      if (Error error = checkIndexValues(arg, *given[i]))
+        return makeError(where, "input '", arg.name, "': ", error.message());
   }
 
   BoundCall call;

@@ -3,7 +3,8 @@
 // Every compiled model exports `kiln_model_signature`, a JSON description of
 // its entry points (version 2):
 //   {"entries":[{"name":"prefill_8","args":[
-//        {"name":"ids","role":"input","dtype":"i64","shape":[1,8]},
+//        {"name":"ids","role":"input","dtype":"i64","shape":[1,8],
+//         "index_bound":50257},
 //        {"name":"h.0.ln_1.weight","role":"weight","dtype":"f32",
 //         "shape":[768]},
 //        {"name":"cache.0.key","role":"state","dtype":"f32",
@@ -53,7 +54,16 @@ struct SignatureArg {
   ArgRole role = ArgRole::Input;
   DType dtype = DType::F32;
   Shape shape;
+  /// Integer inputs that index a table ("index_bound", optional): the
+  /// table's size. Values must lie in [0, indexBound); the generated code
+  /// would clamp the others.
+  std::optional<int64_t> indexBound = std::nullopt;
 };
+
+/// Checks the values of `view` (of `arg`'s dtype and shape) against
+/// arg.indexBound: "index 60 at [0, 3] is outside [0, 50)" names the first
+/// value out of range. Succeeds for arguments without a bound.
+Error checkIndexValues(const SignatureArg &arg, const TensorView &view);
 
 /// One entry point of the model.
 struct EntrySignature {
@@ -119,7 +129,8 @@ Error checkEntryArgs(const ModelSignature &signature, std::string_view task,
 /// array, an optional "metadata" object and an optional "version" (2). Each
 /// entry has a unique non-empty "name" and an "args" array; each arg has a
 /// non-empty "name" unique within its entry, a known "role" and "dtype", and
-/// a "shape" of non-negative integers. Weights and states must agree in role,
+/// a "shape" of non-negative integers; an i32 or i64 input may have an
+/// "index_bound" (a positive integer). Weights and states must agree in role,
 /// dtype and shape across entries.
 Expected<ModelSignature> parseModelSignature(std::string_view json);
 

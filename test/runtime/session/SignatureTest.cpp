@@ -90,6 +90,51 @@ TEST(SignatureTest, TemporaryBytesAndDerivedWeights) {
   EXPECT_EQ(weights[0]->name, "w");
 }
 
+TEST(SignatureTest, IndexBounds) {
+  Expected<ModelSignature> signature = parseModelSignature(
+      R"({"entries":[{"name":"f","args":[)"
+      R"({"name":"ids","role":"input","dtype":"i64","shape":[2,3],)"
+      R"("index_bound":5},)"
+      R"({"name":"pos","role":"input","dtype":"i32","shape":[]}]}]})");
+  ASSERT_TRUE(signature) << signature.message();
+  const SignatureArg &ids = signature->entries[0].args[0];
+  EXPECT_EQ(ids.indexBound, std::optional<int64_t>(5));
+  // Optional: signatures without it parse, and every value passes.
+  const SignatureArg &pos = signature->entries[0].args[1];
+  EXPECT_EQ(pos.indexBound, std::nullopt);
+  int32_t anything = -7;
+  EXPECT_FALSE(checkIndexValues(pos, {DType::I32, {}, &anything}));
+
+  int64_t values[6] = {0, 4, 1, 2, 3, 4};
+  TensorView view{DType::I64, {2, 3}, values};
+  EXPECT_FALSE(checkIndexValues(ids, view));
+  values[5] = 5;
+  Error past = checkIndexValues(ids, view);
+  ASSERT_TRUE(past);
+  EXPECT_EQ(past.message(), "index 5 at [1, 2] is outside [0, 5)");
+  values[5] = 0;
+  values[1] = -1;
+  Error negative = checkIndexValues(ids, view);
+  ASSERT_TRUE(negative);
+  EXPECT_EQ(negative.message(), "index -1 at [0, 1] is outside [0, 5)");
+
+  for (const char *bad :
+       {R"({"name":"ids","role":"input","dtype":"i64","shape":[2],)"
+        R"("index_bound":0})",
+        R"({"name":"ids","role":"input","dtype":"i64","shape":[2],)"
+        R"("index_bound":"5"})",
+        R"({"name":"x","role":"input","dtype":"f32","shape":[2],)"
+        R"("index_bound":5})",
+        R"({"name":"y","role":"output","dtype":"i64","shape":[2],)"
+        R"("index_bound":5})"}) {
+    Expected<ModelSignature> parsed = parseModelSignature(
+        std::string(R"({"entries":[{"name":"f","args":[)") + bad + "]}]}");
+    ASSERT_FALSE(parsed) << bad;
+    EXPECT_NE(parsed.message().find("'index_bound'"), std::string::npos)
+        << parsed.message();
+  }
+}
+
 TEST(SignatureTest, Errors) {
   struct Case {
     const char *json;
