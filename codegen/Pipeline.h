@@ -71,6 +71,13 @@ mlir::FailureOr<std::string>
 buildModelSignature(mlir::ModuleOp module,
                     llvm::ArrayRef<mlir::func::FuncOp> entries);
 
+/// Once the kernel calls are in place (after the "loops" stage): adds to the
+/// signature JSON the largest operands of the runtime kernels the module
+/// calls, as "kernel_scratch" (runtime/kernels/Scratch.h), from which the
+/// runtime allocates the kernels' scratch up front. Adds nothing when an
+/// operand's shape is not static.
+void recordKernelScratch(mlir::ModuleOp module, std::string &signatureJson);
+
 /// Marks with `kiln.consumed_weight` the weight arguments of prepare_weights
 /// that no other function reads, for kiln-release-consumed-weights. Call it
 /// with the signature, before prepareEntryForBufferization drops the names.

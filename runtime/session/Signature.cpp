@@ -327,6 +327,27 @@ Expected<ModelSignature> parseModelSignature(std::string_view json) {
       }
     }
 
+    auto scratchIt = root.find("kernel_scratch");
+    if (scratchIt != root.end()) {
+      if (!scratchIt->is_object())
+        return makeError(kPrefix, "'kernel_scratch' must be an object");
+      kernels::ScratchSizes &sizes = signature.kernelScratch;
+      std::pair<const char *, int64_t *> fields[] = {
+          {"gemm_depth", &sizes.gemmDepth},
+          {"gemm_width", &sizes.gemmWidth},
+          {"norm_width", &sizes.normWidth},
+          {"head_dim", &sizes.headDim}};
+      for (auto [field, value] : fields) {
+        auto it = scratchIt->find(field);
+        if (it == scratchIt->end())
+          continue;
+        if (!it->is_number_integer() || it->get<int64_t>() < 0)
+          return makeError(kPrefix, "'kernel_scratch.", field,
+                           "' must be a non-negative integer");
+        *value = it->get<int64_t>();
+      }
+    }
+
     auto metadataIt = root.find("metadata");
     if (metadataIt != root.end()) {
       if (!metadataIt->is_object())

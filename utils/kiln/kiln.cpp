@@ -414,6 +414,8 @@ int compile(const char *argv0) {
     }
     if (StringRef(stage.name) == "bufferized")
       recordTemporaryBytes(*module, contents.signatureJson);
+    if (StringRef(stage.name) == "loops")
+      kiln::recordKernelScratch(*module, contents.signatureJson);
     // tfm-hoist-weight-expressions adds the load-time entry.
     if (module->lookupSymbol(kiln::tfm::kPrepareWeightsEntry) &&
         !llvm::is_contained(entryNames, kiln::tfm::kPrepareWeightsEntry))

@@ -181,6 +181,34 @@ TEST(SessionIndexTest, InputsOutsideTheirTableAreRefused) {
   EXPECT_EQ(y[0], 3);
 }
 
+TEST(SessionScratchTest, KernelScratchIsAllocatedAtCreation) {
+  static const EntryFunction entries[] = {copyIds};
+  const std::string entriesJson =
+      R"("entries":[{"name":"lookup","args":[)"
+      R"({"name":"ids","role":"input","dtype":"i64","shape":[2]},)"
+      R"({"name":"y","role":"output","dtype":"i64","shape":[2]}]}])";
+  ModelSymbols model;
+  model.entries = entries;
+  model.entryCount = 1;
+  // Reserved now, so that the generated code's kernel calls never allocate.
+  std::string fits =
+      "{" + entriesJson + R"(,"kernel_scratch":{"gemm_depth":4096}})";
+  model.signature = fits.c_str();
+  Expected<Session> session = Session::create(model);
+  ASSERT_TRUE(session) << session.message();
+  // More than there is memory: an error of create, not of a later call.
+  std::string huge = "{" + entriesJson + R"(,"kernel_scratch":{"gemm_depth":)" +
+                     std::to_string(int64_t(1) << 58) + "}}";
+  model.signature = huge.c_str();
+  Expected<Session> failed = Session::create(model);
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.message().rfind("out of memory: cannot allocate the "
+                                   "kernels' scratch buffers for ",
+                                   0),
+            0u)
+      << failed.message();
+}
+
 TEST_F(SessionTest, WeightsFromEmbeddedShards) {
   std::string w = accumulatorShardW(), b = accumulatorShardB(false);
   alignas(64) static unsigned char blobW[1024], blobB[1024];

@@ -135,6 +135,40 @@ TEST(SignatureTest, IndexBounds) {
   }
 }
 
+TEST(SignatureTest, KernelScratch) {
+  const std::string entries =
+      R"("entries":[{"name":"f","args":[)"
+      R"({"name":"x","role":"input","dtype":"f32","shape":[2]}]}])";
+  Expected<ModelSignature> signature = parseModelSignature(
+      "{" + entries +
+      R"(,"kernel_scratch":{"gemm_depth":768,"gemm_width":50257,)"
+      R"("norm_width":768,"head_dim":64}})");
+  ASSERT_TRUE(signature) << signature.message();
+  EXPECT_EQ(signature->kernelScratch.gemmDepth, 768);
+  EXPECT_EQ(signature->kernelScratch.gemmWidth, 50257);
+  EXPECT_EQ(signature->kernelScratch.normWidth, 768);
+  EXPECT_EQ(signature->kernelScratch.headDim, 64);
+  // Optional, as are its fields.
+  signature = parseModelSignature("{" + entries + "}");
+  ASSERT_TRUE(signature) << signature.message();
+  EXPECT_TRUE(signature->kernelScratch.empty());
+  signature = parseModelSignature("{" + entries +
+                                  R"(,"kernel_scratch":{"norm_width":8}})");
+  ASSERT_TRUE(signature) << signature.message();
+  EXPECT_EQ(signature->kernelScratch.normWidth, 8);
+  EXPECT_EQ(signature->kernelScratch.gemmDepth, 0);
+
+  for (const char *bad :
+       {R"("kernel_scratch":[1])", R"("kernel_scratch":{"head_dim":-1})",
+        R"("kernel_scratch":{"head_dim":"64"})"}) {
+    Expected<ModelSignature> parsed =
+        parseModelSignature("{" + entries + "," + bad + "}");
+    ASSERT_FALSE(parsed) << bad;
+    EXPECT_NE(parsed.message().find("'kernel_scratch"), std::string::npos)
+        << parsed.message();
+  }
+}
+
 TEST(SignatureTest, Errors) {
   struct Case {
     const char *json;
