@@ -390,9 +390,10 @@ TEST(WordPieceErrors, MalformedTokenizerJson) {
 
 TEST(WordPieceErrors, IdsFarPastTheVocabSize) {
   // Tables are indexed by id: a few bytes of vocab must not cost gigabytes.
-  Expected<WordPiece> tokenizer = WordPiece::fromTokenizerJson(
-      R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "a": 16000000}}})",
-      "bad.json");
+  Expected<WordPiece> tokenizer =
+      WordPiece::fromTokenizerJson(R"({"model": {"type": "WordPiece", )"
+                                   R"("vocab": {"[UNK]": 0, "a": 16000000}}})",
+                                   "bad.json");
   ASSERT_FALSE(tokenizer);
   EXPECT_EQ(tokenizer.message(),
             "bad.json: model.vocab: token 'a' has id 16000000, too large for "
