@@ -4,7 +4,10 @@
 
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
@@ -144,6 +147,45 @@ static FailureOr<std::string> dtypeName(Location loc, Type type) {
   return emitError(loc) << "the runtime has no dtype for " << type;
 }
 
+void markIndexInputs(ArrayRef<func::FuncOp> entries) {
+  for (func::FuncOp entry : entries) {
+    for (BlockArgument arg : entry.getArguments()) {
+      if (!isa<IntegerType>(getElementTypeOrSelf(arg.getType())))
+        continue;
+      std::optional<int64_t> bound;
+      auto bind = [&](Value table, int64_t dim) {
+        auto type = dyn_cast<RankedTensorType>(table.getType());
+        if (!type || type.isDynamicDim(dim))
+          return;
+        bound = std::min(bound.value_or(type.getDimSize(dim)),
+                         type.getDimSize(dim));
+      };
+      // Views that keep every value: whatever they index, all of the
+      // argument's values must be in range.
+      SmallVector<Value> values{arg};
+      while (!values.empty()) {
+        Value value = values.pop_back_val();
+        for (OpOperand &use : value.getUses()) {
+          Operation *user = use.getOwner();
+          if (auto gather = dyn_cast<tfm::GatherOp>(user)) {
+            if (use.get() == gather.getIndices())
+              bind(gather.getInput(), gather.getNormalizedAxis());
+          } else if (auto embedding = dyn_cast<tfm::EmbeddingOp>(user)) {
+            if (use.get() == embedding.getIds())
+              bind(embedding.getTable(), 0);
+          } else if (isa<tfm::ReshapeOp, tfm::TransposeOp>(user)) {
+            values.push_back(user->getResult(0));
+          }
+        }
+      }
+      if (bound)
+        entry.setArgAttr(
+            arg.getArgNumber(), kIndexBoundAttr,
+            IntegerAttr::get(IntegerType::get(entry.getContext(), 64), *bound));
+    }
+  }
+}
+
 /// The signature of one entry: arguments in call order after bufferization
 /// (arguments, then the results that are not states, as out-parameters).
 static FailureOr<nlohmann::json> buildEntrySignature(func::FuncOp entry) {
@@ -165,6 +207,10 @@ static FailureOr<nlohmann::json> buildEntrySignature(func::FuncOp entry) {
                                                    tensor.getShape().end())}});
     return success();
   };
+  auto addIndexBound = [&](unsigned i) {
+    if (auto bound = entry.getArgAttrOfType<IntegerAttr>(i, kIndexBoundAttr))
+      args.back()["index_bound"] = bound.getInt();
+  };
   for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
     Location loc = entry.getArgument(i).getLoc();
     Type type = entry.getArgument(i).getType();
@@ -179,6 +225,7 @@ static FailureOr<nlohmann::json> buildEntrySignature(func::FuncOp entry) {
       added = add(type, "arg" + std::to_string(i), "input", loc);
     if (failed(added))
       return failure();
+    addIndexBound(i);
   }
   for (unsigned i = 0; i < entry.getNumResults(); ++i) {
     // A state result is the state argument updated in place: bufferization
@@ -232,6 +279,83 @@ FailureOr<std::string> buildModelSignature(ModuleOp module,
   return nlohmann::json{{"entries", list}, {"metadata", metadata}}.dump();
 }
 
+/// The static shape of a kernel operand, seen through the casts to the
+/// dynamic type the kernels are declared with and the transposes of them.
+static std::optional<SmallVector<int64_t>> kernelOperandShape(Value value) {
+  auto type = dyn_cast<MemRefType>(value.getType());
+  if (type && type.hasStaticShape())
+    return SmallVector<int64_t>(type.getShape());
+  if (auto cast = value.getDefiningOp<memref::CastOp>())
+    return kernelOperandShape(cast.getSource());
+  if (auto transpose = value.getDefiningOp<memref::TransposeOp>()) {
+    std::optional<SmallVector<int64_t>> source =
+        kernelOperandShape(transpose.getIn());
+    AffineMap permutation = transpose.getPermutation();
+    if (!source || permutation.getNumResults() != source->size())
+      return std::nullopt;
+    SmallVector<int64_t> shape;
+    for (unsigned i = 0; i < permutation.getNumResults(); ++i)
+      shape.push_back((*source)[permutation.getDimPosition(i)]);
+    return shape;
+  }
+  return std::nullopt;
+}
+
+void recordKernelScratch(ModuleOp module, std::string &signatureJson) {
+  int64_t gemmDepth = 0, gemmWidth = 0, normWidth = 0, headDim = 0;
+  bool known = true;
+  module.walk([&](func::CallOp call) {
+    StringRef callee = call.getCallee();
+    auto shape = [&](unsigned i) -> SmallVector<int64_t> {
+      std::optional<SmallVector<int64_t>> dims;
+      if (i < call.getNumOperands())
+        dims = kernelOperandShape(call.getOperand(i));
+      if (!dims || dims->size() < 2) {
+        known = false;
+        return {};
+      }
+      return *dims;
+    };
+    auto last = [](ArrayRef<int64_t> dims, unsigned fromEnd) -> int64_t {
+      return dims.size() > fromEnd ? dims[dims.size() - 1 - fromEnd] : 0;
+    };
+    auto product = [&](ArrayRef<int64_t> c, int64_t k) {
+      gemmDepth = std::max(gemmDepth, k);
+      gemmWidth = std::max({gemmWidth, last(c, 0), last(c, 1)});
+    };
+    // Operands as in runtime/kernels/{Gemm,Attention,Norm}.h.
+    if (callee == "kiln_matmul_f32" || callee == "kiln_batch_matmul_f32") {
+      // A is [M, K], or [K, M] transposed: the larger when the flag is not
+      // a constant.
+      SmallVector<int64_t> a = shape(0);
+      int64_t k = std::max(last(a, 0), last(a, 1));
+      APInt transposeA;
+      if (call.getNumOperands() > 3 &&
+          matchPattern(call.getOperand(3), m_ConstantInt(&transposeA)))
+        k = last(a, transposeA.isZero() ? 0 : 1);
+      product(shape(2), k);
+    } else if (callee == "kiln_matmul_panels_f32") {
+      product(shape(2), last(shape(1), 1)); // panels [P, K, W]
+    } else if (callee == "kiln_linear_panels_f32") {
+      product(shape(3), last(shape(1), 1));
+    } else if (callee == "kiln_attention_f32" ||
+               callee == "kiln_attention_lengths_f32") {
+      headDim = std::max({headDim, last(shape(0), 0), last(shape(2), 0)});
+    } else if (callee == "kiln_layer_norm_f32" ||
+               callee == "kiln_rms_norm_f32") {
+      normWidth = std::max(normWidth, last(shape(0), 0));
+    }
+  });
+  if (!known)
+    return;
+  nlohmann::json signature = nlohmann::json::parse(signatureJson);
+  signature["kernel_scratch"] = {{"gemm_depth", gemmDepth},
+                                 {"gemm_width", gemmWidth},
+                                 {"norm_width", normWidth},
+                                 {"head_dim", headDim}};
+  signatureJson = signature.dump();
+}
+
 void markConsumedWeights(ModuleOp module) {
   auto prepare =
       module.lookupSymbol<func::FuncOp>(tfm::kPrepareWeightsEntry);
@@ -259,7 +383,7 @@ void prepareEntryForBufferization(func::FuncOp entry) {
     // Weights may be mapped read-only: never bufferize a write into one.
     if (entry.getArgAttr(i, kWeightAttr))
       entry.setArgAttr(i, "bufferization.writable", notWritable);
-    for (StringRef name : {kNameAttr, kWeightAttr, kStateAttr})
+    for (StringRef name : {kNameAttr, kWeightAttr, kStateAttr, kIndexBoundAttr})
       entry.removeArgAttr(i, name);
   }
   // Result states stay marked: kiln-drop-state-results removes them after

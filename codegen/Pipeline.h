@@ -45,19 +45,38 @@ inline constexpr llvm::StringLiteral kNameAttr = "tfm.name";
 inline constexpr llvm::StringLiteral kWeightAttr = "tfm.weight";
 inline constexpr llvm::StringLiteral kStateAttr = "tfm.state";
 inline constexpr llvm::StringLiteral kMetadataAttr = "tfm.metadata";
+/// On an integer entry argument whose values index a table: the table's
+/// size, which bounds them (values must lie in [0, size)). The signature
+/// carries it so that the runtime can refuse what the generated code would
+/// silently clamp.
+inline constexpr llvm::StringLiteral kIndexBoundAttr = "tfm.index_bound";
 
 /// The functions to compile: the one named `name`, or every public function
 /// with a body. Reports an error on the module when there is none.
 mlir::FailureOr<llvm::SmallVector<mlir::func::FuncOp>>
 findEntryFunctions(mlir::ModuleOp module, llvm::StringRef name);
 
+/// Marks with kIndexBoundAttr each argument of `entries` all of whose values
+/// index a table: the indices of tfm.gather and the ids of tfm.embedding,
+/// directly or through tfm.reshape or tfm.transpose. The bound is the
+/// smallest indexed size. Call it on the tfm module, before lowering.
+void markIndexInputs(llvm::ArrayRef<mlir::func::FuncOp> entries);
+
 /// JSON describing every entry for the runtime (see runtime/session/Signature.h):
 /// per entry, the arguments in call order with names, roles (input, weight,
-/// state, output), dtypes and shapes; plus the module's metadata. Call it
-/// after weights are outlined and before bufferization.
+/// state, output), dtypes and shapes, and the index bounds markIndexInputs
+/// found; plus the module's metadata. Call it after weights are outlined and
+/// before bufferization.
 mlir::FailureOr<std::string>
 buildModelSignature(mlir::ModuleOp module,
                     llvm::ArrayRef<mlir::func::FuncOp> entries);
+
+/// Once the kernel calls are in place (after the "loops" stage): adds to the
+/// signature JSON the largest operands of the runtime kernels the module
+/// calls, as "kernel_scratch" (runtime/kernels/Scratch.h), from which the
+/// runtime allocates the kernels' scratch up front. Adds nothing when an
+/// operand's shape is not static.
+void recordKernelScratch(mlir::ModuleOp module, std::string &signatureJson);
 
 /// Marks with `kiln.consumed_weight` the weight arguments of prepare_weights
 /// that no other function reads, for kiln-release-consumed-weights. Call it

@@ -324,6 +324,9 @@ Expected<Tensor> readArgument(const SignatureArg &arg, const char *what,
                      formatType(arg.dtype, arg.shape), ", got ",
                      formatType(tensor->dtype, tensor->shape), hint);
   }
+  if (arg.role == ArgRole::Input)
+    if (Error e = checkIndexValues(arg, tensor->view()))
+      return makeError(what, " '", arg.name, "' (", path, "): ", e.message());
   if (bf16FromF32) {
     Expected<Tensor> converted = Tensor::allocate(arg.dtype, arg.shape);
     if (!converted)

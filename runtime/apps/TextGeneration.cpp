@@ -284,28 +284,17 @@ Error checkEntries(const ModelSignature &signature, const Metadata &metadata) {
                          {{"logits", ArgRole::Output, DType::F32, {1, v}}}});
 }
 
-bool endsWith(const std::string &text, const std::string &suffix) {
-  return text.size() >= suffix.size() &&
-         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 Expected<ByteLevelBpe> loadTokenizer(const ModelSymbols &model,
                                      const Metadata &metadata) {
-  std::vector<std::string_view> contents;
+  std::vector<std::pair<std::string, std::string_view>> files;
   for (const std::string &name : metadata.tokenizerFiles) {
     std::optional<std::string_view> file = findEmbeddedFile(model, name);
     if (!file)
       return makeError("the tokenizer file '", name,
                        "' is not embedded in the executable");
-    contents.push_back(*file);
+    files.emplace_back(name, *file);
   }
-  const std::vector<std::string> &names = metadata.tokenizerFiles;
-  if (names.size() == 1)
-    return ByteLevelBpe::fromTokenizerJson(contents[0], names[0]);
-  // vocab.json + merges.txt, in either order.
-  size_t merges = endsWith(names[0], ".txt") ? 0 : 1;
-  return ByteLevelBpe::fromVocabAndMerges(
-      contents[1 - merges], contents[merges], names[1 - merges], names[merges]);
+  return ByteLevelBpe::fromFiles(files);
 }
 
 /// Parses --ids: decimal token ids separated by spaces or commas.

@@ -820,6 +820,13 @@ int64_t attentionScratchBytes(int64_t d, int64_t dv) {
   return ScratchLayout(d, dv, kBQ, true, true).total * int64_t(sizeof(float));
 }
 
+bool detail::reserveAttentionScratch(const ScratchSizes &sizes) {
+  if (sizes.headDim <= 0)
+    return true;
+  return scratch.reserve(attentionScratchBytes(sizes.headDim, sizes.headDim) /
+                         int64_t(sizeof(float)));
+}
+
 void setAttentionIsaForTesting(GemmIsa choice) { isa.set(choice); }
 
 const char *attentionIsaName() {

@@ -37,7 +37,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <type_traits>
-#include <vector>
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -97,6 +96,12 @@ void splitRange(int64_t total, int index, int count, int64_t &begin,
   begin = total * index / count;
   end = total * (index + 1) / count;
 }
+
+using kiln::kernels::detail::ScratchBuffer;
+/// B' of a narrow product copied out of several panels, and a strided bias
+/// copied contiguously.
+thread_local ScratchBuffer panelCopy("kiln_matmul_panels_f32");
+thread_local ScratchBuffer biasCopy("kiln_linear_panels_f32");
 
 #if !KILN_GEMM_AVX2
 
@@ -180,10 +185,11 @@ bool cpuHasAvx512() {
 
 bool useAvx512() { return isa.useAvx512(); }
 
-using kiln::kernels::detail::ScratchBuffer;
 thread_local ScratchBuffer packedA("kiln_matmul_f32");
 thread_local ScratchBuffer packedB("kiln_matmul_f32");
 thread_local ScratchBuffer scratch("kiln_matmul_f32");
+/// A column-strided C of a product with few rows, copied contiguously.
+thread_local ScratchBuffer cCopyBuffer("kiln_matmul_f32");
 
 //===----------------------------------------------------------------------===//
 // Packing
@@ -1319,13 +1325,13 @@ template <int MRows> void gemmStreaming(const Problem &p, int maxThreads) {
   bool copyC = contiguousN && p.csC != 1;
   float *c = p.c;
   int64_t rsC = p.rsC, csC = p.csC;
-  std::vector<float> cCopy;
+  float *cCopy = nullptr;
   if (copyC) {
-    cCopy.resize(static_cast<size_t>(MRows * p.n));
+    cCopy = cCopyBuffer.get(MRows * p.n);
     for (int64_t i = 0; i < MRows; ++i)
       for (int64_t j = 0; j < p.n; ++j)
         cCopy[i * p.n + j] = p.c[i * p.rsC + j * p.csC];
-    c = cCopy.data();
+    c = cCopy;
     rsC = p.n;
     csC = 1;
   }
@@ -1490,14 +1496,14 @@ void gemmStreamingPanels(const Problem &p, int maxThreads) {
   bool copyC = p.csC != 1;
   float *c = p.c;
   int64_t rsC = p.rsC;
-  std::vector<float> cCopy;
+  float *cCopy = nullptr;
   if (copyC) {
-    cCopy.resize(static_cast<size_t>(MRows * p.n));
+    cCopy = cCopyBuffer.get(MRows * p.n);
     if (!p.linear)
       for (int64_t i = 0; i < MRows; ++i)
         for (int64_t j = 0; j < p.n; ++j)
           cCopy[i * p.n + j] = p.c[i * p.rsC + j * p.csC];
-    c = cCopy.data();
+    c = cCopy;
     rsC = p.n;
   }
   int64_t w = p.panelWidth, ps = p.panelStride;
@@ -1631,6 +1637,22 @@ bool isActivation(int64_t code) {
 
 } // namespace
 
+bool kiln::kernels::detail::reserveGemmScratch(const ScratchSizes &sizes) {
+  if (sizes.gemmDepth <= 0 && sizes.gemmWidth <= 0)
+    return true;
+  // Products with at most 4 rows (or, transposed, columns) copy 4 rows of
+  // A' and of C; narrow B' spans at most 4 columns.
+  int64_t depth = std::max<int64_t>(sizes.gemmDepth, 1);
+  int64_t width = std::max<int64_t>(sizes.gemmWidth, 1);
+  bool reserved = panelCopy.reserve(4 * depth) && biasCopy.reserve(width);
+#if KILN_GEMM_AVX2
+  reserved = reserved && packedA.reserve(kMC * kKC) &&
+             packedB.reserve(kNC * kKC) && scratch.reserve(4 * depth) &&
+             cCopyBuffer.reserve(4 * width);
+#endif
+  return reserved;
+}
+
 namespace kiln {
 namespace kernels {
 
@@ -1675,12 +1697,12 @@ void sgemmPanels(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsA,
     if (n <= panelWidth)
       return sgemm(m, n, k, a, rsA, csA, panels, panelWidth, 1, c, rsC, csC,
                    maxThreads);
-    std::vector<float> b(static_cast<size_t>(k * n));
+    float *b = panelCopy.get(k * n);
     for (int64_t l = 0; l < k; ++l)
       for (int64_t j = 0; j < n; ++j)
         b[l * n + j] = panels[j / panelWidth * panelStride + l * panelWidth +
                               j % panelWidth];
-    return sgemm(m, n, k, a, rsA, csA, b.data(), n, 1, c, rsC, csC, maxThreads);
+    return sgemm(m, n, k, a, rsA, csA, b, n, 1, c, rsC, csC, maxThreads);
   }
   Problem p{m, n, k, a, rsA, csA, nullptr, 0, 0, c, rsC, csC};
   p.panels = panels;
@@ -1973,14 +1995,13 @@ _mlir_ciface_kiln_linear_panels_f32(KilnMemRef<2> *a, KilnMemRef<3> *bPanels,
     failKernel(function, "null data pointer");
   // A strided bias (N floats): a contiguous copy.
   const float *biasData = nullptr;
-  std::vector<float> biasCopy;
   if (hasBias) {
     biasData = bias->aligned + bias->offset;
     if (bias->strides[0] != 1 && q.n > 1) {
-      biasCopy.resize(static_cast<size_t>(q.n));
+      float *copy = biasCopy.get(q.n);
       for (int64_t j = 0; j < q.n; ++j)
-        biasCopy[static_cast<size_t>(j)] = biasData[j * bias->strides[0]];
-      biasData = biasCopy.data();
+        copy[j] = biasData[j * bias->strides[0]];
+      biasData = copy;
     }
   }
   auto act = static_cast<Activation>(activation);

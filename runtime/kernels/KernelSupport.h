@@ -10,6 +10,7 @@
 #define KILN_RUNTIME_KERNELS_KERNELSUPPORT_H
 
 #include "runtime/kernels/Gemm.h"
+#include "runtime/kernels/Scratch.h"
 
 #include <atomic>
 #include <cstdint>
@@ -25,12 +26,16 @@ namespace kiln {
 namespace kernels {
 namespace detail {
 
-/// Fatal error of a kernel called with operands it cannot use:
-/// "kiln: <function>: <message>" on stderr, then abort.
+/// Fatal error of a kernel: operands it cannot use (a bug of the caller), or
+/// no memory for scratch it was not given up front. Generated code has no
+/// way to report it, so the process ends: "error: <function>: <message>" on
+/// stderr and exit status 1, like every runtime error, rather than an abort
+/// and a core dump.
 [[noreturn]] inline void failKernel(const char *function, const char *message) {
-  std::fprintf(stderr, "kiln: %s: %s\n", function, message);
-  std::fflush(stderr);
-  std::abort();
+  std::fprintf(stderr, "error: %s: %s\n", function, message);
+  // What the program printed so far still reaches its reader.
+  std::fflush(nullptr);
+  std::_Exit(1);
 }
 
 /// The instruction set a kernel family runs: AVX-512 where the CPU has it,
@@ -68,7 +73,12 @@ private:
   std::atomic<int> choice{-1};
 };
 
+/// Allocations ScratchBuffer made, for tests of the reservation.
+inline std::atomic<int64_t> scratchAllocations{0};
+
 /// A 64-byte aligned float buffer that only grows; meant as a thread_local.
+/// reserveScratch (Scratch.h) sizes it up front so that kernel calls do
+/// not allocate.
 class ScratchBuffer {
 public:
   /// `owner` names the kernel in the out-of-memory message.
@@ -77,15 +87,35 @@ public:
   ScratchBuffer(const ScratchBuffer &) = delete;
   ScratchBuffer &operator=(const ScratchBuffer &) = delete;
 
+  /// Grows the buffer to `count` floats if it is smaller. False when memory
+  /// ran out (the buffer is then empty).
+  bool reserve(int64_t count) {
+    if (count <= capacity)
+      return true;
+    std::free(data);
+    data = nullptr;
+    capacity = 0;
+    constexpr uint64_t kMaxCount = (uint64_t(1) << 60) / sizeof(float);
+    if (static_cast<uint64_t>(count) > kMaxCount)
+      return false;
+    size_t bytes = (static_cast<size_t>(count) * sizeof(float) + 63) / 64 * 64;
+    data = static_cast<float *>(std::aligned_alloc(64, bytes));
+    if (!data)
+      return false;
+    capacity = count;
+    scratchAllocations.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+
+  /// At least `count` floats; ends the process (failKernel) when they
+  /// cannot be had.
   float *get(int64_t count) {
-    if (count > capacity) {
-      std::free(data);
-      size_t bytes =
-          (static_cast<size_t>(count) * sizeof(float) + 63) / 64 * 64;
-      data = static_cast<float *>(std::aligned_alloc(64, bytes));
-      if (!data)
-        failKernel(owner, "out of memory for scratch buffers");
-      capacity = count;
+    if (!reserve(count)) {
+      char message[96];
+      std::snprintf(message, sizeof message,
+                    "out of memory for %llu bytes of scratch",
+                    static_cast<unsigned long long>(count) * sizeof(float));
+      failKernel(owner, message);
     }
     return data;
   }
@@ -95,6 +125,11 @@ private:
   float *data = nullptr;
   int64_t capacity = 0;
 };
+
+/// Each kernel family's part of reserveScratch, for the calling thread.
+bool reserveGemmScratch(const ScratchSizes &sizes);
+bool reserveNormScratch(const ScratchSizes &sizes);
+bool reserveAttentionScratch(const ScratchSizes &sizes);
 
 #if defined(__AVX2__)
 /// Transposes 8 rows of 8 floats in place: r[i][j] becomes r[j][i].

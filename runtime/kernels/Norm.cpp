@@ -27,7 +27,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <vector>
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -424,6 +423,11 @@ kiln::kernels::detail::IsaChoice isa;
 /// Per-thread row buffer: a row and its residual added, or a strided row.
 thread_local kiln::kernels::detail::ScratchBuffer
     rowBuffer("kiln_layer_norm_f32");
+/// Strided gamma and beta, copied contiguously.
+thread_local kiln::kernels::detail::ScratchBuffer
+    gammaCopy("kiln_layer_norm_f32");
+thread_local kiln::kernels::detail::ScratchBuffer
+    betaCopy("kiln_layer_norm_f32");
 
 /// One call on strided views; gamma and beta have unit stride (copied by the
 /// entry points if they do not).
@@ -511,18 +515,17 @@ void normalize(Problem p, int64_t gammaStride, int64_t betaStride,
                int maxThreads) {
   if (p.rows <= 0 || p.d <= 0)
     return;
-  std::vector<float> gamma, beta;
   if (gammaStride != 1) {
-    gamma.resize(static_cast<size_t>(p.d));
+    float *gamma = gammaCopy.get(p.d);
     for (int64_t j = 0; j < p.d; ++j)
-      gamma[static_cast<size_t>(j)] = p.gamma[j * gammaStride];
-    p.gamma = gamma.data();
+      gamma[j] = p.gamma[j * gammaStride];
+    p.gamma = gamma;
   }
   if (!p.rms && betaStride != 1) {
-    beta.resize(static_cast<size_t>(p.d));
+    float *beta = betaCopy.get(p.d);
     for (int64_t j = 0; j < p.d; ++j)
-      beta[static_cast<size_t>(j)] = p.beta[j * betaStride];
-    p.beta = beta.data();
+      beta[j] = p.beta[j * betaStride];
+    p.beta = beta;
   }
 #if KILN_NORM_AVX2
   if (isa.useAvx512())
@@ -535,6 +538,14 @@ void normalize(Problem p, int64_t gammaStride, int64_t betaStride,
 }
 
 } // namespace
+
+bool kiln::kernels::detail::reserveNormScratch(const ScratchSizes &sizes) {
+  if (sizes.normWidth <= 0)
+    return true;
+  return rowBuffer.reserve(sizes.normWidth) &&
+         gammaCopy.reserve(sizes.normWidth) &&
+         betaCopy.reserve(sizes.normWidth);
+}
 
 namespace kiln {
 namespace kernels {

@@ -1,6 +1,8 @@
 //===- Session.cpp - A compiled model ready to run ------------------------===//
 
 #include "runtime/session/Session.h"
+#include "runtime/kernels/Scratch.h"
+#include "runtime/threads/ThreadPool.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -165,6 +167,13 @@ Session::create(const ModelSymbols &model, ModelSignature signature,
       return makeError("scratch memory: ", buffer.message());
     session.scratch = std::move(*buffer);
   }
+  // Generated code cannot report a failed allocation in a kernel: every
+  // thread's kernel scratch is allocated now, for the largest calls.
+  int threads = ThreadPool::global().numThreads();
+  if (!kernels::reserveScratch(session.sig.kernelScratch, threads))
+    return makeError("out of memory: cannot allocate the kernels' scratch "
+                     "buffers for ",
+                     threads, " thread", threads == 1 ? "" : "s");
   if (Error e = session.prepareWeights())
     return e;
   for (const SignatureArg *arg : session.sig.shared(ArgRole::State)) {
@@ -389,6 +398,10 @@ Expected<BoundCall> Session::bind(std::string_view entryName,
         !given[i])
       return makeError(where, "missing ", roleName(arg.role), " '", arg.name,
                        "' (", formatType(arg.dtype, arg.shape), ")");
+    // The generated code clamps indices into the table: refuse them here.
+    if (arg.role == ArgRole::Input)
+      if (Error error = checkIndexValues(arg, *given[i]))
+        return makeError(where, "input '", arg.name, "': ", error.message());
   }
 
   BoundCall call;

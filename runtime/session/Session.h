@@ -133,10 +133,13 @@ public:
 
   /// Runs entry `entryName`. Every input and output of the entry must be
   /// given, with exactly its dtype and shape; weights and states are
-  /// supplied by the session.
+  /// supplied by the session. Inputs that index a table (their signature's
+  /// index bound) must hold indices in range.
   Error run(std::string_view entryName, const std::vector<NamedTensor> &inputs,
             const std::vector<NamedTensor> &outputs);
-  /// Checks like run and prepares the call without making it.
+  /// Checks like run and prepares the call without making it. The index
+  /// check reads the inputs now: values changed before a later call are
+  /// the caller's to check.
   Expected<BoundCall> bind(std::string_view entryName,
                            const std::vector<NamedTensor> &inputs,
                            const std::vector<NamedTensor> &outputs);

@@ -61,6 +61,16 @@ Expected<SignatureArg> parseArg(const nlohmann::json &item, std::string where) {
   if (!checkedNumElements(arg.shape, dtypeSize(arg.dtype)))
     return makeError(where, ": shape ", formatShape(arg.shape),
                      " is too large");
+
+  auto boundIt = item.find("index_bound");
+  if (boundIt != item.end()) {
+    if (!boundIt->is_number_integer() || boundIt->get<int64_t>() <= 0)
+      return makeError(where, ": 'index_bound' must be a positive integer");
+    if (arg.role != ArgRole::Input ||
+        (arg.dtype != DType::I32 && arg.dtype != DType::I64))
+      return makeError(where, ": 'index_bound' is for i32 and i64 inputs");
+    arg.indexBound = boundIt->get<int64_t>();
+  }
   return arg;
 }
 
@@ -102,6 +112,30 @@ Expected<EntrySignature> parseEntry(const nlohmann::json &item,
 }
 
 } // namespace
+
+Error checkIndexValues(const SignatureArg &arg, const TensorView &view) {
+  if (!arg.indexBound || !view.data ||
+      (view.dtype != DType::I64 && view.dtype != DType::I32))
+    return Error::success();
+  uint64_t count = view.numElements();
+  for (uint64_t i = 0; i < count; ++i) {
+    int64_t value = view.dtype == DType::I64
+                        ? static_cast<const int64_t *>(view.data)[i]
+                        : static_cast<const int32_t *>(view.data)[i];
+    if (value >= 0 && value < *arg.indexBound)
+      continue;
+    // The element's position, row-major.
+    std::string at;
+    for (size_t d = view.shape.size(), rest = i; d-- > 0;) {
+      uint64_t size = static_cast<uint64_t>(view.shape[d]);
+      at = std::to_string(rest % size) + (at.empty() ? "" : ", ") + at;
+      rest /= size;
+    }
+    return makeError("index ", value, " at [", at, "] is outside [0, ",
+                     *arg.indexBound, ")");
+  }
+  return Error::success();
+}
 
 const char *roleName(ArgRole role) {
   switch (role) {
@@ -290,6 +324,27 @@ Expected<ModelSignature> parseModelSignature(std::string_view json) {
               formatType(first.dtype, first.shape), " in entry '",
               it->second.second, "' but a ", roleName(arg.role), " ",
               formatType(arg.dtype, arg.shape), " in entry '", entry.name, "'");
+      }
+    }
+
+    auto scratchIt = root.find("kernel_scratch");
+    if (scratchIt != root.end()) {
+      if (!scratchIt->is_object())
+        return makeError(kPrefix, "'kernel_scratch' must be an object");
+      kernels::ScratchSizes &sizes = signature.kernelScratch;
+      std::pair<const char *, int64_t *> fields[] = {
+          {"gemm_depth", &sizes.gemmDepth},
+          {"gemm_width", &sizes.gemmWidth},
+          {"norm_width", &sizes.normWidth},
+          {"head_dim", &sizes.headDim}};
+      for (auto [field, value] : fields) {
+        auto it = scratchIt->find(field);
+        if (it == scratchIt->end())
+          continue;
+        if (!it->is_number_integer() || it->get<int64_t>() < 0)
+          return makeError(kPrefix, "'kernel_scratch.", field,
+                           "' must be a non-negative integer");
+        *value = it->get<int64_t>();
       }
     }
 

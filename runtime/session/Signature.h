@@ -3,13 +3,16 @@
 // Every compiled model exports `kiln_model_signature`, a JSON description of
 // its entry points (version 2):
 //   {"entries":[{"name":"prefill_8","args":[
-//        {"name":"ids","role":"input","dtype":"i64","shape":[1,8]},
+//        {"name":"ids","role":"input","dtype":"i64","shape":[1,8],
+//         "index_bound":50257},
 //        {"name":"h.0.ln_1.weight","role":"weight","dtype":"f32",
 //         "shape":[768]},
 //        {"name":"cache.0.key","role":"state","dtype":"f32",
 //         "shape":[1,12,1024,64]},
 //        {"name":"hidden","role":"output","dtype":"f32","shape":[1,8,768]}]},
 //     {"name":"decode","args":[...]}, ...],
+//    "kernel_scratch":{"gemm_depth":3072,"gemm_width":50257,
+//                      "norm_width":768,"head_dim":64},
 //    "metadata":{"task":"text-generation", ...}}
 // Entry i of "entries" is function i of `kiln_model_entries`; its args are
 // listed in call order. Weights and states are shared by name between
@@ -26,6 +29,7 @@
 #ifndef KILN_RUNTIME_SESSION_SIGNATURE_H
 #define KILN_RUNTIME_SESSION_SIGNATURE_H
 
+#include "runtime/kernels/Scratch.h"
 #include "runtime/support/Error.h"
 #include "runtime/support/Tensor.h"
 
@@ -53,7 +57,16 @@ struct SignatureArg {
   ArgRole role = ArgRole::Input;
   DType dtype = DType::F32;
   Shape shape;
+  /// Integer inputs that index a table ("index_bound", optional): the
+  /// table's size. Values must lie in [0, indexBound); the generated code
+  /// would clamp the others.
+  std::optional<int64_t> indexBound = std::nullopt;
 };
+
+/// Checks the values of `view` (of `arg`'s dtype and shape) against
+/// arg.indexBound: "index 60 at [0, 3] is outside [0, 50)" names the first
+/// value out of range. Succeeds for arguments without a bound.
+Error checkIndexValues(const SignatureArg &arg, const TensorView &view);
 
 /// One entry point of the model.
 struct EntrySignature {
@@ -79,6 +92,10 @@ inline constexpr std::string_view kPrepareWeightsEntry = "prepare_weights";
 struct ModelSignature {
   /// Entry points, in the order of `kiln_model_entries`.
   std::vector<EntrySignature> entries;
+  /// The largest operands of the kernel calls of all entries
+  /// ("kernel_scratch", optional: empty when absent), from which sessions
+  /// size the kernels' scratch up front.
+  kernels::ScratchSizes kernelScratch;
   /// The "metadata" object as compact JSON text; "{}" when absent.
   std::string metadata;
   /// metadata.task when it is a string, else empty.
@@ -116,10 +133,12 @@ Error checkEntryArgs(const ModelSignature &signature, std::string_view task,
                      const std::vector<ExpectedArg> &expected);
 
 /// Parses and validates signature JSON: an object with a non-empty "entries"
-/// array, an optional "metadata" object and an optional "version" (2). Each
+/// array, an optional "metadata" object, an optional "kernel_scratch" object
+/// of non-negative integers and an optional "version" (2). Each
 /// entry has a unique non-empty "name" and an "args" array; each arg has a
 /// non-empty "name" unique within its entry, a known "role" and "dtype", and
-/// a "shape" of non-negative integers. Weights and states must agree in role,
+/// a "shape" of non-negative integers; an i32 or i64 input may have an
+/// "index_bound" (a positive integer). Weights and states must agree in role,
 /// dtype and shape across entries.
 Expected<ModelSignature> parseModelSignature(std::string_view json);
 

@@ -2,10 +2,8 @@
 //
 // Behaviour follows the Hugging Face `tokenizers` library (the reference of
 // the test fixtures), including its less obvious choices:
-//  - added tokens are matched leftmost-longest, first those with
-//    normalized=false, then, inside the remaining text, those with
-//    normalized=true; lstrip/rstrip swallow neighbouring white space and
-//    single_word rejects matches that touch a word character;
+//  - added tokens are found as AddedTokenSplitter.h describes; the text
+//    between them, with no normalizer, is searched for the normalized ones;
 //  - added token ids are those of the model vocab when it has the content,
 //    else new ids from the vocab's entry count up (tokenizer.json's "id" is
 //    not used, as in `tokenizers`);
@@ -19,6 +17,7 @@
 #include "runtime/support/FileUtil.h"
 #include "runtime/tokenizer/TokenizerJson.h"
 #include "runtime/tokenizer/UnicodeTables.h"
+#include "runtime/tokenizer/Utf8.h"
 
 #include <nlohmann/json.hpp>
 
@@ -39,6 +38,11 @@ using unicode::kLetter;
 using unicode::kNumber;
 using unicode::kSpace;
 using unicode::kWord;
+using utf8::charAt;
+using utf8::charBefore;
+using utf8::decodeUtf8;
+using utf8::TextChar;
+using utf8::Utf8Step;
 
 /// Ids above this are refused: tables are indexed by id, and no real
 /// vocabulary comes near it.
@@ -56,57 +60,6 @@ enum IdFlags : uint8_t { kKnownId = 1, kSpecialId = 2 };
 //===----------------------------------------------------------------------===//
 // UTF-8
 //===----------------------------------------------------------------------===//
-
-/// One step of UTF-8 decoding at some position.
-struct Utf8Step {
-  /// Bytes consumed: a whole character, or the maximal prefix of a valid
-  /// sequence (at least 1) when `valid` is false.
-  uint32_t length;
-  bool valid;
-  /// The invalid prefix ran into the end of the input: more bytes could
-  /// still complete it.
-  bool truncated;
-  uint32_t codepoint;
-};
-
-/// Decodes one character of strict UTF-8 (no overlong forms, surrogates or
-/// code points above U+10FFFF), following the well-formed byte sequences of
-/// the Unicode standard (table 3-7).
-Utf8Step decodeUtf8(const unsigned char *bytes, size_t available) {
-  unsigned char lead = bytes[0];
-  if (lead < 0x80)
-    return {1, true, false, lead};
-  uint32_t length;
-  uint32_t codepoint;
-  unsigned char low = 0x80, high = 0xBF; // range of the second byte
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-    codepoint = lead & 0x1F;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    codepoint = lead & 0x0F;
-    low = lead == 0xE0 ? 0xA0 : 0x80;  // overlong below
-    high = lead == 0xED ? 0x9F : 0xBF; // surrogates above
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    codepoint = lead & 0x07;
-    low = lead == 0xF0 ? 0x90 : 0x80;  // overlong below
-    high = lead == 0xF4 ? 0x8F : 0xBF; // past U+10FFFF above
-  } else {
-    return {1, false, false, lead};
-  }
-  for (uint32_t i = 1; i < length; ++i) {
-    if (i >= available)
-      return {i, false, true, 0};
-    unsigned char byte = bytes[i];
-    if (byte < low || byte > high)
-      return {i, false, false, 0};
-    codepoint = codepoint << 6 | (byte & 0x3F);
-    low = 0x80;
-    high = 0xBF;
-  }
-  return {length, true, false, codepoint};
-}
 
 /// Appends `bytes` as UTF-8, each maximal invalid subsequence replaced by one
 /// U+FFFD (what Rust's String::from_utf8_lossy does). Stops before an
@@ -207,39 +160,6 @@ const ByteAlphabet &byteAlphabet() {
 //===----------------------------------------------------------------------===//
 // GPT-2's pre-tokenizer
 //===----------------------------------------------------------------------===//
-
-/// A character of the text being split: its length in bytes and class bits.
-/// A byte that does not start valid UTF-8 is a character of its own, of no
-/// class (like punctuation).
-struct TextChar {
-  uint32_t length;
-  uint8_t classes;
-};
-
-TextChar charAt(std::string_view text, size_t pos) {
-  const auto *data = reinterpret_cast<const unsigned char *>(text.data());
-  if (data[pos] < 0x80)
-    return {1, classify(data[pos])};
-  Utf8Step step = decodeUtf8(data + pos, text.size() - pos);
-  if (!step.valid)
-    return {1, 0};
-  return {step.length, classify(step.codepoint)};
-}
-
-/// The character that ends at `end` (> 0), and where it starts.
-TextChar charBefore(std::string_view text, size_t end, size_t &start) {
-  size_t begin = end - 1;
-  while (begin > 0 && end - begin < 4 &&
-         (static_cast<unsigned char>(text[begin]) & 0xC0) == 0x80)
-    --begin;
-  TextChar c = charAt(text, begin);
-  if (begin + c.length != end) {
-    start = end - 1; // a stray byte
-    return {1, 0};
-  }
-  start = begin;
-  return c;
-}
 
 /// The three kinds of runs ` ?\p{L}+`, ` ?\p{N}+` and ` ?[^\s\p{L}\p{N}]+`
 /// take, and white space, which ends them all.
@@ -352,11 +272,12 @@ Error readVocab(const json &object, const std::string &where,
   for (const auto &[token, value] : object.items()) {
     std::optional<int32_t> id = readId(value);
     if (!id)
-      return makeError(where, "token '", token, "': expected an id in [0, ",
-                       kMaxTokenId, "], found ", describe(value));
+      return makeError(where, "token '", printable(token),
+                       "': expected an id in [0, ", kMaxTokenId, "], found ",
+                       describe(value));
     vocab.emplace(token, *id);
   }
-  return Error::success();
+  return checkIdsDense(vocab, where);
 }
 
 /// Reads model.merges of a tokenizer.json: "a b" strings or [a, b] pairs.
@@ -545,17 +466,17 @@ Error ByteLevelBpe::build(
     const auto &[left, right] = mergePairs[rank];
     auto leftIt = vocab.find(left);
     if (leftIt == vocab.end())
-      return makeError(mergeWhere(rank), ": token '", left,
+      return makeError(mergeWhere(rank), ": token '", printable(left),
                        "' is not in the vocab");
     auto rightIt = vocab.find(right);
     if (rightIt == vocab.end())
-      return makeError(mergeWhere(rank), ": token '", right,
+      return makeError(mergeWhere(rank), ": token '", printable(right),
                        "' is not in the vocab");
     merged = left;
     merged += right;
     auto mergedIt = vocab.find(merged);
     if (mergedIt == vocab.end())
-      return makeError(mergeWhere(rank), ": merged token '", merged,
+      return makeError(mergeWhere(rank), ": merged token '", printable(merged),
                        "' is not in the vocab");
     // A repeated pair keeps its last rank, as in `tokenizers`.
     merges.insertOrAssign(mergeKey(leftIt->second, rightIt->second),
@@ -618,16 +539,12 @@ void ByteLevelBpe::addTokens(std::vector<AddedToken> tokens) {
     if (idFlags[id] & kKnownId)
       idToBytes[id] = alphabet.bytesOf(idToText[id]);
 
-  for (auto &bucket : addedByFirstByte)
-    bucket.clear();
-  for (size_t i = 0; i < addedTokens.size(); ++i)
-    addedByFirstByte[static_cast<unsigned char>(addedTokens[i].content[0])]
-        .push_back(i);
-  // Longest first, so that the first match at a position is the longest.
-  for (auto &bucket : addedByFirstByte)
-    std::stable_sort(bucket.begin(), bucket.end(), [&](size_t a, size_t b) {
-      return addedTokens[a].content.size() > addedTokens[b].content.size();
-    });
+  std::vector<AddedTokenSplitter::Token> patterns;
+  patterns.reserve(addedTokens.size());
+  for (const AddedToken &token : addedTokens)
+    patterns.push_back({token.content, token.id, token.singleWord,
+                        token.stripLeft, token.stripRight, token.normalized});
+  splitter.assign(std::move(patterns));
   cache->words.clear();
 }
 
@@ -771,7 +688,7 @@ Expected<ByteLevelBpe> ByteLevelBpe::fromVocabAndMerges(
         return makeError(mergesName, ": line ", lineNumber,
                          ": expected two tokens separated by one space, "
                          "found '",
-                         line.substr(0, 60), "'");
+                         printable(line), "'");
       mergePairs.emplace_back(std::string(line.substr(0, space)),
                               std::string(line.substr(space + 1)));
       lineNumbers.push_back(lineNumber);
@@ -806,6 +723,22 @@ Expected<ByteLevelBpe> ByteLevelBpe::fromVocabAndMerges(
   }
 }
 
+Expected<ByteLevelBpe> ByteLevelBpe::fromFiles(
+    const std::vector<std::pair<std::string, std::string_view>> &files) {
+  if (files.size() == 1)
+    return fromTokenizerJson(files[0].second, files[0].first);
+  auto isText = [](const std::string &name) {
+    return name.size() >= 4 && name.compare(name.size() - 4, 4, ".txt") == 0;
+  };
+  if (files.size() != 2 || isText(files[0].first) == isText(files[1].first))
+    return makeError("expected the tokenizer files tokenizer.json, or "
+                     "vocab.json and merges.txt");
+  size_t merges = isText(files[0].first) ? 0 : 1;
+  const auto &vocab = files[1 - merges];
+  return fromVocabAndMerges(vocab.second, files[merges].second, vocab.first,
+                            files[merges].first);
+}
+
 Expected<ByteLevelBpe> ByteLevelBpe::fromFolder(const std::string &folder) {
   std::error_code error;
   if (!std::filesystem::is_directory(folder, error))
@@ -838,69 +771,6 @@ Expected<ByteLevelBpe> ByteLevelBpe::fromFolder(const std::string &folder) {
 // Encoding
 //===----------------------------------------------------------------------===//
 
-void ByteLevelBpe::splitAddedTokens(std::string_view text, size_t offset,
-                                    bool normalizedPass,
-                                    std::vector<Piece> &pieces) const {
-  // Matches are found as if lstrip/rstrip did not exist (the search resumes
-  // at the end of the bare match), then widened; a token that starts with
-  // white space swallowed by an rstrip still counts, overlap and all, as in
-  // `tokenizers`.
-  size_t pieceStart = 0; // end of the previous added token
-  size_t pos = 0;
-  while (pos < text.size()) {
-    // Leftmost-longest: the first position with a match, its longest match.
-    const AddedToken *found = nullptr;
-    for (size_t index :
-         addedByFirstByte[static_cast<unsigned char>(text[pos])]) {
-      const AddedToken &token = addedTokens[index];
-      if (token.normalized == normalizedPass &&
-          text.compare(pos, token.content.size(), token.content) == 0) {
-        found = &token;
-        break;
-      }
-    }
-    if (!found) {
-      ++pos;
-      continue;
-    }
-    size_t start = pos;
-    size_t stop = pos + found->content.size();
-    pos = stop;
-    if (found->singleWord) {
-      size_t previous;
-      bool wordBefore =
-          start > 0 && (charBefore(text, start, previous).classes & kWord);
-      bool wordAfter =
-          stop < text.size() && (charAt(text, stop).classes & kWord);
-      if (wordBefore || wordAfter)
-        continue; // left as text
-    }
-    if (found->stripLeft) {
-      while (start > pieceStart) {
-        size_t previous;
-        if (!(charBefore(text, start, previous).classes & kSpace))
-          break;
-        start = previous;
-      }
-      start = std::max(start, pieceStart);
-    }
-    if (found->stripRight) {
-      while (stop < text.size()) {
-        TextChar c = charAt(text, stop);
-        if (!(c.classes & kSpace))
-          break;
-        stop += c.length;
-      }
-    }
-    if (pieceStart < start)
-      pieces.push_back({offset + pieceStart, offset + start, -1});
-    pieces.push_back({offset + start, offset + stop, found->id});
-    pieceStart = stop;
-  }
-  if (pieceStart < text.size() || text.empty())
-    pieces.push_back({offset + pieceStart, offset + text.size(), -1});
-}
-
 std::vector<int32_t> ByteLevelBpe::encode(std::string_view text,
                                           bool addPrefixSpace) const {
   std::vector<int32_t> ids;
@@ -910,22 +780,9 @@ std::vector<int32_t> ByteLevelBpe::encode(std::string_view text,
     encodeText(text, prefixSpace, ids);
     return ids;
   }
-  std::vector<Piece> firstPass, pieces;
-  splitAddedTokens(text, 0, /*normalizedPass=*/false, firstPass);
-  for (const Piece &piece : firstPass) {
-    if (piece.addedId >= 0)
-      pieces.push_back(piece);
-    else
-      splitAddedTokens(text.substr(piece.begin, piece.end - piece.begin),
-                       piece.begin, /*normalizedPass=*/true, pieces);
-  }
-  for (const Piece &piece : pieces) {
-    if (piece.addedId >= 0)
-      ids.push_back(piece.addedId);
-    else
-      encodeText(text.substr(piece.begin, piece.end - piece.begin), prefixSpace,
-                 ids);
-  }
+  splitter.split(
+      text, /*normalize=*/nullptr, [&](int32_t id) { ids.push_back(id); },
+      [&](std::string_view piece) { encodeText(piece, prefixSpace, ids); });
   return ids;
 }
 

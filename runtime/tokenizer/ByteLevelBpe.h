@@ -16,6 +16,7 @@
 #define KILN_RUNTIME_TOKENIZER_BYTELEVELBPE_H
 
 #include "runtime/support/Error.h"
+#include "runtime/tokenizer/AddedTokenSplitter.h"
 
 #include <array>
 #include <cstddef>
@@ -26,6 +27,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace kiln {
@@ -50,6 +52,12 @@ public:
                      const std::string &vocabName,
                      const std::string &mergesName,
                      const std::vector<std::string> &extraSpecialTokens = {});
+  /// From the tokenizer files of a compiled model, by name and contents:
+  /// tokenizer.json alone, or vocab.json and merges.txt in either order
+  /// (the .txt one is merges.txt). What text generation loads, and what the
+  /// compiler checks.
+  static Expected<ByteLevelBpe>
+  fromFiles(const std::vector<std::pair<std::string, std::string_view>> &files);
   /// Loads a model folder: tokenizer.json if present, else vocab.json +
   /// merges.txt. Errors name the folder and what is missing.
   static Expected<ByteLevelBpe> fromFolder(const std::string &folder);
@@ -111,12 +119,6 @@ private:
     std::vector<Slot> slots; // a power of two in size, kept under 1/2 full
     size_t used = 0;
   };
-  /// A stretch of the input: an added token, or text to pre-tokenize.
-  struct Piece {
-    size_t begin;
-    size_t end;
-    int32_t addedId; // -1 for text
-  };
   struct WordCache;
 
   ByteLevelBpe();
@@ -133,8 +135,6 @@ private:
   /// the tables that depend on them.
   void addTokens(std::vector<AddedToken> tokens);
 
-  void splitAddedTokens(std::string_view text, size_t offset,
-                        bool normalizedPass, std::vector<Piece> &pieces) const;
   void encodeText(std::string_view text, bool prefixSpace,
                   std::vector<int32_t> &ids) const;
   void encodeWord(std::string_view word, std::vector<int32_t> &ids) const;
@@ -156,8 +156,8 @@ private:
   std::array<int32_t, 256> byteTokenIds{};
   std::vector<AddedToken> addedTokens;
   std::unordered_map<std::string, size_t> addedTokenIndex;
-  /// Indices into addedTokens by first byte, longest content first.
-  std::array<std::vector<size_t>, 256> addedByFirstByte;
+  /// Finds the added tokens in the text to encode.
+  AddedTokenSplitter splitter;
 
   // Options of the BPE model and pre-tokenizer in tokenizer.json.
   bool alwaysAddPrefixSpace = false;

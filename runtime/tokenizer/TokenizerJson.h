@@ -14,9 +14,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -41,6 +43,26 @@ inline Expected<json> parse(std::string_view text, const std::string &name) {
   } catch (const std::exception &e) {
     return makeError(name, ": invalid JSON: ", jsonMessage(e));
   }
+}
+
+/// `text` for a one-line message: control bytes as \xNN, cut after `limit`
+/// bytes (files of garbage must not garble the terminal).
+inline std::string printable(std::string_view text, size_t limit = 60) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < text.size() && i < limit; ++i) {
+    auto byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x20 || byte == 0x7F) {
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 15];
+    } else {
+      out += static_cast<char>(byte);
+    }
+  }
+  if (text.size() > limit)
+    out += "...";
+  return out;
 }
 
 /// A short rendering of a JSON value for messages.
@@ -94,6 +116,32 @@ inline Expected<std::string> readString(const json &object, const char *field,
     return makeError(where, field, ": expected a string, found ",
                      describe(*it));
   return it->get<std::string>();
+}
+
+/// Ids index the tokenizers' per-id tables, so the largest id must stay
+/// near the number of entries: a vocab of a few bytes must not cost
+/// gigabytes. (`tokenizers` keeps ids in maps and takes any u32; real
+/// vocabularies are dense, with few holes.)
+inline int64_t idLimit(size_t entries) {
+  return 2 * static_cast<int64_t>(entries) + 1024;
+}
+
+/// Fails, naming the token with the largest id, when that id is not below
+/// idLimit(vocab.size()). `where` ends with ": ".
+inline Error
+checkIdsDense(const std::unordered_map<std::string, int32_t> &vocab,
+              const std::string &where) {
+  const std::pair<const std::string, int32_t> *largest = nullptr;
+  for (const auto &entry : vocab)
+    if (!largest || entry.second > largest->second ||
+        (entry.second == largest->second && entry.first < largest->first))
+      largest = &entry;
+  int64_t limit = idLimit(vocab.size());
+  if (largest && largest->second >= limit)
+    return makeError(where, "token '", printable(largest->first), "' has id ",
+                     largest->second, ", too large for a vocab of ",
+                     vocab.size(), " entries (ids must be below ", limit, ")");
+  return Error::success();
 }
 
 /// The added_tokens of a tokenizer.json `root` (none when absent or null),

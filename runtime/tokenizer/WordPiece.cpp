@@ -6,9 +6,8 @@
 //    accents, lowercase (so "İ" strips to "I" before lowercasing);
 //  - its character classes are those of old Unicode versions (see
 //    UnicodeTables.h), and CJK spacing uses `tokenizers`' ranges;
-//  - added tokens are matched leftmost-longest, first those with
-//    normalized=false in the raw text, then those with normalized=true (by
-//    their normalized content) in the normalized text between them;
+//  - added tokens are found as AddedTokenSplitter.h describes, those with
+//    normalized=true by their normalized content;
 //  - a word longer than max_input_chars_per_word characters, or with any
 //    part that no vocab entry matches, becomes one unknown token;
 //  - the decoder's cleanup applies to each token on its own.
@@ -290,17 +289,12 @@ void WordPiece::addTokens(std::vector<AddedToken> tokens) {
     if ((idFlags[id] & kKnownId) && specialContents.count(idToText[id]))
       idFlags[id] |= kSpecialId;
 
-  for (auto &bucket : addedByFirstByte)
-    bucket.clear();
-  for (size_t i = 0; i < addedTokens.size(); ++i)
-    if (!addedTokens[i].pattern.empty())
-      addedByFirstByte[static_cast<unsigned char>(addedTokens[i].pattern[0])]
-          .push_back(i);
-  // Longest first, so that the first match at a position is the longest.
-  for (auto &bucket : addedByFirstByte)
-    std::stable_sort(bucket.begin(), bucket.end(), [&](size_t a, size_t b) {
-      return addedTokens[a].pattern.size() > addedTokens[b].pattern.size();
-    });
+  std::vector<AddedTokenSplitter::Token> patterns;
+  patterns.reserve(addedTokens.size());
+  for (const AddedToken &token : addedTokens)
+    patterns.push_back({token.pattern, token.id, token.singleWord,
+                        token.stripLeft, token.stripRight, token.normalized});
+  splitter.assign(std::move(patterns));
 }
 
 namespace {
@@ -397,11 +391,13 @@ Expected<WordPiece> WordPiece::fromTokenizerJson(std::string_view text,
       if (value.is_number_integer())
         id = value.get<int64_t>();
       if (id < 0 || id > kMaxTokenId)
-        return makeError(where, "model.vocab: token '", token,
+        return makeError(where, "model.vocab: token '", printable(token),
                          "': expected an id in [0, ", kMaxTokenId, "], found ",
                          describe(value));
       tokenizer.vocab.emplace(token, static_cast<int32_t>(id));
     }
+    if (Error error = checkIdsDense(tokenizer.vocab, where + "model.vocab: "))
+      return error;
     std::string modelWhere = where + "model.";
     Expected<std::string> unk =
         readString(model, "unk_token", "[UNK]", modelWhere);
@@ -528,89 +524,15 @@ Expected<WordPiece> WordPiece::fromVocabTxt(std::string_view text,
 // Encoding
 //===----------------------------------------------------------------------===//
 
-void WordPiece::splitAddedTokens(std::string_view text, bool normalizedPass,
-                                 std::vector<Piece> &pieces) const {
-  // Matches are found as if lstrip/rstrip did not exist (the search resumes
-  // at the end of the bare match), then widened over white space.
-  size_t pieceStart = 0; // end of the previous added token
-  size_t pos = 0;
-  while (pos < text.size()) {
-    const AddedToken *found = nullptr;
-    for (size_t index :
-         addedByFirstByte[static_cast<unsigned char>(text[pos])]) {
-      const AddedToken &token = addedTokens[index];
-      if (token.normalized == normalizedPass &&
-          text.compare(pos, token.pattern.size(), token.pattern) == 0) {
-        found = &token;
-        break;
-      }
-    }
-    if (!found) {
-      ++pos;
-      continue;
-    }
-    size_t start = pos;
-    size_t stop = pos + found->pattern.size();
-    pos = stop;
-    if (found->singleWord) {
-      size_t previous;
-      bool wordBefore =
-          start > 0 &&
-          (unicode::classify(codepointBefore(text, start, previous)) &
-           unicode::kWord);
-      size_t next = stop;
-      bool wordAfter =
-          stop < text.size() &&
-          (unicode::classify(nextCodepoint(text, next)) & unicode::kWord);
-      if (wordBefore || wordAfter)
-        continue; // left as text
-    }
-    if (found->stripLeft) {
-      size_t previous;
-      while (start > 0 && isSpace(codepointBefore(text, start, previous)))
-        start = previous;
-      start = std::max(start, pieceStart);
-    }
-    if (found->stripRight) {
-      while (stop < text.size()) {
-        size_t next = stop;
-        if (!isSpace(nextCodepoint(text, next)))
-          break;
-        stop = next;
-      }
-    }
-    if (pieceStart < start)
-      pieces.push_back({pieceStart, start, -1});
-    pieces.push_back({start, stop, found->id});
-    pieceStart = stop;
-  }
-  if (pieceStart < text.size())
-    pieces.push_back({pieceStart, text.size(), -1});
-}
-
 std::vector<int32_t> WordPiece::tokenize(std::string_view text) const {
   std::vector<int32_t> ids;
-  std::vector<Piece> raw, inner;
-  splitAddedTokens(text, /*normalizedPass=*/false, raw);
-  for (const Piece &piece : raw) {
-    if (piece.addedId >= 0) {
-      ids.push_back(piece.addedId);
-      continue;
-    }
-    // Normalizing also turns invalid UTF-8 into U+FFFD.
-    std::string normalized =
-        normalize(text.substr(piece.begin, piece.end - piece.begin));
-    inner.clear();
-    splitAddedTokens(normalized, /*normalizedPass=*/true, inner);
-    for (const Piece &part : inner) {
-      if (part.addedId >= 0)
-        ids.push_back(part.addedId);
-      else
-        tokenizeNormalized(std::string_view(normalized)
-                               .substr(part.begin, part.end - part.begin),
-                           ids);
-    }
-  }
+  // Normalizing also turns invalid UTF-8 into U+FFFD.
+  splitter.split(
+      text, [&](std::string_view raw) { return normalize(raw); },
+      [&](int32_t id) { ids.push_back(id); },
+      [&](std::string_view normalized) {
+        tokenizeNormalized(normalized, ids);
+      });
   return ids;
 }
 

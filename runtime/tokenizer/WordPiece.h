@@ -21,6 +21,7 @@
 #define KILN_RUNTIME_TOKENIZER_WORDPIECE_H
 
 #include "runtime/support/Error.h"
+#include "runtime/tokenizer/AddedTokenSplitter.h"
 
 #include <array>
 #include <cstddef>
@@ -102,12 +103,6 @@ private:
     bool stripRight = false;
     bool normalized = false;
   };
-  /// A stretch of text: an added token, or text to tokenize.
-  struct Piece {
-    size_t begin;
-    size_t end;
-    int32_t addedId; // -1 for text
-  };
   struct NormalizerOptions {
     bool cleanText = true;
     bool handleChineseChars = true;
@@ -121,8 +116,6 @@ private:
   Error build();
   /// Registers added tokens, with ids as `tokenizers` assigns them.
   void addTokens(std::vector<AddedToken> tokens);
-  void splitAddedTokens(std::string_view text, bool normalizedPass,
-                        std::vector<Piece> &pieces) const;
   void tokenizeNormalized(std::string_view text,
                           std::vector<int32_t> &ids) const;
   void tokenizeWord(std::string_view word, size_t chars,
@@ -149,9 +142,8 @@ private:
   bool decoderCleanup = true;
   std::vector<AddedToken> addedTokens;
   std::unordered_map<std::string, size_t> addedTokenIndex;
-  /// Indices into addedTokens by the first byte of their pattern, longest
-  /// first.
-  std::array<std::vector<size_t>, 256> addedByFirstByte;
+  /// Finds the added tokens in the text to tokenize.
+  AddedTokenSplitter splitter;
 };
 
 } // namespace kiln

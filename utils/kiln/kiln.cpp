@@ -15,6 +15,7 @@
 #include "models/Models.h"
 #include "passes/Passes.h"
 #include "runtime/support/Safetensors.h"
+#include "runtime/tokenizer/TokenizerCheck.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
@@ -353,6 +354,18 @@ int compile(const char *argv0) {
       return 1;
     }
     module = std::move(built->module);
+    // The executable loads its tokenizer when it starts: load it now, with
+    // the same code, so that a broken file fails here.
+    std::vector<kiln::TokenizerFile> tokenizerFiles;
+    for (const kiln::ModelFile &file : built->embeddedFiles)
+      tokenizerFiles.push_back({file.name, file.path});
+    if (auto metadata =
+            (*module)->getAttrOfType<mlir::StringAttr>(kiln::kMetadataAttr))
+      if (kiln::Error error = kiln::checkModelTokenizer(
+              metadata.getValue().str(), tokenizerFiles)) {
+        errs() << "error: " << error.message() << "\n";
+        return 1;
+      }
     for (const std::string &file : built->weightFiles)
       weightFiles.push_back(absolutePath(file));
     for (const kiln::ModelFile &file : built->embeddedFiles)
@@ -380,6 +393,8 @@ int compile(const char *argv0) {
   std::vector<std::string> entryNames;
   for (mlir::func::FuncOp entry : *entries)
     entryNames.push_back(entry.getSymName().str());
+  // Lowering turns gathers into clamped loads: the bounds are read now.
+  kiln::markIndexInputs(*entries);
   auto lookupEntries = [&] {
     SmallVector<mlir::func::FuncOp> funcs;
     for (const std::string &name : entryNames)
@@ -414,6 +429,8 @@ int compile(const char *argv0) {
     }
     if (StringRef(stage.name) == "bufferized")
       recordTemporaryBytes(*module, contents.signatureJson);
+    if (StringRef(stage.name) == "loops")
+      kiln::recordKernelScratch(*module, contents.signatureJson);
     // tfm-hoist-weight-expressions adds the load-time entry.
     if (module->lookupSymbol(kiln::tfm::kPrepareWeightsEntry) &&
         !llvm::is_contained(entryNames, kiln::tfm::kPrepareWeightsEntry))

@@ -146,6 +146,69 @@ TEST_F(SessionTest, RunErrors) {
   EXPECT_EQ(accumulatorSeen.initCalls, 0);
 }
 
+namespace {
+
+extern "C" void copyIds(void **args) {
+  const auto *ids = static_cast<const int64_t *>(memrefData(args, 0));
+  auto *y = static_cast<int64_t *>(memrefData(args, 1));
+  y[0] = ids[0];
+  y[1] = ids[1];
+}
+
+} // namespace
+
+TEST(SessionIndexTest, InputsOutsideTheirTableAreRefused) {
+  static const EntryFunction entries[] = {copyIds};
+  ModelSymbols model;
+  model.signature =
+      R"({"entries":[{"name":"lookup","args":[)"
+      R"({"name":"ids","role":"input","dtype":"i64","shape":[2],)"
+      R"("index_bound":4},)"
+      R"({"name":"y","role":"output","dtype":"i64","shape":[2]}]}]})";
+  model.entries = entries;
+  model.entryCount = 1;
+  Expected<Session> session = Session::create(model);
+  ASSERT_TRUE(session) << session.message();
+  int64_t ids[2] = {3, 4}, y[2] = {-1, -1};
+  TensorView idsView{DType::I64, {2}, ids}, yView{DType::I64, {2}, y};
+  Error error = session->run("lookup", {{"ids", idsView}}, {{"y", yView}});
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error.message(),
+            "entry 'lookup': input 'ids': index 4 at [1] is outside [0, 4)");
+  EXPECT_EQ(y[0], -1) << "the entry must not run";
+  ids[1] = 0;
+  ASSERT_FALSE(session->run("lookup", {{"ids", idsView}}, {{"y", yView}}));
+  EXPECT_EQ(y[0], 3);
+}
+
+TEST(SessionScratchTest, KernelScratchIsAllocatedAtCreation) {
+  static const EntryFunction entries[] = {copyIds};
+  const std::string entriesJson =
+      R"("entries":[{"name":"lookup","args":[)"
+      R"({"name":"ids","role":"input","dtype":"i64","shape":[2]},)"
+      R"({"name":"y","role":"output","dtype":"i64","shape":[2]}]}])";
+  ModelSymbols model;
+  model.entries = entries;
+  model.entryCount = 1;
+  // Reserved now, so that the generated code's kernel calls never allocate.
+  std::string fits =
+      "{" + entriesJson + R"(,"kernel_scratch":{"gemm_depth":4096}})";
+  model.signature = fits.c_str();
+  Expected<Session> session = Session::create(model);
+  ASSERT_TRUE(session) << session.message();
+  // More than there is memory: an error of create, not of a later call.
+  std::string huge = "{" + entriesJson + R"(,"kernel_scratch":{"gemm_depth":)" +
+                     std::to_string(int64_t(1) << 58) + "}}";
+  model.signature = huge.c_str();
+  Expected<Session> failed = Session::create(model);
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.message().rfind("out of memory: cannot allocate the "
+                                   "kernels' scratch buffers for ",
+                                   0),
+            0u)
+      << failed.message();
+}
+
 TEST_F(SessionTest, WeightsFromEmbeddedShards) {
   std::string w = accumulatorShardW(), b = accumulatorShardB(false);
   alignas(64) static unsigned char blobW[1024], blobB[1024];

@@ -90,6 +90,85 @@ TEST(SignatureTest, TemporaryBytesAndDerivedWeights) {
   EXPECT_EQ(weights[0]->name, "w");
 }
 
+TEST(SignatureTest, IndexBounds) {
+  Expected<ModelSignature> signature = parseModelSignature(
+      R"({"entries":[{"name":"f","args":[)"
+      R"({"name":"ids","role":"input","dtype":"i64","shape":[2,3],)"
+      R"("index_bound":5},)"
+      R"({"name":"pos","role":"input","dtype":"i32","shape":[]}]}]})");
+  ASSERT_TRUE(signature) << signature.message();
+  const SignatureArg &ids = signature->entries[0].args[0];
+  EXPECT_EQ(ids.indexBound, std::optional<int64_t>(5));
+  // Optional: signatures without it parse, and every value passes.
+  const SignatureArg &pos = signature->entries[0].args[1];
+  EXPECT_EQ(pos.indexBound, std::nullopt);
+  int32_t anything = -7;
+  EXPECT_FALSE(checkIndexValues(pos, {DType::I32, {}, &anything}));
+
+  int64_t values[6] = {0, 4, 1, 2, 3, 4};
+  TensorView view{DType::I64, {2, 3}, values};
+  EXPECT_FALSE(checkIndexValues(ids, view));
+  values[5] = 5;
+  Error past = checkIndexValues(ids, view);
+  ASSERT_TRUE(past);
+  EXPECT_EQ(past.message(), "index 5 at [1, 2] is outside [0, 5)");
+  values[5] = 0;
+  values[1] = -1;
+  Error negative = checkIndexValues(ids, view);
+  ASSERT_TRUE(negative);
+  EXPECT_EQ(negative.message(), "index -1 at [0, 1] is outside [0, 5)");
+
+  for (const char *bad :
+       {R"({"name":"ids","role":"input","dtype":"i64","shape":[2],)"
+        R"("index_bound":0})",
+        R"({"name":"ids","role":"input","dtype":"i64","shape":[2],)"
+        R"("index_bound":"5"})",
+        R"({"name":"x","role":"input","dtype":"f32","shape":[2],)"
+        R"("index_bound":5})",
+        R"({"name":"y","role":"output","dtype":"i64","shape":[2],)"
+        R"("index_bound":5})"}) {
+    Expected<ModelSignature> parsed = parseModelSignature(
+        std::string(R"({"entries":[{"name":"f","args":[)") + bad + "]}]}");
+    ASSERT_FALSE(parsed) << bad;
+    EXPECT_NE(parsed.message().find("'index_bound'"), std::string::npos)
+        << parsed.message();
+  }
+}
+
+TEST(SignatureTest, KernelScratch) {
+  const std::string entries =
+      R"("entries":[{"name":"f","args":[)"
+      R"({"name":"x","role":"input","dtype":"f32","shape":[2]}]}])";
+  Expected<ModelSignature> signature = parseModelSignature(
+      "{" + entries +
+      R"(,"kernel_scratch":{"gemm_depth":768,"gemm_width":50257,)"
+      R"("norm_width":768,"head_dim":64}})");
+  ASSERT_TRUE(signature) << signature.message();
+  EXPECT_EQ(signature->kernelScratch.gemmDepth, 768);
+  EXPECT_EQ(signature->kernelScratch.gemmWidth, 50257);
+  EXPECT_EQ(signature->kernelScratch.normWidth, 768);
+  EXPECT_EQ(signature->kernelScratch.headDim, 64);
+  // Optional, as are its fields.
+  signature = parseModelSignature("{" + entries + "}");
+  ASSERT_TRUE(signature) << signature.message();
+  EXPECT_TRUE(signature->kernelScratch.empty());
+  signature = parseModelSignature("{" + entries +
+                                  R"(,"kernel_scratch":{"norm_width":8}})");
+  ASSERT_TRUE(signature) << signature.message();
+  EXPECT_EQ(signature->kernelScratch.normWidth, 8);
+  EXPECT_EQ(signature->kernelScratch.gemmDepth, 0);
+
+  for (const char *bad :
+       {R"("kernel_scratch":[1])", R"("kernel_scratch":{"head_dim":-1})",
+        R"("kernel_scratch":{"head_dim":"64"})"}) {
+    Expected<ModelSignature> parsed =
+        parseModelSignature("{" + entries + "," + bad + "}");
+    ASSERT_FALSE(parsed) << bad;
+    EXPECT_NE(parsed.message().find("'kernel_scratch"), std::string::npos)
+        << parsed.message();
+  }
+}
+
 TEST(SignatureTest, Errors) {
   struct Case {
     const char *json;

@@ -631,6 +631,77 @@ TEST(BpeErrors, BadTokenizerJson) {
   EXPECT_EQ(ok->encode("ab"), (std::vector<int32_t>{5, 6}));
 }
 
+TEST(BpeErrors, IdsFarPastTheVocabSize) {
+  // Tables are indexed by id: a few bytes of vocab must not cost gigabytes.
+  for (const char *vocab : {"{\"a\": 2000000000}", "{\"a\": 16777215}",
+                            "{\"a\": 0, \"b\": 1, \"c\": 1030}"}) {
+    SCOPED_TRACE(vocab);
+    std::string message = loadError(
+        ByteLevelBpe::fromVocabAndMerges(vocab, "", "v.json", "m.txt"));
+    EXPECT_EQ(message.rfind("v.json: token '", 0), 0u) << message;
+    EXPECT_NE(message.find("id"), std::string::npos) << message;
+  }
+  std::string message = loadError(ByteLevelBpe::fromVocabAndMerges(
+      "{\"a\": 0, \"b\": 1, \"c\": 1030}", "", "v.json", "m.txt"));
+  EXPECT_EQ(message, "v.json: token 'c' has id 1030, too large for a vocab "
+                     "of 3 entries (ids must be below 1030)");
+  message = loadError(ByteLevelBpe::fromTokenizerJson(
+      "{\"model\": {\"vocab\": {\"a\": 9999999}, \"merges\": []}, "
+      "\"pre_tokenizer\": {\"type\": \"ByteLevel\"}}",
+      "t.json"));
+  EXPECT_EQ(message.rfind("t.json: model.vocab: token 'a' has id 9999999", 0),
+            0u)
+      << message;
+  // A vocab with a few holes still loads.
+  Expected<ByteLevelBpe> holes = ByteLevelBpe::fromVocabAndMerges(
+      "{\"a\": 0, \"b\": 1, \"c\": 1029}", "", "v.json", "m.txt");
+  ASSERT_TRUE(holes) << holes.message();
+  EXPECT_EQ(holes->vocabSize(), 1030u);
+}
+
+TEST(BpeAddedTokens, IdsInTheFileAreIgnored) {
+  // As in `tokenizers`, an added token takes the next free id whatever
+  // "id" says, so a huge one costs nothing.
+  Expected<ByteLevelBpe> loaded = ByteLevelBpe::fromTokenizerJson(
+      "{\"model\": {\"vocab\": " + tinyVocab({}) +
+          ", \"merges\": []}, \"pre_tokenizer\": {\"type\": "
+          "\"ByteLevel\"}, \"added_tokens\": [{\"id\": 2000000000, "
+          "\"content\": \"<x>\"}]}",
+      "t.json");
+  ASSERT_TRUE(loaded) << loaded.message();
+  EXPECT_EQ(loaded->tokenId("<x>"), std::optional<int32_t>(6));
+  EXPECT_EQ(loaded->vocabSize(), 7u);
+}
+
+TEST(BpeErrors, GarbageMergesMessageIsOneReadableLine) {
+  std::string garbage("\x01\x02\x1b[2J\r\xff\xfe\x00zz", 12);
+  std::string message = loadError(ByteLevelBpe::fromVocabAndMerges(
+      tinyVocab({}), garbage, "v.json", "m.txt"));
+  EXPECT_EQ(message.rfind("m.txt: line 1: expected two tokens", 0), 0u)
+      << message;
+  for (char c : message)
+    EXPECT_FALSE(static_cast<unsigned char>(c) < 0x20 || c == 0x7F)
+        << printable(message);
+}
+
+TEST(BpeFiles, FromFilesTakesEitherOrder) {
+  std::string vocab = tinyVocab({"ab"});
+  for (bool mergesFirst : {false, true}) {
+    std::vector<std::pair<std::string, std::string_view>> files = {
+        {"vocab.json", vocab}, {"merges.txt", "a b\n"}};
+    if (mergesFirst)
+      std::swap(files[0], files[1]);
+    Expected<ByteLevelBpe> loaded = ByteLevelBpe::fromFiles(files);
+    ASSERT_TRUE(loaded) << loaded.message();
+    EXPECT_EQ(loaded->encode("ab"), (std::vector<int32_t>{6}));
+  }
+  std::string message = loadError(ByteLevelBpe::fromFiles(
+      {{"vocab.json", "{\"a\": "}, {"merges.txt", "a b\n"}}));
+  EXPECT_EQ(message.rfind("vocab.json: invalid JSON", 0), 0u) << message;
+  message = loadError(ByteLevelBpe::fromFiles({}));
+  EXPECT_NE(message.find("tokenizer.json"), std::string::npos) << message;
+}
+
 //===----------------------------------------------------------------------===//
 // Unicode tables
 //===----------------------------------------------------------------------===//

@@ -388,6 +388,18 @@ TEST(WordPieceErrors, MalformedTokenizerJson) {
   }
 }
 
+TEST(WordPieceErrors, IdsFarPastTheVocabSize) {
+  // Tables are indexed by id: a few bytes of vocab must not cost gigabytes.
+  Expected<WordPiece> tokenizer =
+      WordPiece::fromTokenizerJson(R"({"model": {"type": "WordPiece", )"
+                                   R"("vocab": {"[UNK]": 0, "a": 16000000}}})",
+                                   "bad.json");
+  ASSERT_FALSE(tokenizer);
+  EXPECT_EQ(tokenizer.message(),
+            "bad.json: model.vocab: token 'a' has id 16000000, too large for "
+            "a vocab of 2 entries (ids must be below 1028)");
+}
+
 TEST(WordPieceTokenizerJson, MinimalSettings) {
   // No normalizer, pre-tokenizer or decoder: the text is one word and
   // decoding joins with spaces, as tokenizers does.

@@ -112,6 +112,16 @@ def main():
     elif mode == "no-tokenizer":
         for name in ("vocab.json", "merges.txt", "tokenizer.json"):
             (dest / name).unlink(missing_ok=True)
+    elif mode == "vocab-not-json":
+        replace(dest / "vocab.json").write_text('{"a": 1,,}')
+    elif mode == "vocab-huge-id":
+        replace(dest / "vocab.json").write_text('{"a": 16000000}')
+    elif mode == "merges-garbage":
+        replace(dest / "merges.txt").write_bytes(bytes(range(256)) * 8)
+    elif mode == "tokenizer-json-bad":
+        replace(dest / "tokenizer.json").write_text(
+            '{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a q"]}, '
+            '"pre_tokenizer": {"type": "ByteLevel"}}')
     elif mode == "empty":
         for item in dest.iterdir():
             item.unlink()
