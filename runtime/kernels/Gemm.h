@@ -51,7 +51,7 @@
 // over the output (bias broadcast, product, activation): each tile of the
 // output starts its accumulation from the bias (or zeros) and gets the
 // activation right after its last k block, while it is in L1.
-// The activations use vectorized exp, erf and tanh (see Gemm.cpp for their
+// The activations use vectorized exp, erf and tanh (see VectorMath.h for their
 // accuracy) whose AVX2 and AVX-512 versions give the same bits, so the
 // results are the bits of sgemmPanels on an output filled with the broadcast
 // bias, followed by applyActivation, whatever the ISA and the thread count.

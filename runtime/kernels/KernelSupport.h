@@ -1,8 +1,9 @@
 //===- KernelSupport.h - What the runtime's kernels share -------*- C++ -*-===//
 //
 // Pieces every kernel family (Gemm, Attention, Norm) needs the same way: the
-// choice between the AVX2 and AVX-512 paths, per-thread scratch buffers and
-// an 8 x 8 in-register transpose. Internal to runtime/kernels/.
+// choice between the AVX2 and AVX-512 paths, the size of a thread team,
+// per-thread scratch buffers and an 8 x 8 in-register transpose (the vector
+// math is in VectorMath.h). Internal to runtime/kernels/.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,7 +11,9 @@
 #define KILN_RUNTIME_KERNELS_KERNELSUPPORT_H
 
 #include "runtime/kernels/Gemm.h"
+#include "runtime/threads/ThreadPool.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -67,6 +70,21 @@ private:
   /// 0 AVX2 (or scalar), 1 AVX-512, -1 not chosen yet.
   std::atomic<int> choice{-1};
 };
+
+/// Threads for `work` units of work in `items` independent pieces: at least
+/// `minWorkPerThread` units each (waking a worker for less does not pay), at
+/// most one per item and at most `maxThreads` (<= 0: the global pool's
+/// size); 1 inside a parallel region, where kernels run serially.
+inline int teamSize(int64_t work, int64_t minWorkPerThread, int64_t items,
+                    int maxThreads) {
+  if (ThreadPool::inParallel())
+    return 1;
+  int64_t threads =
+      maxThreads > 0 ? maxThreads : ThreadPool::global().numThreads();
+  threads = std::min(threads, std::max<int64_t>(1, work / minWorkPerThread));
+  threads = std::min(threads, items);
+  return static_cast<int>(std::max<int64_t>(1, threads));
+}
 
 /// A 64-byte aligned float buffer that only grows; meant as a thread_local.
 class ScratchBuffer {
