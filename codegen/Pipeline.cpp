@@ -3,6 +3,7 @@
 #include "codegen/Pipeline.h"
 
 #include "passes/Passes.h"
+#include "runtime/Contract.h"
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/STLExtras.h"
@@ -128,19 +129,19 @@ FailureOr<SmallVector<func::FuncOp>> findEntryFunctions(ModuleOp module,
 
 static FailureOr<std::string> dtypeName(Location loc, Type type) {
   if (type.isF32())
-    return std::string("f32");
+    return std::string(contract::kDTypeF32);
   if (type.isF64())
-    return std::string("f64");
+    return std::string(contract::kDTypeF64);
   if (type.isF16())
-    return std::string("f16");
+    return std::string(contract::kDTypeF16);
   if (type.isBF16())
-    return std::string("bf16");
+    return std::string(contract::kDTypeBF16);
   if (type.isInteger(64))
-    return std::string("i64");
+    return std::string(contract::kDTypeI64);
   if (type.isInteger(32))
-    return std::string("i32");
+    return std::string(contract::kDTypeI32);
   if (type.isInteger(1))
-    return std::string("i1");
+    return std::string(contract::kDTypeI1);
   return emitError(loc) << "the runtime has no dtype for " << type;
 }
 
@@ -148,21 +149,22 @@ static FailureOr<std::string> dtypeName(Location loc, Type type) {
 /// (arguments, then the results that are not states, as out-parameters).
 static FailureOr<nlohmann::json> buildEntrySignature(func::FuncOp entry) {
   nlohmann::json args = nlohmann::json::array();
-  auto add = [&](Type type, StringRef name, const char *role,
+  auto add = [&](Type type, StringRef name, contract::ArgRole role,
                  Location loc) -> LogicalResult {
     auto tensor = dyn_cast<RankedTensorType>(type);
     if (!tensor || !tensor.hasStaticShape())
       return emitError(loc)
-             << role << " '" << name
+             << contract::argRoleName(role) << " '" << name
              << "' must be a statically shaped tensor, got " << type;
     FailureOr<std::string> dtype = dtypeName(loc, tensor.getElementType());
     if (failed(dtype))
       return failure();
-    args.push_back({{"name", name.str()},
-                    {"role", role},
-                    {"dtype", *dtype},
-                    {"shape", std::vector<int64_t>(tensor.getShape().begin(),
-                                                   tensor.getShape().end())}});
+    args.push_back({{contract::kArgNameKey, name.str()},
+                    {contract::kArgRoleKey, contract::argRoleName(role)},
+                    {contract::kArgDTypeKey, *dtype},
+                    {contract::kArgShapeKey,
+                     std::vector<int64_t>(tensor.getShape().begin(),
+                                          tensor.getShape().end())}});
     return success();
   };
   for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
@@ -170,13 +172,14 @@ static FailureOr<nlohmann::json> buildEntrySignature(func::FuncOp entry) {
     Type type = entry.getArgument(i).getType();
     LogicalResult added = success();
     if (auto weight = entry.getArgAttrOfType<StringAttr>(i, kWeightAttr))
-      added = add(type, weight.getValue(), "weight", loc);
+      added = add(type, weight.getValue(), contract::ArgRole::Weight, loc);
     else if (auto state = entry.getArgAttrOfType<StringAttr>(i, kStateAttr))
-      added = add(type, state.getValue(), "state", loc);
+      added = add(type, state.getValue(), contract::ArgRole::State, loc);
     else if (auto name = entry.getArgAttrOfType<StringAttr>(i, kNameAttr))
-      added = add(type, name.getValue(), "input", loc);
+      added = add(type, name.getValue(), contract::ArgRole::Input, loc);
     else
-      added = add(type, "arg" + std::to_string(i), "input", loc);
+      added =
+          add(type, "arg" + std::to_string(i), contract::ArgRole::Input, loc);
     if (failed(added))
       return failure();
   }
@@ -187,10 +190,12 @@ static FailureOr<nlohmann::json> buildEntrySignature(func::FuncOp entry) {
       continue;
     auto name = entry.getResultAttrOfType<StringAttr>(i, kNameAttr);
     std::string text = name ? name.str() : "result" + std::to_string(i);
-    if (failed(add(entry.getResultTypes()[i], text, "output", entry.getLoc())))
+    if (failed(add(entry.getResultTypes()[i], text, contract::ArgRole::Output,
+                   entry.getLoc())))
       return failure();
   }
-  return nlohmann::json{{"name", entry.getSymName().str()}, {"args", args}};
+  return nlohmann::json{{contract::kEntryNameKey, entry.getSymName().str()},
+                        {contract::kEntryArgsKey, args}};
 }
 
 /// Checks that every state result returns the state argument of the same
@@ -229,7 +234,9 @@ FailureOr<std::string> buildModelSignature(ModuleOp module,
       return module.emitError()
              << "'" << kMetadataAttr << "' must be a JSON object";
   }
-  return nlohmann::json{{"entries", list}, {"metadata", metadata}}.dump();
+  return nlohmann::json{{contract::kSignatureEntriesKey, list},
+                        {contract::kSignatureMetadataKey, metadata}}
+      .dump();
 }
 
 void markConsumedWeights(ModuleOp module) {

@@ -445,7 +445,7 @@ struct ScalarKernels {
 /// The kernel's instruction set (AVX-512 where the CPU has it).
 IsaChoice isa;
 
-thread_local ScratchBuffer scratch("kiln_attention_f32");
+thread_local ScratchBuffer scratch(kiln::contract::kAttentionKernel);
 
 /// One call: shapes, base pointers, strides (in elements), mask.
 struct Problem {
@@ -789,23 +789,24 @@ extern "C" void _mlir_ciface_kiln_attention_f32(KilnMemRef<4> *q,
                                                 KilnMemRef<4> *v,
                                                 KilnMemRef<4> *out,
                                                 int64_t mask, float scale) {
-  const char *function = "kiln_attention_f32";
+  const char *function = kiln::contract::kAttentionKernel;
   Problem p = checkedProblem(function, q, k, v, out, scale);
-  if (mask != 0 && mask != 1) {
+  if (mask != static_cast<int64_t>(AttentionMask::None) &&
+      mask != static_cast<int64_t>(AttentionMask::Causal)) {
     char message[96];
     std::snprintf(message, sizeof(message),
                   "unknown mask kind %lld (0 none, 1 causal)",
                   static_cast<long long>(mask));
     failKernel(function, message);
   }
-  p.mask = mask == 1 ? AttentionMask::Causal : AttentionMask::None;
+  p.mask = static_cast<AttentionMask>(mask);
   attentionChecked(function, p, 0);
 }
 
 extern "C" void _mlir_ciface_kiln_attention_lengths_f32(
     KilnMemRef<4> *q, KilnMemRef<4> *k, KilnMemRef<4> *v,
     KilnIndexMemRef1 *lengths, KilnMemRef<4> *out, float scale) {
-  const char *function = "kiln_attention_lengths_f32";
+  const char *function = kiln::contract::kAttentionLengthsKernel;
   Problem p = checkedProblem(function, q, k, v, out, scale);
   if (!lengths)
     failKernel(function, "null memref descriptor");

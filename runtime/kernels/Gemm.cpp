@@ -165,9 +165,9 @@ bool cpuHasAvx512() {
 
 bool useAvx512() { return isa.useAvx512(); }
 
-thread_local ScratchBuffer packedA("kiln_matmul_f32");
-thread_local ScratchBuffer packedB("kiln_matmul_f32");
-thread_local ScratchBuffer scratch("kiln_matmul_f32");
+thread_local ScratchBuffer packedA(kiln::contract::kMatmulKernel);
+thread_local ScratchBuffer packedB(kiln::contract::kMatmulKernel);
+thread_local ScratchBuffer scratch(kiln::contract::kMatmulKernel);
 
 //===----------------------------------------------------------------------===//
 // Packing
@@ -1441,7 +1441,8 @@ void sgemmPanels(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsA,
   if (m <= 0 || n <= 0 || k <= 0)
     return;
   if (panelWidth <= 0)
-    failKernel("kiln_matmul_panels_f32", "panel width must be positive");
+    failKernel(kiln::contract::kMatmulPanelsKernel,
+               "panel width must be positive");
 #if !KILN_KERNELS_AVX2
   sgemmPanelSlices(m, n, k, a, rsA, csA, panels, panelWidth, panelStride,
                    panelWidth, 1, c, rsC, csC, maxThreads);
@@ -1472,7 +1473,7 @@ void linearPanels(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsA,
                   int64_t csA, const float *panels, int64_t panelWidth,
                   int64_t panelStride, const float *bias, Activation act,
                   float *out, int64_t rsOut, int64_t csOut, int maxThreads) {
-  const char *function = "kiln_linear_panels_f32";
+  const char *function = kiln::contract::kLinearPanelsKernel;
   if (!isActivation(static_cast<int64_t>(act)))
     failKernel(function, "unknown activation");
   if (m <= 0 || n <= 0)
@@ -1598,7 +1599,8 @@ extern "C" void _mlir_ciface_kiln_matmul_f32(KilnMemRef<2> *a, KilnMemRef<2> *b,
                                              int64_t transposeA,
                                              int64_t transposeB) {
   int64_t m, n, k;
-  checkedShape("kiln_matmul_f32", a, b, c, transposeA, transposeB, m, n, k);
+  checkedShape(kiln::contract::kMatmulKernel, a, b, c, transposeA, transposeB,
+               m, n, k);
   if (m == 0 || n == 0 || k == 0)
     return;
   // A'(i, l) = A(l, i) when transposed, and likewise for B.
@@ -1616,7 +1618,7 @@ extern "C" void _mlir_ciface_kiln_batch_matmul_f32(KilnMemRef<3> *a,
                                                    KilnMemRef<3> *c,
                                                    int64_t transposeA,
                                                    int64_t transposeB) {
-  const char *function = "kiln_batch_matmul_f32";
+  const char *function = kiln::contract::kBatchMatmulKernel;
   int64_t m, n, k;
   checkedShape(function, a, b, c, transposeA, transposeB, m, n, k);
   int64_t batch = c->sizes[0];
@@ -1703,7 +1705,7 @@ extern "C" void _mlir_ciface_kiln_matmul_panels_f32(KilnMemRef<2> *a,
                                                     KilnMemRef<3> *bPanels,
                                                     KilnMemRef<2> *c,
                                                     int64_t transposeA) {
-  const char *function = "kiln_matmul_panels_f32";
+  const char *function = kiln::contract::kMatmulPanelsKernel;
   PanelShape q = checkedPanelShape(function, a, bPanels, c, transposeA);
   if (q.m == 0 || q.n == 0 || q.k == 0)
     return;
@@ -1727,7 +1729,7 @@ _mlir_ciface_kiln_linear_panels_f32(KilnMemRef<2> *a, KilnMemRef<3> *bPanels,
                                     KilnMemRef<1> *bias, KilnMemRef<2> *out,
                                     int64_t transposeA, int64_t hasBias,
                                     int64_t activation) {
-  const char *function = "kiln_linear_panels_f32";
+  const char *function = kiln::contract::kLinearPanelsKernel;
   PanelShape q = checkedPanelShape(function, a, bPanels, out, transposeA);
   char message[256];
   if (!isActivation(activation)) {
@@ -1820,7 +1822,7 @@ void packPanels(int64_t k, int64_t n, const float *b, int64_t rsB, int64_t csB,
 extern "C" void _mlir_ciface_kiln_pack_panels_f32(KilnMemRef<2> *weight,
                                                   KilnMemRef<3> *panels,
                                                   int64_t inOut) {
-  const char *function = "kiln_pack_panels_f32";
+  const char *function = kiln::contract::kPackPanelsKernel;
   if (!weight || !panels)
     failKernel(function, "null memref descriptor");
   // B [K, N] is the weight read as the product reads it: [in, out] as is,

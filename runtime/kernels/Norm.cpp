@@ -362,7 +362,7 @@ struct ScalarKernels {
 IsaChoice isa;
 
 /// Per-thread row buffer: a row and its residual added, or a strided row.
-thread_local ScratchBuffer rowBuffer("kiln_layer_norm_f32");
+thread_local ScratchBuffer rowBuffer(kiln::contract::kLayerNormKernel);
 
 /// One call on strided views; gamma and beta have unit stride (copied by the
 /// entry points if they do not).
@@ -575,7 +575,7 @@ _mlir_ciface_kiln_layer_norm_f32(KilnMemRef<2> *x, KilnMemRef<2> *residual,
                                  KilnMemRef<1> *gamma, KilnMemRef<1> *beta,
                                  KilnMemRef<2> *out, float epsilon,
                                  int64_t hasResidual) {
-  const char *function = "kiln_layer_norm_f32";
+  const char *function = kiln::contract::kLayerNormKernel;
   if (hasResidual != 0 && hasResidual != 1) {
     char message[96];
     std::snprintf(message, sizeof(message), "hasResidual is %lld, not 0 or 1",
@@ -599,7 +599,7 @@ extern "C" void _mlir_ciface_kiln_rms_norm_f32(KilnMemRef<2> *x,
                                                KilnMemRef<1> *gamma,
                                                KilnMemRef<2> *out,
                                                float epsilon) {
-  const char *function = "kiln_rms_norm_f32";
+  const char *function = kiln::contract::kRmsNormKernel;
   if (!x || !gamma || !out)
     failKernel(function, "null memref descriptor");
   checkShapes(function, x, nullptr, gamma, nullptr, out);

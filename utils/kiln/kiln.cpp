@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/Passes.h"
 #include "codegen/Pipeline.h"
 #include "codegen/Registration.h"
 #include "codegen/link/Link.h"
@@ -14,6 +15,7 @@
 #include "frontend/MlirSource.h"
 #include "models/Models.h"
 #include "passes/Passes.h"
+#include "runtime/Contract.h"
 #include "runtime/support/Safetensors.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -225,21 +227,24 @@ bool checkWeights(ArrayRef<mlir::func::FuncOp> entries,
 /// the entry's peak temporary memory, and the argument the runtime fills
 /// with its scratch buffer.
 void recordTemporaryBytes(mlir::ModuleOp module, std::string &signatureJson) {
+  namespace contract = kiln::contract;
   nlohmann::json signature = nlohmann::json::parse(signatureJson);
-  for (nlohmann::json &entry : signature["entries"]) {
+  for (nlohmann::json &entry : signature[contract::kSignatureEntriesKey]) {
     auto func = module.lookupSymbol<mlir::func::FuncOp>(
-        entry["name"].get<std::string>());
+        entry[contract::kEntryNameKey].get<std::string>());
     if (!func)
       continue;
-    auto bytes = func->getAttrOfType<mlir::IntegerAttr>("kiln.arena_bytes");
+    auto bytes = func->getAttrOfType<mlir::IntegerAttr>(kiln::kArenaBytesAttr);
     if (!bytes)
       continue;
     // kiln-plan-memory appended the arena as the entry's last argument.
-    entry["temporary_bytes"] = bytes.getInt();
-    entry["args"].push_back({{"name", "kiln.arena"},
-                             {"role", "scratch"},
-                             {"dtype", "u8"},
-                             {"shape", {bytes.getInt()}}});
+    entry[contract::kEntryTemporaryBytesKey] = bytes.getInt();
+    entry[contract::kEntryArgsKey].push_back(
+        {{contract::kArgNameKey, contract::kArenaArgName},
+         {contract::kArgRoleKey,
+          contract::argRoleName(contract::ArgRole::Scratch)},
+         {contract::kArgDTypeKey, contract::kDTypeU8},
+         {contract::kArgShapeKey, {bytes.getInt()}}});
   }
   signatureJson = signature.dump();
 }
