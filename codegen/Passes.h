@@ -25,7 +25,7 @@ namespace kiln {
 inline constexpr llvm::StringLiteral kArenaBytesAttr = "kiln.arena_bytes";
 
 /// Marks an argument of prepare_weights that no other entry reads, for
-/// kiln-release-consumed-weights.
+/// kiln-release-consumed-weights (set by kiln-prepare-entries).
 inline constexpr llvm::StringLiteral kConsumedWeightAttr =
     "kiln.consumed_weight";
 

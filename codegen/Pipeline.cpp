@@ -6,10 +6,11 @@
 #include "runtime/Contract.h"
 
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Pass/PassOptions.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
-#include "llvm/ADT/StringSet.h"
 #include <nlohmann/json.hpp>
 
 using namespace mlir;
@@ -35,7 +36,8 @@ llvm::ArrayRef<llvm::StringRef> getOptionalPasses() {
 }
 
 std::vector<LoweringStage>
-getLoweringStages(ArrayRef<std::string> disabledPasses, int panelWidth) {
+getLoweringStages(ArrayRef<std::string> disabledPasses, int panelWidth,
+                  StringRef entry) {
   auto enabled = [&](StringRef pass) {
     return !llvm::is_contained(disabledPasses, pass.str());
   };
@@ -64,6 +66,9 @@ getLoweringStages(ArrayRef<std::string> disabledPasses, int panelWidth) {
       enabled("kiln-plan-memory") ? ",func.func(kiln-plan-memory)" : "";
   std::string approximateMath =
       enabled("kiln-approximate-math") ? "kiln-approximate-math," : "";
+  std::string prepareEntries =
+      entry.empty() ? std::string("kiln-prepare-entries")
+                    : "kiln-prepare-entries{entry=" + entry.str() + "}";
 
   return {
       // Fusions, then weight-only work moved to the load-time entry.
@@ -77,17 +82,19 @@ getLoweringStages(ArrayRef<std::string> disabledPasses, int panelWidth) {
        kernelCalls + "func.func(tfm-decompose-attention),"
                      "tfm-outline-weights,"
                      "func.func(convert-tfm-to-linalg),canonicalize,cse"},
-      // Results that are a state argument updated in place disappear; the
-      // others become caller-owned out-parameters, which the runtime
-      // allocates. Temporaries get explicit deallocations, then share one
-      // arena planned by lifetime.
+      // Once the driver has read the signature from the entries' tfm
+      // attributes, they become bufferization's. Results that are a state
+      // argument updated in place disappear; the others become caller-owned
+      // out-parameters, which the runtime allocates. Temporaries get
+      // explicit deallocations, then share one arena planned by lifetime.
       {"bufferized", "memrefs with explicit deallocation",
-       "one-shot-bufferize{bufferize-function-boundaries "
-       "function-boundary-type-conversion=identity-layout-map},"
-       "kiln-drop-state-results,"
-       "buffer-results-to-out-params{hoist-static-allocs "
-       "modify-public-functions},"
-       "buffer-deallocation-pipeline,canonicalize" +
+       prepareEntries +
+           ",one-shot-bufferize{bufferize-function-boundaries "
+           "function-boundary-type-conversion=identity-layout-map},"
+           "kiln-drop-state-results,"
+           "buffer-results-to-out-params{hoist-static-allocs "
+           "modify-public-functions},"
+           "buffer-deallocation-pipeline,canonicalize" +
            planMemory + ",kiln-release-consumed-weights,kiln-order-globals"},
       // f32 matmuls become calls of the runtime's packed GEMM kernels.
       // Copies of strided views become loops rather than calls into a
@@ -108,6 +115,56 @@ getLoweringStages(ArrayRef<std::string> disabledPasses, int panelWidth) {
        "convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,"
        "convert-cf-to-llvm,reconcile-unrealized-casts"},
   };
+}
+
+namespace {
+
+/// The options of every `kiln-stage-<name>` pipeline: the driver's options
+/// that change the passes of a stage.
+struct StageOptions : PassPipelineOptions<StageOptions> {
+  Option<int> panelWidth{
+      *this, "panel-width",
+      llvm::cl::desc("GEMM panel width weights are packed for (kiln picks "
+                     "32 with AVX-512, else 16)"),
+      llvm::cl::init(16)};
+  Option<std::string> entry{
+      *this, "entry",
+      llvm::cl::desc("The entry function, as kiln's --entry (default: every "
+                     "public function with a body)")};
+  ListOption<std::string> disabledPasses{
+      *this, "disable-pass",
+      llvm::cl::desc("Optional passes to skip, as kiln's --disable-pass")};
+};
+
+} // namespace
+
+void registerLoweringStagePipelines() {
+  for (const LoweringStage &stage : getLoweringStages()) {
+    StringRef name = stage.name;
+    registerPassPipeline(
+        ("kiln-stage-" + name).str(),
+        ("Stage '" + name + "' of kiln compile: " + stage.summary).str(),
+        [name](OpPassManager &pm, StringRef text,
+               function_ref<LogicalResult(const Twine &)> errorHandler) {
+          StageOptions options;
+          if (failed(options.parseFromString(text)))
+            return failure();
+          std::vector<std::string> disabled(options.disabledPasses.begin(),
+                                            options.disabledPasses.end());
+          for (const std::string &pass : disabled)
+            if (!llvm::is_contained(getOptionalPasses(), pass))
+              return errorHandler("disable-pass=" + pass +
+                                  ": not an optional pass");
+          for (const LoweringStage &built :
+               getLoweringStages(disabled, options.panelWidth, options.entry))
+            if (name == built.name)
+              return parsePassPipeline(built.pipeline, pm);
+          return failure();
+        },
+        [](function_ref<void(const mlir::detail::PassOptions &)> handler) {
+          handler(StageOptions());
+        });
+  }
 }
 
 FailureOr<SmallVector<func::FuncOp>> findEntryFunctions(ModuleOp module,
@@ -237,43 +294,6 @@ FailureOr<std::string> buildModelSignature(ModuleOp module,
   return nlohmann::json{{contract::kSignatureEntriesKey, list},
                         {contract::kSignatureMetadataKey, metadata}}
       .dump();
-}
-
-void markConsumedWeights(ModuleOp module) {
-  auto prepare =
-      module.lookupSymbol<func::FuncOp>(tfm::kPrepareWeightsEntry);
-  if (!prepare)
-    return;
-  llvm::StringSet<> readElsewhere;
-  for (auto func : module.getOps<func::FuncOp>()) {
-    if (func == prepare || func.isExternal())
-      continue;
-    for (unsigned i = 0; i < func.getNumArguments(); ++i)
-      if (auto weight = func.getArgAttrOfType<StringAttr>(i, kWeightAttr))
-        readElsewhere.insert(weight.getValue());
-  }
-  UnitAttr mark = UnitAttr::get(module.getContext());
-  for (unsigned i = 0; i < prepare.getNumArguments(); ++i)
-    if (auto weight = prepare.getArgAttrOfType<StringAttr>(i, kWeightAttr))
-      if (!readElsewhere.contains(weight.getValue()))
-        prepare.setArgAttr(i, "kiln.consumed_weight", mark);
-}
-
-void prepareEntryForBufferization(func::FuncOp entry) {
-  MLIRContext *ctx = entry.getContext();
-  auto notWritable = BoolAttr::get(ctx, false);
-  for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
-    // Weights may be mapped read-only: never bufferize a write into one.
-    if (entry.getArgAttr(i, kWeightAttr))
-      entry.setArgAttr(i, "bufferization.writable", notWritable);
-    for (StringRef name : {kNameAttr, kWeightAttr, kStateAttr})
-      entry.removeArgAttr(i, name);
-  }
-  // Result states stay marked: kiln-drop-state-results removes them after
-  // bufferization.
-  for (unsigned i = 0; i < entry.getNumResults(); ++i)
-    entry.removeResultAttr(i, StringAttr::get(ctx, kNameAttr));
-  entry->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
 }
 
 } // namespace kiln

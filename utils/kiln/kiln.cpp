@@ -301,7 +301,7 @@ int compile(const char *argv0) {
   int panelWidth =
       target->getMCSubtargetInfo()->checkFeatures("+avx512f") ? 32 : 16;
   std::vector<kiln::LoweringStage> stages =
-      kiln::getLoweringStages(disabledPasses, panelWidth);
+      kiln::getLoweringStages(disabledPasses, panelWidth, entryName);
 
   mlir::DialectRegistry registry;
   kiln::registerKilnDialects(registry);
@@ -385,7 +385,8 @@ int compile(const char *argv0) {
     }
     if (StringRef(stage.name) == "bufferized") {
       // The signature is read while the entries still have tensor types and
-      // named weight and state arguments.
+      // named weight and state arguments: the stage's kiln-prepare-entries
+      // removes the names.
       SmallVector<mlir::func::FuncOp> funcs = lookupEntries();
       FailureOr<std::string> json = kiln::buildModelSignature(*module, funcs);
       if (failed(json))
@@ -394,9 +395,6 @@ int compile(const char *argv0) {
       if (!fromCheckpoint && !weightFiles.empty() &&
           !checkWeights(funcs, weightFiles))
         return 1;
-      kiln::markConsumedWeights(*module);
-      for (mlir::func::FuncOp func : funcs)
-        kiln::prepareEntryForBufferization(func);
     }
     if (failed(passes.run(*module))) {
       errs() << "error: lowering failed in stage '" << stage.name << "'\n";
