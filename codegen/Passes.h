@@ -20,6 +20,15 @@ namespace kiln {
 #define GEN_PASS_DECL
 #include "codegen/Passes.h.inc"
 
+/// Set by kiln-plan-memory on a function: the bytes of its temporaries'
+/// arena, which the driver records as the entry's "temporary_bytes".
+inline constexpr llvm::StringLiteral kArenaBytesAttr = "kiln.arena_bytes";
+
+/// Marks an argument of prepare_weights that no other entry reads, for
+/// kiln-release-consumed-weights (set by kiln-prepare-entries).
+inline constexpr llvm::StringLiteral kConsumedWeightAttr =
+    "kiln.consumed_weight";
+
 /// Patterns that lower every tfm op except attention and weight.
 void populateTfmToLinalgPatterns(mlir::RewritePatternSet &patterns);
 

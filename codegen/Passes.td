@@ -187,8 +187,8 @@ def KilnReleaseConsumedWeights : Pass<"kiln-release-consumed-weights",
   let summary = "Let the runtime drop checkpoint weights once they are packed";
   let description = [{
     After bufferization: for every argument marked `kiln.consumed_weight`
-    (a checkpoint tensor that only `prepare_weights` reads; the driver marks
-    them), inserts after its last use, or the last use of any view of it, a
+    (a checkpoint tensor that only `prepare_weights` reads;
+    `kiln-prepare-entries` marks them), inserts after its last use, or the last use of any view of it, a
     call `kiln_release_weight(aligned pointer, bytes)` and removes the mark.
     The runtime then drops the tensor's pages while the remaining weights
     are packed, so loading never holds a weight and its packed copy for the
@@ -197,6 +197,31 @@ def KilnReleaseConsumedWeights : Pass<"kiln-release-consumed-weights",
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect"];
+}
+
+def KilnPrepareEntries : Pass<"kiln-prepare-entries", "::mlir::ModuleOp"> {
+  let summary = "Turn the entries' tfm attributes into bufferization's";
+  let description = [{
+    Runs first in the "bufferized" stage, once the signature has been read
+    from the `tfm.name`, `tfm.weight` and `tfm.state` attributes (the
+    driver builds it just before). On every entry, the function named by
+    `entry` or else every public function with a body, and
+    `prepare_weights`:
+      - marks weight arguments `bufferization.writable = false`: weights
+        may be mapped read-only, so nothing may be written into one;
+      - removes the `tfm.name`, `tfm.weight` and `tfm.state` argument
+        attributes and the `tfm.name` result attributes, which the LLVM
+        export would warn about (result states stay marked for
+        `kiln-drop-state-results`);
+      - sets `llvm.emit_c_interface`, the interface the runtime calls.
+    Before that, the weight arguments of `prepare_weights` that no other
+    function reads get `kiln.consumed_weight`, for
+    `kiln-release-consumed-weights`.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"",
+           "The entry function (default: every public function with a body)">,
+  ];
 }
 
 #endif // KILN_CODEGEN_PASSES_TD

@@ -3,15 +3,17 @@
 #include "codegen/Pipeline.h"
 
 #include "passes/Passes.h"
+#include "runtime/Contract.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/TypeUtilities.h"
+#include "mlir/Pass/PassOptions.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
-#include "llvm/ADT/StringSet.h"
 #include <nlohmann/json.hpp>
 
 using namespace mlir;
@@ -37,7 +39,8 @@ llvm::ArrayRef<llvm::StringRef> getOptionalPasses() {
 }
 
 std::vector<LoweringStage>
-getLoweringStages(ArrayRef<std::string> disabledPasses, int panelWidth) {
+getLoweringStages(ArrayRef<std::string> disabledPasses, int panelWidth,
+                  StringRef entry) {
   auto enabled = [&](StringRef pass) {
     return !llvm::is_contained(disabledPasses, pass.str());
   };
@@ -66,6 +69,9 @@ getLoweringStages(ArrayRef<std::string> disabledPasses, int panelWidth) {
       enabled("kiln-plan-memory") ? ",func.func(kiln-plan-memory)" : "";
   std::string approximateMath =
       enabled("kiln-approximate-math") ? "kiln-approximate-math," : "";
+  std::string prepareEntries =
+      entry.empty() ? std::string("kiln-prepare-entries")
+                    : "kiln-prepare-entries{entry=" + entry.str() + "}";
 
   return {
       // Fusions, then weight-only work moved to the load-time entry.
@@ -79,17 +85,19 @@ getLoweringStages(ArrayRef<std::string> disabledPasses, int panelWidth) {
        kernelCalls + "func.func(tfm-decompose-attention),"
                      "tfm-outline-weights,"
                      "func.func(convert-tfm-to-linalg),canonicalize,cse"},
-      // Results that are a state argument updated in place disappear; the
-      // others become caller-owned out-parameters, which the runtime
-      // allocates. Temporaries get explicit deallocations, then share one
-      // arena planned by lifetime.
+      // Once the driver has read the signature from the entries' tfm
+      // attributes, they become bufferization's. Results that are a state
+      // argument updated in place disappear; the others become caller-owned
+      // out-parameters, which the runtime allocates. Temporaries get
+      // explicit deallocations, then share one arena planned by lifetime.
       {"bufferized", "memrefs with explicit deallocation",
-       "one-shot-bufferize{bufferize-function-boundaries "
-       "function-boundary-type-conversion=identity-layout-map},"
-       "kiln-drop-state-results,"
-       "buffer-results-to-out-params{hoist-static-allocs "
-       "modify-public-functions},"
-       "buffer-deallocation-pipeline,canonicalize" +
+       prepareEntries +
+           ",one-shot-bufferize{bufferize-function-boundaries "
+           "function-boundary-type-conversion=identity-layout-map},"
+           "kiln-drop-state-results,"
+           "buffer-results-to-out-params{hoist-static-allocs "
+           "modify-public-functions},"
+           "buffer-deallocation-pipeline,canonicalize" +
            planMemory + ",kiln-release-consumed-weights,kiln-order-globals"},
       // f32 matmuls become calls of the runtime's packed GEMM kernels.
       // Copies of strided views become loops rather than calls into a
@@ -112,6 +120,56 @@ getLoweringStages(ArrayRef<std::string> disabledPasses, int panelWidth) {
   };
 }
 
+namespace {
+
+/// The options of every `kiln-stage-<name>` pipeline: the driver's options
+/// that change the passes of a stage.
+struct StageOptions : PassPipelineOptions<StageOptions> {
+  Option<int> panelWidth{
+      *this, "panel-width",
+      llvm::cl::desc("GEMM panel width weights are packed for (kiln picks "
+                     "32 with AVX-512, else 16)"),
+      llvm::cl::init(16)};
+  Option<std::string> entry{
+      *this, "entry",
+      llvm::cl::desc("The entry function, as kiln's --entry (default: every "
+                     "public function with a body)")};
+  ListOption<std::string> disabledPasses{
+      *this, "disable-pass",
+      llvm::cl::desc("Optional passes to skip, as kiln's --disable-pass")};
+};
+
+} // namespace
+
+void registerLoweringStagePipelines() {
+  for (const LoweringStage &stage : getLoweringStages()) {
+    StringRef name = stage.name;
+    registerPassPipeline(
+        ("kiln-stage-" + name).str(),
+        ("Stage '" + name + "' of kiln compile: " + stage.summary).str(),
+        [name](OpPassManager &pm, StringRef text,
+               function_ref<LogicalResult(const Twine &)> errorHandler) {
+          StageOptions options;
+          if (failed(options.parseFromString(text)))
+            return failure();
+          std::vector<std::string> disabled(options.disabledPasses.begin(),
+                                            options.disabledPasses.end());
+          for (const std::string &pass : disabled)
+            if (!llvm::is_contained(getOptionalPasses(), pass))
+              return errorHandler("disable-pass=" + pass +
+                                  ": not an optional pass");
+          for (const LoweringStage &built :
+               getLoweringStages(disabled, options.panelWidth, options.entry))
+            if (name == built.name)
+              return parsePassPipeline(built.pipeline, pm);
+          return failure();
+        },
+        [](function_ref<void(const mlir::detail::PassOptions &)> handler) {
+          handler(StageOptions());
+        });
+  }
+}
+
 FailureOr<SmallVector<func::FuncOp>> findEntryFunctions(ModuleOp module,
                                                         StringRef name) {
   SmallVector<func::FuncOp> entries;
@@ -131,19 +189,19 @@ FailureOr<SmallVector<func::FuncOp>> findEntryFunctions(ModuleOp module,
 
 static FailureOr<std::string> dtypeName(Location loc, Type type) {
   if (type.isF32())
-    return std::string("f32");
+    return std::string(contract::kDTypeF32);
   if (type.isF64())
-    return std::string("f64");
+    return std::string(contract::kDTypeF64);
   if (type.isF16())
-    return std::string("f16");
+    return std::string(contract::kDTypeF16);
   if (type.isBF16())
-    return std::string("bf16");
+    return std::string(contract::kDTypeBF16);
   if (type.isInteger(64))
-    return std::string("i64");
+    return std::string(contract::kDTypeI64);
   if (type.isInteger(32))
-    return std::string("i32");
+    return std::string(contract::kDTypeI32);
   if (type.isInteger(1))
-    return std::string("i1");
+    return std::string(contract::kDTypeI1);
   return emitError(loc) << "the runtime has no dtype for " << type;
 }
 
@@ -190,21 +248,22 @@ void markIndexInputs(ArrayRef<func::FuncOp> entries) {
 /// (arguments, then the results that are not states, as out-parameters).
 static FailureOr<nlohmann::json> buildEntrySignature(func::FuncOp entry) {
   nlohmann::json args = nlohmann::json::array();
-  auto add = [&](Type type, StringRef name, const char *role,
+  auto add = [&](Type type, StringRef name, contract::ArgRole role,
                  Location loc) -> LogicalResult {
     auto tensor = dyn_cast<RankedTensorType>(type);
     if (!tensor || !tensor.hasStaticShape())
       return emitError(loc)
-             << role << " '" << name
+             << contract::argRoleName(role) << " '" << name
              << "' must be a statically shaped tensor, got " << type;
     FailureOr<std::string> dtype = dtypeName(loc, tensor.getElementType());
     if (failed(dtype))
       return failure();
-    args.push_back({{"name", name.str()},
-                    {"role", role},
-                    {"dtype", *dtype},
-                    {"shape", std::vector<int64_t>(tensor.getShape().begin(),
-                                                   tensor.getShape().end())}});
+    args.push_back({{contract::kArgNameKey, name.str()},
+                    {contract::kArgRoleKey, contract::argRoleName(role)},
+                    {contract::kArgDTypeKey, *dtype},
+                    {contract::kArgShapeKey,
+                     std::vector<int64_t>(tensor.getShape().begin(),
+                                          tensor.getShape().end())}});
     return success();
   };
   auto addIndexBound = [&](unsigned i) {
@@ -216,13 +275,14 @@ static FailureOr<nlohmann::json> buildEntrySignature(func::FuncOp entry) {
     Type type = entry.getArgument(i).getType();
     LogicalResult added = success();
     if (auto weight = entry.getArgAttrOfType<StringAttr>(i, kWeightAttr))
-      added = add(type, weight.getValue(), "weight", loc);
+      added = add(type, weight.getValue(), contract::ArgRole::Weight, loc);
     else if (auto state = entry.getArgAttrOfType<StringAttr>(i, kStateAttr))
-      added = add(type, state.getValue(), "state", loc);
+      added = add(type, state.getValue(), contract::ArgRole::State, loc);
     else if (auto name = entry.getArgAttrOfType<StringAttr>(i, kNameAttr))
-      added = add(type, name.getValue(), "input", loc);
+      added = add(type, name.getValue(), contract::ArgRole::Input, loc);
     else
-      added = add(type, "arg" + std::to_string(i), "input", loc);
+      added =
+          add(type, "arg" + std::to_string(i), contract::ArgRole::Input, loc);
     if (failed(added))
       return failure();
     addIndexBound(i);
@@ -234,10 +294,12 @@ static FailureOr<nlohmann::json> buildEntrySignature(func::FuncOp entry) {
       continue;
     auto name = entry.getResultAttrOfType<StringAttr>(i, kNameAttr);
     std::string text = name ? name.str() : "result" + std::to_string(i);
-    if (failed(add(entry.getResultTypes()[i], text, "output", entry.getLoc())))
+    if (failed(add(entry.getResultTypes()[i], text, contract::ArgRole::Output,
+                   entry.getLoc())))
       return failure();
   }
-  return nlohmann::json{{"name", entry.getSymName().str()}, {"args", args}};
+  return nlohmann::json{{contract::kEntryNameKey, entry.getSymName().str()},
+                        {contract::kEntryArgsKey, args}};
 }
 
 /// Checks that every state result returns the state argument of the same
@@ -276,7 +338,9 @@ FailureOr<std::string> buildModelSignature(ModuleOp module,
       return module.emitError()
              << "'" << kMetadataAttr << "' must be a JSON object";
   }
-  return nlohmann::json{{"entries", list}, {"metadata", metadata}}.dump();
+  return nlohmann::json{{contract::kSignatureEntriesKey, list},
+                        {contract::kSignatureMetadataKey, metadata}}
+      .dump();
 }
 
 /// The static shape of a kernel operand, seen through the casts to the
@@ -354,43 +418,6 @@ void recordKernelScratch(ModuleOp module, std::string &signatureJson) {
                                  {"norm_width", normWidth},
                                  {"head_dim", headDim}};
   signatureJson = signature.dump();
-}
-
-void markConsumedWeights(ModuleOp module) {
-  auto prepare =
-      module.lookupSymbol<func::FuncOp>(tfm::kPrepareWeightsEntry);
-  if (!prepare)
-    return;
-  llvm::StringSet<> readElsewhere;
-  for (auto func : module.getOps<func::FuncOp>()) {
-    if (func == prepare || func.isExternal())
-      continue;
-    for (unsigned i = 0; i < func.getNumArguments(); ++i)
-      if (auto weight = func.getArgAttrOfType<StringAttr>(i, kWeightAttr))
-        readElsewhere.insert(weight.getValue());
-  }
-  UnitAttr mark = UnitAttr::get(module.getContext());
-  for (unsigned i = 0; i < prepare.getNumArguments(); ++i)
-    if (auto weight = prepare.getArgAttrOfType<StringAttr>(i, kWeightAttr))
-      if (!readElsewhere.contains(weight.getValue()))
-        prepare.setArgAttr(i, "kiln.consumed_weight", mark);
-}
-
-void prepareEntryForBufferization(func::FuncOp entry) {
-  MLIRContext *ctx = entry.getContext();
-  auto notWritable = BoolAttr::get(ctx, false);
-  for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
-    // Weights may be mapped read-only: never bufferize a write into one.
-    if (entry.getArgAttr(i, kWeightAttr))
-      entry.setArgAttr(i, "bufferization.writable", notWritable);
-    for (StringRef name : {kNameAttr, kWeightAttr, kStateAttr, kIndexBoundAttr})
-      entry.removeArgAttr(i, name);
-  }
-  // Result states stay marked: kiln-drop-state-results removes them after
-  // bufferization.
-  for (unsigned i = 0; i < entry.getNumResults(); ++i)
-    entry.removeResultAttr(i, StringAttr::get(ctx, kNameAttr));
-  entry->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
 }
 
 } // namespace kiln

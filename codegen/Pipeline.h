@@ -13,9 +13,9 @@
 
 namespace kiln {
 
-/// One step of the lowering, run as a textual pass pipeline on the module so
-/// that `kiln-opt --pass-pipeline='builtin.module(PIPELINE)'` replays any
-/// step by hand.
+/// One step of the lowering, run as a textual pass pipeline on the module.
+/// `kiln-opt --kiln-stage-<name>` replays it exactly (see
+/// registerLoweringStagePipelines).
 struct LoweringStage {
   /// Name used for `--dump-ir` files and `--emit` stops.
   const char *name;
@@ -27,10 +27,18 @@ struct LoweringStage {
 
 /// The stages from tfm to the llvm dialect, in order, without the passes in
 /// `disabledPasses`. `panelWidth` is the GEMM micro-kernel tile width of the
-/// target that weights are packed for (32 with AVX-512, else 16).
+/// target that weights are packed for (32 with AVX-512, else 16). `entry` is
+/// the function to compile (empty: every public function with a body).
 std::vector<LoweringStage>
 getLoweringStages(llvm::ArrayRef<std::string> disabledPasses = {},
-                  int panelWidth = 16);
+                  int panelWidth = 16, llvm::StringRef entry = {});
+
+/// Registers every stage as the pass pipeline `kiln-stage-<name>`, built by
+/// getLoweringStages with the options `panel-width`, `entry` and
+/// `disable-pass` (repeatable, comma-separated): kiln-opt then replays what
+/// `kiln compile --emit mlir --stop-after <name>` does to the previous
+/// stage's output.
+void registerLoweringStagePipelines();
 
 /// Names of the optional passes that `--disable-pass` may turn off.
 llvm::ArrayRef<llvm::StringRef> getOptionalPasses();
@@ -62,11 +70,12 @@ findEntryFunctions(mlir::ModuleOp module, llvm::StringRef name);
 /// smallest indexed size. Call it on the tfm module, before lowering.
 void markIndexInputs(llvm::ArrayRef<mlir::func::FuncOp> entries);
 
-/// JSON describing every entry for the runtime (see runtime/session/Signature.h):
-/// per entry, the arguments in call order with names, roles (input, weight,
-/// state, output), dtypes and shapes, and the index bounds markIndexInputs
-/// found; plus the module's metadata. Call it after weights are outlined and
-/// before bufferization.
+/// JSON describing every entry for the runtime (see
+/// runtime/session/Signature.h): per entry, the arguments in call order with
+/// names, roles (input, weight, state, output), dtypes and shapes, and the
+/// index bounds markIndexInputs found; plus the module's metadata. Call it
+/// after weights are outlined and before the "bufferized" stage, whose
+/// kiln-prepare-entries removes the names.
 mlir::FailureOr<std::string>
 buildModelSignature(mlir::ModuleOp module,
                     llvm::ArrayRef<mlir::func::FuncOp> entries);
@@ -77,16 +86,6 @@ buildModelSignature(mlir::ModuleOp module,
 /// runtime allocates the kernels' scratch up front. Adds nothing when an
 /// operand's shape is not static.
 void recordKernelScratch(mlir::ModuleOp module, std::string &signatureJson);
-
-/// Marks with `kiln.consumed_weight` the weight arguments of prepare_weights
-/// that no other function reads, for kiln-release-consumed-weights. Call it
-/// with the signature, before prepareEntryForBufferization drops the names.
-void markConsumedWeights(mlir::ModuleOp module);
-
-/// Once the signature holds the names: removes the tfm attributes (LLVM
-/// translation would warn about them), marks weights read-only for
-/// bufferization and asks for a C interface.
-void prepareEntryForBufferization(mlir::func::FuncOp entry);
 
 } // namespace kiln
 

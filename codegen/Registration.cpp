@@ -3,6 +3,7 @@
 #include "codegen/Registration.h"
 
 #include "codegen/Passes.h"
+#include "codegen/Pipeline.h"
 #include "dialect/TfmOps.h"
 #include "passes/Passes.h"
 
@@ -22,6 +23,7 @@ void registerKilnPasses() {
   mlir::registerAllPasses();
   tfm::registerTfmPasses();
   registerCodegenPasses();
+  registerLoweringStagePipelines();
 }
 
 } // namespace kiln

@@ -12,7 +12,8 @@ namespace kiln {
 void registerKilnDialects(mlir::DialectRegistry &registry);
 
 /// The tfm passes, the codegen passes and the upstream passes that the
-/// lowering pipeline names.
+/// lowering pipeline names, and the pipeline of each stage
+/// (`kiln-stage-<name>`).
 void registerKilnPasses();
 
 } // namespace kiln

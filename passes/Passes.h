@@ -4,6 +4,8 @@
 #define KILN_PASSES_PASSES_H
 
 #include "dialect/TfmOps.h"
+#include "runtime/Contract.h"
+
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Pass/Pass.h"
 #include "llvm/ADT/SetVector.h"
@@ -44,9 +46,10 @@ mlir::LogicalResult
 collectWeightExpression(mlir::Value value,
                         llvm::SetVector<mlir::Operation *> &ops);
 
-/// The load-time entry of tfm-hoist-weight-expressions (runtime/session/Signature.h
-/// knows it by the same name).
-inline constexpr llvm::StringLiteral kPrepareWeightsEntry = "prepare_weights";
+/// The load-time entry of tfm-hoist-weight-expressions, which the runtime
+/// calls once at load (runtime/Contract.h).
+inline constexpr llvm::StringRef kPrepareWeightsEntry =
+    contract::kPrepareWeightsEntry;
 
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"

@@ -14,6 +14,7 @@
 #include "codegen/Passes.h"
 #include "codegen/linalg/Ukernels.h"
 #include "dialect/TfmOps.h"
+#include "runtime/Contract.h"
 
 #include "mlir/IR/PatternMatch.h"
 
@@ -77,12 +78,12 @@ LogicalResult rewriteAsKernelCall(RewriterBase &rewriter, ModuleOp module,
     Type lengthsType =
         kiln::getDynamicStridedType(rewriter.getI64Type(), /*rank=*/1);
     kernel = kiln::declareUkernel(
-        module, "kiln_attention_lengths_f32",
+        module, kiln::contract::kAttentionLengthsKernel,
         FunctionType::get(
             ctx, {operand, operand, operand, lengthsType, operand, scale}, {}));
   } else {
     kernel = kiln::declareUkernel(
-        module, "kiln_attention_f32",
+        module, kiln::contract::kAttentionKernel,
         FunctionType::get(
             ctx,
             {operand, operand, operand, operand, rewriter.getI64Type(), scale},
@@ -109,9 +110,13 @@ LogicalResult rewriteAsKernelCall(RewriterBase &rewriter, ModuleOp module,
   if (merge)
     output.operand = headSwapView(rewriter, loc, output.operand);
   args.push_back(output.operand);
-  if (!lengths)
+  if (!lengths) {
+    auto mask = op.getMask() == MaskKind::causal
+                    ? kiln::contract::AttentionMask::Causal
+                    : kiln::contract::AttentionMask::None;
     args.push_back(arith::ConstantIntOp::create(
-        rewriter, loc, op.getMask() == MaskKind::causal ? 1 : 0, 64));
+        rewriter, loc, static_cast<int64_t>(mask), 64));
+  }
   args.push_back(
       arith::ConstantOp::create(rewriter, loc, op.getScaleAttr()).getResult());
   func::CallOp::create(rewriter, loc, kernel, args);

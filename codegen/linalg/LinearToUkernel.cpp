@@ -13,6 +13,7 @@
 #include "codegen/Passes.h"
 #include "codegen/linalg/Ukernels.h"
 #include "dialect/TfmOps.h"
+#include "runtime/Contract.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_KILNLINEARTOUKERNEL
@@ -24,6 +25,30 @@ using kiln::tfm::LinearOp;
 using kiln::tfm::PackPanelsOp;
 
 namespace {
+
+using kiln::contract::Activation;
+
+/// The kernel's code of a tfm activation: the two enums are kept apart, so
+/// that a new tfm activation is a compile error here until the kernel has it.
+Activation kernelActivation(kiln::tfm::Activation activation) {
+  switch (activation) {
+  case kiln::tfm::Activation::none:
+    return Activation::None;
+  case kiln::tfm::Activation::gelu:
+    return Activation::Gelu;
+  case kiln::tfm::Activation::gelu_tanh:
+    return Activation::GeluTanh;
+  case kiln::tfm::Activation::quick_gelu:
+    return Activation::QuickGelu;
+  case kiln::tfm::Activation::silu:
+    return Activation::Silu;
+  case kiln::tfm::Activation::relu:
+    return Activation::Relu;
+  case kiln::tfm::Activation::tanh:
+    return Activation::Tanh;
+  }
+  llvm_unreachable("unknown tfm activation");
+}
 
 LogicalResult rewriteAsKernelCall(RewriterBase &rewriter, ModuleOp module,
                                   LinearOp op) {
@@ -39,7 +64,7 @@ LogicalResult rewriteAsKernelCall(RewriterBase &rewriter, ModuleOp module,
   Type matrix = kiln::getDynamicStridedType(f32, 2);
   Type vector = kiln::getDynamicStridedType(f32, 1);
   func::FuncOp kernel = kiln::declareUkernel(
-      module, "kiln_linear_panels_f32",
+      module, kiln::contract::kLinearPanelsKernel,
       FunctionType::get(ctx,
                         {matrix, kiln::getDynamicStridedType(f32, 3), vector,
                          matrix, i64, i64, i64},
@@ -66,12 +91,11 @@ LogicalResult rewriteAsKernelCall(RewriterBase &rewriter, ModuleOp module,
   auto constant = [&](int64_t value) -> Value {
     return arith::ConstantIntOp::create(rewriter, loc, value, 64);
   };
-  // The activation codes are tfm's Activation enum values.
-  func::CallOp::create(
-      rewriter, loc, kernel,
-      ValueRange{input, panels, bias, output.operand, constant(0),
-                 constant(op.getBias() ? 1 : 0),
-                 constant(static_cast<int64_t>(op.getActivation()))});
+  func::CallOp::create(rewriter, loc, kernel,
+                       ValueRange{input, panels, bias, output.operand,
+                                  constant(0), constant(op.getBias() ? 1 : 0),
+                                  constant(static_cast<int64_t>(
+                                      kernelActivation(op.getActivation())))});
   Value result = kiln::kernelResultTensor(rewriter, loc, output);
   rewriter.replaceOp(op,
                      kiln::expandFromKernel(rewriter, loc, result, resultType));
@@ -87,7 +111,7 @@ LogicalResult rewritePackAsKernelCall(RewriterBase &rewriter, ModuleOp module,
     return rewriter.notifyMatchFailure(op, "not f32");
   Type f32 = rewriter.getF32Type();
   func::FuncOp kernel = kiln::declareUkernel(
-      module, "kiln_pack_panels_f32",
+      module, kiln::contract::kPackPanelsKernel,
       FunctionType::get(rewriter.getContext(),
                         {kiln::getDynamicStridedType(f32, 2),
                          kiln::getDynamicStridedType(f32, 3),

@@ -2,6 +2,7 @@
 
 #include "codegen/Passes.h"
 #include "codegen/linalg/Ukernels.h"
+#include "runtime/Contract.h"
 
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/PatternMatch.h"
@@ -57,7 +58,8 @@ LogicalResult rewriteAsKernelCall(RewriterBase &rewriter, ModuleOp module,
       cast && cast.getValue() != linalg::TypeFn::cast_signed)
     return rewriter.notifyMatchFailure(op, "unsigned cast");
 
-  StringRef name = batch ? "kiln_batch_matmul_f32" : "kiln_matmul_f32";
+  StringRef name = batch ? kiln::contract::kBatchMatmulKernel
+                         : kiln::contract::kMatmulKernel;
   Type operand = kiln::getDynamicStridedType(rewriter.getF32Type(), batch + 2);
   Type flag = rewriter.getI64Type();
   func::FuncOp kernel = kiln::declareUkernel(
@@ -141,7 +143,7 @@ LogicalResult rewritePanelsAsKernelCall(RewriterBase &rewriter, ModuleOp module,
   Type matrix = kiln::getDynamicStridedType(rewriter.getF32Type(), 2);
   Type panels = kiln::getDynamicStridedType(rewriter.getF32Type(), 3);
   func::FuncOp kernel = kiln::declareUkernel(
-      module, "kiln_matmul_panels_f32",
+      module, kiln::contract::kMatmulPanelsKernel,
       rewriter.getFunctionType({matrix, panels, matrix, rewriter.getI64Type()},
                                {}));
   rewriter.setInsertionPoint(op);

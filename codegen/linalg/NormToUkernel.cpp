@@ -11,6 +11,7 @@
 #include "codegen/Passes.h"
 #include "codegen/linalg/Ukernels.h"
 #include "dialect/TfmOps.h"
+#include "runtime/Contract.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_KILNNORMTOUKERNEL
@@ -40,13 +41,13 @@ void rewriteNorm(RewriterBase &rewriter, ModuleOp module, Operation *op,
   func::FuncOp kernel =
       isLayerNorm
           ? kiln::declareUkernel(
-                module, "kiln_layer_norm_f32",
+                module, kiln::contract::kLayerNormKernel,
                 FunctionType::get(ctx,
                                   {matrix, matrix, vector, vector, matrix, f32,
                                    rewriter.getI64Type()},
                                   {}))
           : kiln::declareUkernel(
-                module, "kiln_rms_norm_f32",
+                module, kiln::contract::kRmsNormKernel,
                 FunctionType::get(ctx, {matrix, vector, matrix, f32}, {}));
 
   rewriter.setInsertionPoint(op);

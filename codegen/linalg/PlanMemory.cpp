@@ -20,6 +20,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Passes.h"
+#include "runtime/Contract.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -34,11 +35,12 @@ using namespace mlir;
 
 namespace {
 
-/// Offsets are multiples of a cache line, the alignment the kernels expect.
-constexpr int64_t kAlignment = 64;
+/// Offsets are multiples of the alignment of the runtime's buffers (the
+/// arena's, too), which the kernels expect.
+constexpr int64_t kAlignment = kiln::contract::kBufferAlignment;
 
-/// Marks the arena argument of an entry.
-constexpr llvm::StringLiteral kArenaAttr = "kiln.arena";
+/// Marks the arena argument of an entry (its name in the signature too).
+constexpr llvm::StringRef kArenaAttr = kiln::contract::kArenaArgName;
 
 struct Temporary {
   memref::AllocOp alloc;
@@ -190,7 +192,7 @@ struct PlanMemoryPass : kiln::impl::KilnPlanMemoryBase<PlanMemoryPass> {
       b.setInsertionPoint(ret);
       memref::DeallocOp::create(b, loc, arena);
     }
-    func->setAttr("kiln.arena_bytes", b.getI64IntegerAttr(arenaBytes));
+    func->setAttr(kiln::kArenaBytesAttr, b.getI64IntegerAttr(arenaBytes));
   }
 };
 

@@ -21,10 +21,9 @@ namespace kiln {
 } // namespace kiln
 
 using namespace mlir;
+using kiln::kConsumedWeightAttr;
 
 namespace {
-
-constexpr llvm::StringLiteral kConsumedWeightAttr = "kiln.consumed_weight";
 
 /// The op of `block` that is, or contains, the last user of `buffer` or of
 /// any view of it; nullptr if nothing uses it.

@@ -1,6 +1,7 @@
 //===- Ukernels.cpp - Declaring and calling runtime micro-kernels ---------===//
 
 #include "codegen/linalg/Ukernels.h"
+#include "runtime/Contract.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -78,9 +79,9 @@ Value bufferForKernel(OpBuilder &builder, Location loc, Value tensor,
 
 KernelResult allocateKernelResult(OpBuilder &builder, Location loc,
                                   ArrayRef<int64_t> shape, Type elementType) {
-  Value buffer =
-      memref::AllocOp::create(builder, loc, MemRefType::get(shape, elementType),
-                              builder.getI64IntegerAttr(64));
+  Value buffer = memref::AllocOp::create(
+      builder, loc, MemRefType::get(shape, elementType),
+      builder.getI64IntegerAttr(kiln::contract::kBufferAlignment));
   return {buffer, castToDynamicStrided(builder, loc, buffer)};
 }
 

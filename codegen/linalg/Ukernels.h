@@ -3,8 +3,9 @@
 // Generated code calls the runtime's hand-written kernels (runtime/kernels/)
 // through private function declarations marked `llvm.emit_c_interface`: the
 // runtime implements `_mlir_ciface_<name>`, which takes memref descriptors by
-// pointer. Operands are cast to fully dynamic strided memrefs so that one
-// declaration serves every shape and view.
+// pointer. The kernels' names and codes are runtime/Contract.h's. Operands are
+// cast to fully dynamic strided memrefs so that one declaration serves every
+// shape and view.
 //
 //===----------------------------------------------------------------------===//
 
@@ -36,8 +37,9 @@ mlir::Value castToDynamicStrided(mlir::OpBuilder &builder, mlir::Location loc,
 mlir::Value bufferForKernel(mlir::OpBuilder &builder, mlir::Location loc,
                             mlir::Value tensor, unsigned rank);
 
-/// A fresh, 64-byte aligned buffer for a kernel's output of `shape`, and
-/// the cast of it to pass to the kernel.
+/// A fresh buffer for a kernel's output of `shape`, aligned as the runtime's
+/// buffers are (contract::kBufferAlignment), and the cast of it to pass to
+/// the kernel.
 struct KernelResult {
   mlir::Value buffer;
   mlir::Value operand;

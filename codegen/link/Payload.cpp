@@ -241,7 +241,7 @@ bool appendPayload(StringRef executable, ArrayRef<PayloadFile> files,
   for (const PayloadFile &file : files) {
     offset = alignTo(offset, contract::kPayloadAlignment);
     uint64_t size = 0;
-    if (endsWith(file.name, ".safetensors")) {
+    if (endsWith(file.name, contract::kSafetensorsSuffix)) {
       if (!writeAlignedSafetensors(file, out.get(), outPath, offset, size,
                                    error))
         return false;
@@ -257,10 +257,13 @@ bool appendPayload(StringRef executable, ArrayRef<PayloadFile> files,
                           outPath, error))
         return false;
     }
-    index.push_back({{"name", file.name}, {"offset", offset}, {"size", size}});
+    index.push_back({{contract::kPayloadIndexNameKey, file.name},
+                     {contract::kPayloadIndexOffsetKey, offset},
+                     {contract::kPayloadIndexSizeKey, size}});
     offset += size;
   }
-  std::string indexText = nlohmann::json{{"files", index}}.dump();
+  std::string indexText =
+      nlohmann::json{{contract::kPayloadIndexFilesKey, index}}.dump();
   contract::PayloadTrailer trailer;
   std::memcpy(trailer.magic, contract::kPayloadMagic, sizeof(trailer.magic));
   trailer.indexOffset = offset;

@@ -62,7 +62,8 @@ std::unique_ptr<TargetMachine> createTargetMachine(StringRef cpu,
 /// descriptor pointer of the entry's C interface, so the runtime can call an
 /// entry of any signature.
 static Function *addEntryWrapper(Module &module, StringRef entryName) {
-  Function *entry = module.getFunction(("_mlir_ciface_" + entryName).str());
+  Function *entry = module.getFunction(
+      (Twine(contract::kCInterfacePrefix) + entryName).str());
   if (!entry)
     return nullptr;
   LLVMContext &ctx = module.getContext();
@@ -107,14 +108,16 @@ static std::string escapeForAssembler(StringRef path) {
   return escaped;
 }
 
-/// `kiln_embedded_files[]` = {name, data, size} per file. The bytes come in
-/// through `.incbin`: the assembler streams each file into a read-only
-/// section, so they never pass through IR.
+/// `kiln_embedded_files[]` = {name, data, size} per file (a
+/// contract::EmbeddedFile each). The bytes come in through `.incbin`: the
+/// assembler streams each file into a read-only section, so they never pass
+/// through IR.
 static bool addEmbeddedFiles(Module &module, ArrayRef<EmbeddedFile> files,
                              std::string &error) {
   LLVMContext &ctx = module.getContext();
   Type *ptrType = PointerType::getUnqual(ctx);
   Type *sizeType = Type::getInt64Ty(ctx);
+  // contract::EmbeddedFile: {name, data, size}.
   StructType *entryType = StructType::get(ctx, {ptrType, ptrType, sizeType});
   std::vector<Constant *> entries;
   std::string assembly;
@@ -139,10 +142,10 @@ static bool addEmbeddedFiles(Module &module, ArrayRef<EmbeddedFile> files,
   }
   if (!assembly.empty())
     module.appendModuleInlineAsm(assembly + "\t.text\n");
-  addConstantGlobal(module, "kiln_embedded_files",
-                    ConstantArray::get(ArrayType::get(entryType, entries.size()),
-                                       entries));
-  addConstantGlobal(module, "kiln_embedded_file_count",
+  addConstantGlobal(
+      module, contract::kEmbeddedFilesSymbol,
+      ConstantArray::get(ArrayType::get(entryType, entries.size()), entries));
+  addConstantGlobal(module, contract::kEmbeddedFileCountSymbol,
                     ConstantInt::get(sizeType, entries.size()));
   return true;
 }
@@ -175,27 +178,27 @@ translateToLLVMIR(mlir::ModuleOp module, LLVMContext &context,
     }
     wrappers.push_back(wrapper);
   }
-  addConstantGlobal(*llvmModule, "kiln_model_entries",
-                    ConstantArray::get(ArrayType::get(ptrType, wrappers.size()),
-                                       wrappers));
-  addConstantGlobal(*llvmModule, "kiln_model_entry_count",
-                    ConstantInt::get(Type::getInt64Ty(context),
-                                     wrappers.size()));
-  addConstantGlobal(*llvmModule, "kiln_model_signature",
-                    ConstantDataArray::getString(context,
-                                                 contents.signatureJson, true));
+  addConstantGlobal(
+      *llvmModule, contract::kModelEntriesSymbol,
+      ConstantArray::get(ArrayType::get(ptrType, wrappers.size()), wrappers));
+  addConstantGlobal(
+      *llvmModule, contract::kModelEntryCountSymbol,
+      ConstantInt::get(Type::getInt64Ty(context), wrappers.size()));
+  addConstantGlobal(
+      *llvmModule, contract::kModelSignatureSymbol,
+      ConstantDataArray::getString(context, contents.signatureJson, true));
   std::string error;
   if (!addEmbeddedFiles(*llvmModule, contents.embeddedFiles, error)) {
     module.emitError() << error;
     return nullptr;
   }
   if (contents.payloadFileCount)
-    addConstantGlobal(*llvmModule, kiln::contract::kPayloadFileCountSymbol,
-                      ConstantInt::get(Type::getInt64Ty(context),
-                                       contents.payloadFileCount));
+    addConstantGlobal(
+        *llvmModule, contract::kPayloadFileCountSymbol,
+        ConstantInt::get(Type::getInt64Ty(context), contents.payloadFileCount));
   if (!contents.externalWeights.empty())
     addConstantGlobal(
-        *llvmModule, "kiln_default_weights_path",
+        *llvmModule, contract::kDefaultWeightsPathSymbol,
         ConstantDataArray::getString(
             context, llvm::join(contents.externalWeights, "\n"), true));
   return llvmModule;

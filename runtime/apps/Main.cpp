@@ -15,12 +15,14 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/Contract.h"
 #include "runtime/apps/AppMain.h"
 #include "runtime/session/Payload.h"
 #include "runtime/session/Session.h"
 
 #include <cstdint>
 #include <iostream>
+#include <string_view>
 
 extern "C" {
 extern const char kiln_model_signature[];
@@ -31,6 +33,20 @@ extern const uint64_t kiln_embedded_file_count __attribute__((weak));
 extern const char kiln_default_weights_path[] __attribute__((weak));
 extern const uint64_t kiln_payload_file_count __attribute__((weak));
 }
+
+// The compiler defines these symbols under the names of runtime/Contract.h;
+// an identifier cannot be spelled from a constant, so each is checked.
+#define KILN_CHECK_SYMBOL(symbol, name)                                        \
+  static_assert(std::string_view(#symbol) == kiln::contract::name,             \
+                #symbol " is not kiln::contract::" #name)
+KILN_CHECK_SYMBOL(kiln_model_signature, kModelSignatureSymbol);
+KILN_CHECK_SYMBOL(kiln_model_entries, kModelEntriesSymbol);
+KILN_CHECK_SYMBOL(kiln_model_entry_count, kModelEntryCountSymbol);
+KILN_CHECK_SYMBOL(kiln_embedded_files, kEmbeddedFilesSymbol);
+KILN_CHECK_SYMBOL(kiln_embedded_file_count, kEmbeddedFileCountSymbol);
+KILN_CHECK_SYMBOL(kiln_default_weights_path, kDefaultWeightsPathSymbol);
+KILN_CHECK_SYMBOL(kiln_payload_file_count, kPayloadFileCountSymbol);
+#undef KILN_CHECK_SYMBOL
 
 int main(int argc, char **argv) {
   kiln::ModelSymbols model;

@@ -1,7 +1,6 @@
 //===- Attention.cpp - Fused fp32 attention kernel ------------------------===//
 //
 // See Attention.h. Layout of this file:
-//   - the vectorized exp (Cody-Waite reduction, Cephes polynomial),
 //   - the row-group kernels, one per instruction set: for up to kRows query
 //     rows and one packed key tile, scores (Q K^T), the online-softmax update
 //     and P V into the output accumulator,
@@ -23,13 +22,15 @@
 // reduces 16 lanes in a fixed tree; acc is rescaled, then gets an fma chain
 // over the tile's keys in order. All of it depends only on the tiling, which
 // depends only on the shape: bit-identical results for any team size, and for
-// the AVX2 and AVX-512 kernels (which use the same exp and the same orders).
+// the AVX2 and AVX-512 kernels (which use the same exp, VectorMath.h's with
+// Cephes' polynomial, and the same orders).
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/kernels/Attention.h"
-#include "runtime/threads/ThreadPool.h"
 #include "runtime/kernels/KernelSupport.h"
+#include "runtime/kernels/VectorMath.h"
+#include "runtime/threads/ThreadPool.h"
 
 #include <algorithm>
 #include <atomic>
@@ -38,20 +39,13 @@
 #include <cstdlib>
 #include <cstring>
 
-#if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#define KILN_ATTENTION_AVX2 1
-#else
-#define KILN_ATTENTION_AVX2 0
-#endif
-
 using kiln::ThreadPool;
 using kiln::kernels::AttentionMask;
 
 namespace {
 
-/// Fatal error: a caller passed operands that do not fit together.
-using kiln::kernels::detail::failKernel;
+// failKernel, IsaChoice, ScratchBuffer, transpose8x8 and the vector math.
+using namespace kiln::kernels::detail;
 
 constexpr int64_t kBQ = 64; // query rows of a work item
 constexpr int64_t kBK = 64; // keys of a tile (four zmm of scores per row)
@@ -82,88 +76,11 @@ struct RowGroup {
   int64_t accStride;
 };
 
-// exp(x) for x <= 88, to about 1 ulp, as Cephes' expf: x = n ln2 + r with
-// |r| <= ln2 / 2 (ln2 split in two for an exact n * ln2hi), exp(r) by a
-// degree-7 polynomial, times 2^n. Results below FLT_MIN (x < ln FLT_MIN) are
-// flushed to zero, and so is exp(-inf). Every implementation below performs
-// the same operations, so all give the same bits.
-constexpr float kExpLow = -87.3365448f; // ln(FLT_MIN)
-constexpr float kExpHigh = 88.0f;
-constexpr float kLog2e = 1.44269504088896341f;
-constexpr float kLn2Hi = 0.693359375f;
-constexpr float kLn2Lo = -2.12194440e-4f;
-constexpr float kExpP0 = 1.9875691500e-4f;
-constexpr float kExpP1 = 1.3981999507e-3f;
-constexpr float kExpP2 = 8.3334519073e-3f;
-constexpr float kExpP3 = 4.1665795894e-2f;
-constexpr float kExpP4 = 1.6666665459e-1f;
-constexpr float kExpP5 = 5.0000001201e-1f;
-
-/// The team for `work` multiply-adds in `items` work items, given the
-/// caller's cap: serial inside a parallel region.
-int teamSizeFor(int64_t work, int64_t items, int maxThreads) {
-  if (ThreadPool::inParallel())
-    return 1;
-  int64_t threads =
-      maxThreads > 0 ? maxThreads : ThreadPool::global().numThreads();
-  threads = std::min(threads, std::max<int64_t>(1, work / kMinWorkPerThread));
-  threads = std::min(threads, items);
-  return static_cast<int>(std::max<int64_t>(1, threads));
-}
-
-#if KILN_ATTENTION_AVX2
-
-using kiln::kernels::detail::transpose8x8;
+#if KILN_KERNELS_AVX2
 
 //===----------------------------------------------------------------------===//
 // AVX2 row-group kernel
 //===----------------------------------------------------------------------===//
-
-/// Sum of 8 lanes: halves, then pairs, then the last two.
-inline float reduceAdd8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
-/// Maximum of 8 lanes (exact: the order does not matter).
-inline float reduceMax8(__m256 v) {
-  __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_max_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_max_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
-inline __m256 exp256(__m256 x) {
-  __m256 low = _mm256_set1_ps(kExpLow);
-  __m256 under = _mm256_cmp_ps(x, low, _CMP_LT_OQ);
-  // Operand order propagates NaN.
-  x = _mm256_min_ps(_mm256_set1_ps(kExpHigh), _mm256_max_ps(low, x));
-  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)),
-                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Hi), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Lo), r);
-  __m256 y = _mm256_set1_ps(kExpP0);
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(kExpP1));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(kExpP2));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(kExpP3));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(kExpP4));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(kExpP5));
-  y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), r);
-  y = _mm256_add_ps(y, _mm256_set1_ps(1.0f));
-  // 2^n from its exponent bits: n is in [-126, 127].
-  __m256i e = _mm256_slli_epi32(
-      _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_andnot_ps(under, _mm256_mul_ps(y, _mm256_castsi256_ps(e)));
-}
-
-/// Lanes [0, n) of 8 set (n clamped to [0, 8]).
-inline __m256i firstLanes8(int64_t n) {
-  n = std::min<int64_t>(std::max<int64_t>(n, 0), 8);
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
-                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
 
 /// Scores of R rows for keys [16c, 16c + 16) of the tile into s.
 template <int R> void scores256(const RowGroup &g, int c, float (*s)[kBK]) {
@@ -243,7 +160,7 @@ template <int R> void rowGroup256(const RowGroup &g) {
     diff[i] = vis > 0 ? mOld - mNew[i] : 0.0f;
   }
   alignas(32) float alpha[8];
-  _mm256_store_ps(alpha, exp256(_mm256_load_ps(diff)));
+  _mm256_store_ps(alpha, exp256<kExpCephes>(_mm256_load_ps(diff)));
 
   alignas(32) float p[R][kBK];
   for (int i = 0; i < R; ++i) {
@@ -251,7 +168,8 @@ template <int R> void rowGroup256(const RowGroup &g) {
     __m256 mi = _mm256_set1_ps(mNew[i]);
     __m256 sum[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     for (int h = 0; h < 2 * chunks; ++h) {
-      __m256 e = exp256(_mm256_sub_ps(_mm256_load_ps(s[i] + 8 * h), mi));
+      __m256 e =
+          exp256<kExpCephes>(_mm256_sub_ps(_mm256_load_ps(s[i] + 8 * h), mi));
       e = _mm256_and_ps(e, _mm256_castsi256_ps(firstLanes8(vis - 8 * h)));
       _mm256_store_ps(p[i] + 8 * h, e);
       sum[h & 1] = h < 2 ? e : _mm256_add_ps(sum[h & 1], e);
@@ -313,47 +231,13 @@ struct Avx2Kernels {
 // AVX-512 row-group kernel (run-time selected)
 //===----------------------------------------------------------------------===//
 
-#define KILN_ATTENTION_AVX512                                                  \
-  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
-
-// GCC 12's unmasked AVX-512 intrinsics (max, scalef, casts, ...) pass a
-// self-initialized _mm512_undefined_ps() that -Wmaybe-uninitialized reports.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
-KILN_ATTENTION_AVX512 inline __m512 exp512(__m512 x) {
-  __m512 low = _mm512_set1_ps(kExpLow);
-  __mmask16 under = _mm512_cmp_ps_mask(x, low, _CMP_LT_OQ);
-  x = _mm512_min_ps(_mm512_set1_ps(kExpHigh), _mm512_max_ps(low, x));
-  __m512 n =
-      _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)),
-                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Hi), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Lo), r);
-  __m512 y = _mm512_set1_ps(kExpP0);
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(kExpP1));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(kExpP2));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(kExpP3));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(kExpP4));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(kExpP5));
-  y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), r);
-  y = _mm512_add_ps(y, _mm512_set1_ps(1.0f));
-  return _mm512_maskz_mov_ps(static_cast<__mmask16>(~under),
-                             _mm512_scalef_ps(y, n));
-}
-
-/// Lanes [0, n) of 16 set (n clamped to [0, 16]).
-KILN_ATTENTION_AVX512 inline __mmask16 firstLanes16(int64_t n) {
-  return n >= 16 ? 0xFFFF : n <= 0 ? 0 : static_cast<__mmask16>((1u << n) - 1);
-}
+KILN_BEGIN_AVX512_CODE
 
 /// Scores and the online-softmax update of R rows on NV 16-key chunks: the
 /// scores stay in registers (R * NV zmm); P goes to p, exp(m_old - m) to alpha.
 template <int R, int NV>
-KILN_ATTENTION_AVX512 void softmax512(const RowGroup &g, float (*p)[kBK],
-                                      float *alpha) {
+KILN_AVX512_TARGET void softmax512(const RowGroup &g, float (*p)[kBK],
+                                   float *alpha) {
   __m512 s[R][NV];
   for (int i = 0; i < R; ++i)
     for (int c = 0; c < NV; ++c)
@@ -382,35 +266,32 @@ KILN_ATTENTION_AVX512 void softmax512(const RowGroup &g, float (*p)[kBK],
       mx = _mm512_max_ps(mx, s[i][c]);
     }
     float mOld = g.m[i];
-    float rowMax = reduceMax8(_mm256_max_ps(_mm512_castps512_ps256(mx),
-                                            _mm512_extractf32x8_ps(mx, 1)));
-    mNew[i] = vis > 0 ? std::max(mOld, rowMax) : mOld;
+    mNew[i] = vis > 0 ? std::max(mOld, reduceMax16(mx)) : mOld;
     diff[i] = vis > 0 ? mOld - mNew[i] : 0.0f;
   }
-  _mm512_storeu_ps(alpha, exp512(_mm512_load_ps(diff)));
+  _mm512_storeu_ps(alpha, exp512<kExpCephes>(_mm512_load_ps(diff)));
 
   for (int i = 0; i < R; ++i) {
     int vis = g.visible[i];
     __m512 mi = _mm512_set1_ps(mNew[i]);
     __m512 sum = _mm512_setzero_ps();
     for (int c = 0; c < NV; ++c) {
-      __m512 e = _mm512_maskz_mov_ps(firstLanes16(vis - 16 * c),
-                                     exp512(_mm512_sub_ps(s[i][c], mi)));
+      __m512 e =
+          _mm512_maskz_mov_ps(firstLanes16(vis - 16 * c),
+                              exp512<kExpCephes>(_mm512_sub_ps(s[i][c], mi)));
       _mm512_store_ps(p[i] + 16 * c, e);
       sum = c == 0 ? e : _mm512_add_ps(sum, e);
     }
-    float rowSum = reduceAdd8(_mm256_add_ps(_mm512_castps512_ps256(sum),
-                                            _mm512_extractf32x8_ps(sum, 1)));
-    g.l[i] = std::fma(g.l[i], alpha[i], rowSum);
+    g.l[i] = std::fma(g.l[i], alpha[i], reduceAdd16(sum));
     g.m[i] = mNew[i];
   }
 }
 
 /// acc[:, x0 : x0 + width) = acc * alpha + P V for R rows, NV zmm of width.
 template <int R, int NV>
-KILN_ATTENTION_AVX512 void
-accumulate512(const RowGroup &g, const float (*p)[kBK], const float *alpha,
-              int64_t x0, int64_t width) {
+KILN_AVX512_TARGET void accumulate512(const RowGroup &g, const float (*p)[kBK],
+                                      const float *alpha, int64_t x0,
+                                      int64_t width) {
   __mmask16 tail = firstLanes16(width - 16 * (NV - 1));
   __m512 acc[R][NV];
   for (int i = 0; i < R; ++i) {
@@ -442,7 +323,7 @@ accumulate512(const RowGroup &g, const float (*p)[kBK], const float *alpha,
   }
 }
 
-template <int R> KILN_ATTENTION_AVX512 void rowGroup512(const RowGroup &g) {
+template <int R> KILN_AVX512_TARGET void rowGroup512(const RowGroup &g) {
   alignas(64) float p[R][kBK];
   alignas(64) float alpha[16];
   switch ((g.keys + 15) / 16) {
@@ -480,7 +361,7 @@ template <int R> KILN_ATTENTION_AVX512 void rowGroup512(const RowGroup &g) {
 
 struct Avx512Kernels {
   static constexpr const char *name = "avx512";
-  KILN_ATTENTION_AVX512 static void rowGroup(const RowGroup &g) {
+  KILN_AVX512_TARGET static void rowGroup(const RowGroup &g) {
     switch (g.rows) {
     case 1:
       return rowGroup512<1>(g);
@@ -498,11 +379,9 @@ struct Avx512Kernels {
   }
 };
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+KILN_END_AVX512_CODE
 
-#else // !KILN_ATTENTION_AVX2
+#else // !KILN_KERNELS_AVX2
 
 //===----------------------------------------------------------------------===//
 // Portable row-group kernel
@@ -515,9 +394,9 @@ float expScalar(float x) {
   float n = std::nearbyint(x * kLog2e);
   float r = std::fma(-n, kLn2Hi, x);
   r = std::fma(-n, kLn2Lo, r);
-  float y = kExpP0;
-  for (float c : {kExpP1, kExpP2, kExpP3, kExpP4, kExpP5})
-    y = std::fma(y, r, c);
+  float y = kExpCephes.c[5];
+  for (int i = 4; i >= 0; --i)
+    y = std::fma(y, r, kExpCephes.c[i]);
   y = std::fma(y, r * r, r) + 1.0f;
   return std::ldexp(y, static_cast<int>(n));
 }
@@ -557,16 +436,16 @@ struct ScalarKernels {
   }
 };
 
-#endif // KILN_ATTENTION_AVX2
+#endif // KILN_KERNELS_AVX2
 
 //===----------------------------------------------------------------------===//
 // Driver
 //===----------------------------------------------------------------------===//
 
 /// The kernel's instruction set (AVX-512 where the CPU has it).
-kiln::kernels::detail::IsaChoice isa;
+IsaChoice isa;
 
-thread_local kiln::kernels::detail::ScratchBuffer scratch("kiln_attention_f32");
+thread_local ScratchBuffer scratch(kiln::contract::kAttentionKernel);
 
 /// One call: shapes, base pointers, strides (in elements), mask.
 struct Problem {
@@ -607,7 +486,7 @@ struct ScratchLayout {
 void packKeys(const float *k, int64_t rsK, int64_t csK, int64_t nk, int64_t d,
               float *kt) {
   int64_t done = 0;
-#if KILN_ATTENTION_AVX2
+#if KILN_KERNELS_AVX2
   if (csK == 1)
     done = packKeys256(k, rsK, nk, d, kt);
 #endif
@@ -738,8 +617,8 @@ template <typename Kernels> void run(const Problem &p, int maxThreads) {
     else
       pairsSeen += p.sq * keys;
   }
-  int threads =
-      teamSizeFor(pairsSeen * p.heads * (p.d + p.dv), items, maxThreads);
+  int threads = teamSize(pairsSeen * p.heads * (p.d + p.dv), kMinWorkPerThread,
+                         items, maxThreads);
   // Item t: the last query blocks first (causal: the most keys), so that
   // threads taking items in turn finish together.
   auto item = [&](int64_t t) {
@@ -773,7 +652,7 @@ void attentionChecked(const char *function, const Problem &p, int maxThreads) {
     failKernel(function, "padding mask without lengths");
   if (p.batch <= 0 || p.heads <= 0 || p.sq <= 0 || p.dv <= 0)
     return;
-#if KILN_ATTENTION_AVX2
+#if KILN_KERNELS_AVX2
   if (isa.useAvx512())
     run<Avx512Kernels>(p, maxThreads);
   else
@@ -830,7 +709,7 @@ bool detail::reserveAttentionScratch(const ScratchSizes &sizes) {
 void setAttentionIsaForTesting(GemmIsa choice) { isa.set(choice); }
 
 const char *attentionIsaName() {
-#if KILN_ATTENTION_AVX2
+#if KILN_KERNELS_AVX2
   return isa.useAvx512() ? Avx512Kernels::name : Avx2Kernels::name;
 #else
   return ScalarKernels::name;
@@ -917,23 +796,24 @@ extern "C" void _mlir_ciface_kiln_attention_f32(KilnMemRef<4> *q,
                                                 KilnMemRef<4> *v,
                                                 KilnMemRef<4> *out,
                                                 int64_t mask, float scale) {
-  const char *function = "kiln_attention_f32";
+  const char *function = kiln::contract::kAttentionKernel;
   Problem p = checkedProblem(function, q, k, v, out, scale);
-  if (mask != 0 && mask != 1) {
+  if (mask != static_cast<int64_t>(AttentionMask::None) &&
+      mask != static_cast<int64_t>(AttentionMask::Causal)) {
     char message[96];
     std::snprintf(message, sizeof(message),
                   "unknown mask kind %lld (0 none, 1 causal)",
                   static_cast<long long>(mask));
     failKernel(function, message);
   }
-  p.mask = mask == 1 ? AttentionMask::Causal : AttentionMask::None;
+  p.mask = static_cast<AttentionMask>(mask);
   attentionChecked(function, p, 0);
 }
 
 extern "C" void _mlir_ciface_kiln_attention_lengths_f32(
     KilnMemRef<4> *q, KilnMemRef<4> *k, KilnMemRef<4> *v,
     KilnIndexMemRef1 *lengths, KilnMemRef<4> *out, float scale) {
-  const char *function = "kiln_attention_lengths_f32";
+  const char *function = kiln::contract::kAttentionLengthsKernel;
   Problem p = checkedProblem(function, q, k, v, out, scale);
   if (!lengths)
     failKernel(function, "null memref descriptor");

@@ -53,8 +53,8 @@ struct KilnIndexMemRef1 {
 };
 
 extern "C" {
-/// O = attention(Q, K, V) with mask 0 (none) or 1 (causal). Aborts with a
-/// message if the shapes do not agree.
+/// O = attention(Q, K, V) with `mask` a kiln::contract::AttentionMask code,
+/// None or Causal. Aborts with a message if the shapes do not agree.
 void _mlir_ciface_kiln_attention_f32(KilnMemRef<4> *q, KilnMemRef<4> *k,
                                      KilnMemRef<4> *v, KilnMemRef<4> *out,
                                      int64_t mask, float scale);
@@ -68,7 +68,8 @@ void _mlir_ciface_kiln_attention_lengths_f32(KilnMemRef<4> *q, KilnMemRef<4> *k,
 namespace kiln {
 namespace kernels {
 
-enum class AttentionMask { None, Causal, Padding };
+/// The mask codes of runtime/Contract.h.
+using AttentionMask = contract::AttentionMask;
 
 /// Attention on strided views: element (b, h, s, x) of q is at
 /// q[b * qStrides[0] + h * qStrides[1] + s * qStrides[2] + x * qStrides[3]],

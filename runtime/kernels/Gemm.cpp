@@ -2,8 +2,8 @@
 //
 // See Gemm.h. Layout of this file:
 //   - packing of A (MR x kc row panels) and B (kc x NR column panels),
-//   - the vector math (exp, erf, tanh) of the activations of fused linear
-//     layers, in 256-bit and 512-bit versions with the same bits,
+//   - the activations of fused linear layers, on the vector math of
+//     VectorMath.h, in 256-bit and 512-bit versions with the same bits,
 //   - the 6 x 16 AVX2/FMA micro-kernel (templated on the rows of edge tiles),
 //   - the 12 x 32 AVX-512 micro-kernel (target attributes; chosen at run time
 //     when the CPU has AVX-512, or by KILN_GEMM_ISA, see Gemm.h),
@@ -27,8 +27,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/kernels/Gemm.h"
-#include "runtime/threads/ThreadPool.h"
 #include "runtime/kernels/KernelSupport.h"
+#include "runtime/kernels/VectorMath.h"
+#include "runtime/threads/ThreadPool.h"
 
 #include <algorithm>
 #include <atomic>
@@ -38,21 +39,14 @@
 #include <cstring>
 #include <type_traits>
 
-#if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#define KILN_GEMM_AVX2 1
-#else
-#define KILN_GEMM_AVX2 0
-#endif
-
 using kiln::ThreadPool;
 using kiln::kernels::Activation;
 using kiln::kernels::VectorFunction;
 
 namespace {
 
-/// Fatal error: a caller passed operands that do not fit together.
-using kiln::kernels::detail::failKernel;
+// failKernel, IsaChoice, ScratchBuffer, transpose8x8 and the vector math.
+using namespace kiln::kernels::detail;
 
 /// One product on strided views: A'(m, k) = a[m * rsA + k * csA] and so on.
 struct Problem {
@@ -81,13 +75,7 @@ constexpr int64_t kMinWorkPerThread = int64_t(1) << 19;
 
 /// Team size for `work` multiply-adds, given the caller's cap.
 int teamSizeFor(int64_t work, int maxThreads) {
-  if (ThreadPool::inParallel())
-    return 1;
-  int64_t threads =
-      maxThreads > 0 ? maxThreads : ThreadPool::global().numThreads();
-  threads = std::min<int64_t>(threads,
-                              std::max<int64_t>(1, work / kMinWorkPerThread));
-  return static_cast<int>(std::max<int64_t>(1, threads));
+  return teamSize(work, kMinWorkPerThread, INT64_MAX, maxThreads);
 }
 
 /// [begin, end) of part `index` of `count` when splitting `total` units.
@@ -100,10 +88,10 @@ void splitRange(int64_t total, int index, int count, int64_t &begin,
 using kiln::kernels::detail::ScratchBuffer;
 /// B' of a narrow product copied out of several panels, and a strided bias
 /// copied contiguously.
-thread_local ScratchBuffer panelCopy("kiln_matmul_panels_f32");
-thread_local ScratchBuffer biasCopy("kiln_linear_panels_f32");
+thread_local ScratchBuffer panelCopy(kiln::contract::kMatmulPanelsKernel);
+thread_local ScratchBuffer biasCopy(kiln::contract::kLinearPanelsKernel);
 
-#if !KILN_GEMM_AVX2
+#if !KILN_KERNELS_AVX2
 
 void gemmReference(const Problem &p) {
   for (int64_t i = 0; i < p.m; ++i)
@@ -159,7 +147,7 @@ void activateMatrix(Activation act, float *c, int64_t rsC, int64_t csC,
         c[i * rsC + j * csC] = activateScalar(act, c[i * rsC + j * csC]);
 }
 
-#else // KILN_GEMM_AVX2
+#else // KILN_KERNELS_AVX2
 
 constexpr int64_t kMR = 6;   // rows of a micro-tile
 constexpr int64_t kNR = 16;  // columns of a micro-tile (two ymm)
@@ -170,11 +158,8 @@ constexpr int64_t kNC = 512; // columns of a packed B block (L2)
 #define KILN_GEMM_MR512 12
 #endif
 
-#define KILN_GEMM_AVX512_TARGET                                                \
-  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
-
 /// The packed path's micro-kernel (AVX-512 where the CPU has it).
-kiln::kernels::detail::IsaChoice isa;
+IsaChoice isa;
 
 bool cpuHasAvx512() {
   static const bool has =
@@ -185,17 +170,15 @@ bool cpuHasAvx512() {
 
 bool useAvx512() { return isa.useAvx512(); }
 
-thread_local ScratchBuffer packedA("kiln_matmul_f32");
-thread_local ScratchBuffer packedB("kiln_matmul_f32");
-thread_local ScratchBuffer scratch("kiln_matmul_f32");
+thread_local ScratchBuffer packedA(kiln::contract::kMatmulKernel);
+thread_local ScratchBuffer packedB(kiln::contract::kMatmulKernel);
+thread_local ScratchBuffer scratch(kiln::contract::kMatmulKernel);
 /// A column-strided C of a product with few rows, copied contiguously.
-thread_local ScratchBuffer cCopyBuffer("kiln_matmul_f32");
+thread_local ScratchBuffer cCopyBuffer(kiln::contract::kMatmulKernel);
 
 //===----------------------------------------------------------------------===//
 // Packing
 //===----------------------------------------------------------------------===//
-
-using kiln::kernels::detail::transpose8x8;
 
 /// Packs rows [0, mr) (mr <= MR) of A' for k in [0, kc) as out[k * MR + i].
 /// `a` points at A'(0, 0) of the panel. Rows >= mr are left unset: the
@@ -310,59 +293,18 @@ void packBPanel(const float *b, int64_t rsB, int64_t csB, int64_t nr,
 }
 
 //===----------------------------------------------------------------------===//
-// Vector math of the activations (fused linear layers)
+// Activations (fused linear layers)
 //===----------------------------------------------------------------------===//
 //
-// exp, erf, erfc and tanh, in 256-bit (AVX2) and 512-bit (AVX-512) versions
-// that perform the same operations lane by lane, so both give the same bits:
-// the packed path uses its micro-kernel's, the others the active ISA's (the
-// 512-bit gelu is twice as fast). Products are written as explicit fmas, or
-// feed no add, so that the compiler cannot contract one version and not the
-// other. The polynomials are minimax fits of the relative error (Remez, each
-// coefficient refit after rounding the previous ones to float); their error
-// before rounding of the arithmetic is given with each. Measured against
-// double over every float in [-10, 10] (both ISAs, the same bits): erf 1.32
-// ulp, tanh 1.33 ulp, exp 0.98 ulp; the activations gelu 6 ulp (4.2e-7),
-// silu 2 ulp, quick_gelu 2.3 ulp, tanh 1.3 ulp; gelu_tanh 2e-6 relative
-// where above 1e-7 (near x = -5, 5e-13 absolute: the rounding of its
-// argument 2u, amplified by |2u|, not compensated as quick_gelu's is).
-// GemmTest's GemmLinearMath tests check these on a dense sweep.
-
-constexpr float kOne = 1.0f;
-
-// exp(x) = 2^n exp(r), x = n ln2 + r, |r| <= ln2 / 2 (ln2 in two parts, n *
-// kLn2Hi exact), exp(r) = 1 + r + r^2 Q(r) (fit error 4e-10). x is clamped
-// to [ln FLT_MIN, 88] (NaN passes through); results below FLT_MIN are 0.
-constexpr float kExpLow = -87.3365448f; // ln(FLT_MIN)
-constexpr float kExpHigh = 88.0f;
-constexpr float kLog2e = 1.44269504f;
-constexpr float kLn2Hi = 0.693359375f;
-constexpr float kLn2Lo = -2.12194440e-4f;
-constexpr float kExpQ[6] = {0.5f,           0.166666478f,  0.0416664816f,
-                            0.00833787955f, 0.0013933318f, 0.000173278313f};
-
-// erf(z) = z (c0 + t P(t)), t = z^2, for |z| < 1, c0 = 2 / sqrt(pi) in two
-// parts so that erf is accurate to the last bit near 0 (fit error 1.5e-9).
-constexpr float kErfC0Hi = 1.12837923f;
-constexpr float kErfC0Lo = -5.86353828e-08f;
-constexpr float kErfP[6] = {-0.376126289f, 0.112836033f,     -0.0268542022f,
-                            0.0051885983f, -0.000800939859f, 7.8425488e-05f};
-
-// erfc(a) = exp(-a^2) R(a) for a >= 0.5, R(a) = u P(u), u = 1 / (1 + p a),
-// fitted on [0.5, 9.5] (fit error 1.6e-8; beyond 9.35 exp(-a^2) is 0). With
-// a^2 in two parts (exact), erfc keeps its relative accuracy far into the
-// tail: gelu of large negative x has no cancellation.
-constexpr float kErfcP = 0.455f;
-constexpr float kErfcMax = 9.5f;
-constexpr float kErfcR[8] = {0.256679714f, 0.257333606f,    0.223859459f,
-                             0.211634427f, -0.00945517048f, 0.263873219f,
-                             -0.28649649f, 0.0826095417f};
-
-// tanh(x) = x + x t P(t), t = x^2, for |x| < 0.625 (fit error 4.5e-9), else
-// sign(x) (1 - 2 / (exp(2|x|) + 1)).
-constexpr float kTanhSmall = 0.625f;
-constexpr float kTanhP[5] = {-0.333332807f, 0.133314058f, -0.0537365153f,
-                             0.0206281673f, -0.00569229666f};
+// On the vector math of VectorMath.h, in 256-bit and 512-bit versions that
+// perform the same operations lane by lane, so both give the same bits: the
+// packed path uses its micro-kernel's, the others the active ISA's (the
+// 512-bit gelu is twice as fast). Measured against double over every float
+// in [-10, 10] (both ISAs, the same bits): gelu 6 ulp (4.2e-7), silu 2 ulp,
+// quick_gelu 2.3 ulp, tanh 1.3 ulp; gelu_tanh 2e-6 relative where above 1e-7
+// (near x = -5, 5e-13 absolute: the rounding of its argument 2u, amplified
+// by |2u|, not compensated as quick_gelu's is). GemmTest's GemmLinearMath
+// tests check these on a dense sweep.
 
 // gelu_tanh(x) = x sigmoid(2u), u = sqrt(2 / pi) (x + 0.044715 x^3): 2u =
 // x (k1 + k2 x^2). Written as a sigmoid, 0.5 x (1 + tanh u) has no
@@ -370,70 +312,10 @@ constexpr float kTanhP[5] = {-0.333332807f, 0.133314058f, -0.0537365153f,
 constexpr float kGeluTanhK1 = 1.59576912f;   // 2 sqrt(2 / pi)
 constexpr float kGeluTanhK2 = 0.0713548162f; // 2 sqrt(2 / pi) 0.044715
 // quick_gelu's 1.702 in two parts: with the rounding of 1.702 x, a correction
-// of exp's argument (see exp256).
+// of exp's argument (see expWithLo256).
 constexpr float kQuickGelu = 1.702f;
 constexpr float kQuickGeluLo = -2.19345093e-08f; // 1.702 - kQuickGelu
 constexpr float kRsqrt2 = 0.707106781f;
-
-/// exp(x + xLo), xLo a correction of x far below its last bit (added to the
-/// reduced argument, where it is not lost).
-inline __m256 exp256(__m256 x, __m256 xLo = _mm256_setzero_ps()) {
-  __m256 low = _mm256_set1_ps(kExpLow);
-  __m256 under = _mm256_cmp_ps(x, low, _CMP_LT_OQ);
-  // Operand order propagates NaN.
-  x = _mm256_min_ps(_mm256_set1_ps(kExpHigh), _mm256_max_ps(low, x));
-  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)),
-                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Hi), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Lo), r);
-  r = _mm256_add_ps(r, xLo);
-  __m256 y = _mm256_set1_ps(kExpQ[5]);
-  for (int i = 4; i >= 0; --i)
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(kExpQ[i]));
-  y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), r);
-  y = _mm256_add_ps(y, _mm256_set1_ps(kOne));
-  // 2^n from its exponent bits: n is in [-126, 127].
-  __m256i e = _mm256_slli_epi32(
-      _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_andnot_ps(under, _mm256_mul_ps(y, _mm256_castsi256_ps(e)));
-}
-
-/// erf(z) for |z| < 1, t = z^2.
-inline __m256 erfSmall256(__m256 z, __m256 t) {
-  __m256 q = _mm256_set1_ps(kErfP[5]);
-  for (int i = 4; i >= 0; --i)
-    q = _mm256_fmadd_ps(q, t, _mm256_set1_ps(kErfP[i]));
-  q = _mm256_fmadd_ps(q, t, _mm256_set1_ps(kErfC0Lo));
-  return _mm256_fmadd_ps(z, _mm256_set1_ps(kErfC0Hi), _mm256_mul_ps(z, q));
-}
-
-/// erfc(a) = e * r for a >= 0.5, tHi + tLo = a^2: returned as two factors so
-/// that 1 - erfc and 2 - erfc are single fmas.
-inline void erfcTail256(__m256 a, __m256 tHi, __m256 tLo, __m256 &e,
-                        __m256 &r) {
-  __m256 sign = _mm256_set1_ps(-0.0f);
-  e = exp256(_mm256_xor_ps(tHi, sign), _mm256_xor_ps(tLo, sign));
-  __m256 ac = _mm256_min_ps(a, _mm256_set1_ps(kErfcMax)); // NaN: kErfcMax
-  __m256 u = _mm256_div_ps(
-      _mm256_set1_ps(kOne),
-      _mm256_fmadd_ps(_mm256_set1_ps(kErfcP), ac, _mm256_set1_ps(kOne)));
-  __m256 p = _mm256_set1_ps(kErfcR[7]);
-  for (int i = 6; i >= 0; --i)
-    p = _mm256_fmadd_ps(p, u, _mm256_set1_ps(kErfcR[i]));
-  r = _mm256_mul_ps(p, u);
-}
-
-inline __m256 erf256(__m256 z) {
-  __m256 sign = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(kOne);
-  __m256 a = _mm256_andnot_ps(sign, z);
-  __m256 tHi = _mm256_mul_ps(z, z), tLo = _mm256_fmsub_ps(z, z, tHi);
-  __m256 e, r;
-  erfcTail256(a, tHi, tLo, e, r);
-  // The sign of z on either branch: -0 stays -0.
-  __m256 v = _mm256_blendv_ps(_mm256_fnmadd_ps(e, r, one), erfSmall256(z, tHi),
-                              _mm256_cmp_ps(a, one, _CMP_LT_OQ));
-  return _mm256_or_ps(v, _mm256_and_ps(z, sign));
-}
 
 /// gelu(x) = 0.5 x erfc(z), z = -x / sqrt 2 (z^2 = x^2 / 2 exactly).
 inline __m256 gelu256(__m256 x) {
@@ -453,26 +335,16 @@ inline __m256 gelu256(__m256 x) {
   return _mm256_mul_ps(_mm256_mul_ps(x, half), erfc);
 }
 
-inline __m256 tanh256(__m256 x) {
-  __m256 sign = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(kOne);
-  __m256 a = _mm256_andnot_ps(sign, x);
-  __m256 t = _mm256_mul_ps(x, x);
-  __m256 p = _mm256_set1_ps(kTanhP[4]);
-  for (int i = 3; i >= 0; --i)
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(kTanhP[i]));
-  __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(x, t), p, x);
-  __m256 big = _mm256_add_ps(exp256(_mm256_add_ps(a, a)), one);
-  big = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), big));
-  __m256 v = _mm256_blendv_ps(
-      big, small, _mm256_cmp_ps(a, _mm256_set1_ps(kTanhSmall), _CMP_LT_OQ));
-  return _mm256_or_ps(v, _mm256_and_ps(x, sign));
+/// x * sigmoid(-nz) = x / (1 + exp(nz)).
+inline __m256 timesSigmoid256(__m256 x, __m256 nz) {
+  return _mm256_div_ps(
+      x, _mm256_add_ps(_mm256_set1_ps(kOne), exp256<kExpMinimax>(nz)));
 }
 
 /// x * sigmoid(-nz) = x / (1 + exp(nz + nzLo)).
-inline __m256 timesSigmoid256(__m256 x, __m256 nz,
-                              __m256 nzLo = _mm256_setzero_ps()) {
-  return _mm256_div_ps(x,
-                       _mm256_add_ps(_mm256_set1_ps(kOne), exp256(nz, nzLo)));
+inline __m256 timesSigmoid256(__m256 x, __m256 nz, __m256 nzLo) {
+  return _mm256_div_ps(
+      x, _mm256_add_ps(_mm256_set1_ps(kOne), exp256<kExpMinimax>(nz, nzLo)));
 }
 
 template <Activation A> inline __m256 activate256(__m256 x) {
@@ -499,12 +371,6 @@ template <Activation A> inline __m256 activate256(__m256 x) {
   if constexpr (A == Activation::Tanh)
     return tanh256(x);
   return x;
-}
-
-/// Lanes [0, n) of 8 set (0 < n <= 8).
-inline __m256i firstLanes8(int64_t n) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
-                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 /// C = act(C) on rows [0, rows) x columns [0, cols) of a strided C.
@@ -563,72 +429,9 @@ void activateTile256(Activation act, float *c, int64_t rsC, int64_t csC,
   });
 }
 
-// The 512-bit versions of the vector math above: the same operations, in
-// the same order (masks for the compares, scaling by exponent bits).
+KILN_BEGIN_AVX512_CODE
 
-// GCC 12 warns about the undefined vectors inside its own AVX-512 intrinsics.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
-KILN_GEMM_AVX512_TARGET inline __m512 exp512(__m512 x,
-                                             __m512 xLo = _mm512_setzero_ps()) {
-  __m512 low = _mm512_set1_ps(kExpLow);
-  __mmask16 under = _mm512_cmp_ps_mask(x, low, _CMP_LT_OQ);
-  x = _mm512_min_ps(_mm512_set1_ps(kExpHigh), _mm512_max_ps(low, x));
-  __m512 n =
-      _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)),
-                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Hi), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Lo), r);
-  r = _mm512_add_ps(r, xLo);
-  __m512 y = _mm512_set1_ps(kExpQ[5]);
-  for (int i = 4; i >= 0; --i)
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(kExpQ[i]));
-  y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), r);
-  y = _mm512_add_ps(y, _mm512_set1_ps(kOne));
-  __m512i e = _mm512_slli_epi32(
-      _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-  return _mm512_maskz_mov_ps(static_cast<__mmask16>(~under),
-                             _mm512_mul_ps(y, _mm512_castsi512_ps(e)));
-}
-
-KILN_GEMM_AVX512_TARGET inline __m512 erfSmall512(__m512 z, __m512 t) {
-  __m512 q = _mm512_set1_ps(kErfP[5]);
-  for (int i = 4; i >= 0; --i)
-    q = _mm512_fmadd_ps(q, t, _mm512_set1_ps(kErfP[i]));
-  q = _mm512_fmadd_ps(q, t, _mm512_set1_ps(kErfC0Lo));
-  return _mm512_fmadd_ps(z, _mm512_set1_ps(kErfC0Hi), _mm512_mul_ps(z, q));
-}
-
-KILN_GEMM_AVX512_TARGET inline void
-erfcTail512(__m512 a, __m512 tHi, __m512 tLo, __m512 &e, __m512 &r) {
-  __m512 sign = _mm512_set1_ps(-0.0f);
-  e = exp512(_mm512_xor_ps(tHi, sign), _mm512_xor_ps(tLo, sign));
-  __m512 ac = _mm512_min_ps(a, _mm512_set1_ps(kErfcMax));
-  __m512 u = _mm512_div_ps(
-      _mm512_set1_ps(kOne),
-      _mm512_fmadd_ps(_mm512_set1_ps(kErfcP), ac, _mm512_set1_ps(kOne)));
-  __m512 p = _mm512_set1_ps(kErfcR[7]);
-  for (int i = 6; i >= 0; --i)
-    p = _mm512_fmadd_ps(p, u, _mm512_set1_ps(kErfcR[i]));
-  r = _mm512_mul_ps(p, u);
-}
-
-KILN_GEMM_AVX512_TARGET inline __m512 erf512(__m512 z) {
-  __m512 sign = _mm512_set1_ps(-0.0f), one = _mm512_set1_ps(kOne);
-  __m512 a = _mm512_andnot_ps(sign, z);
-  __m512 tHi = _mm512_mul_ps(z, z), tLo = _mm512_fmsub_ps(z, z, tHi);
-  __m512 e, r;
-  erfcTail512(a, tHi, tLo, e, r);
-  __m512 v =
-      _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, one, _CMP_LT_OQ),
-                           _mm512_fnmadd_ps(e, r, one), erfSmall512(z, tHi));
-  return _mm512_or_ps(v, _mm512_and_ps(z, sign));
-}
-
-KILN_GEMM_AVX512_TARGET inline __m512 gelu512(__m512 x) {
+KILN_AVX512_TARGET inline __m512 gelu512(__m512 x) {
   __m512 sign = _mm512_set1_ps(-0.0f), one = _mm512_set1_ps(kOne),
          half = _mm512_set1_ps(0.5f);
   __m512 z = _mm512_mul_ps(x, _mm512_set1_ps(-kRsqrt2));
@@ -646,30 +449,18 @@ KILN_GEMM_AVX512_TARGET inline __m512 gelu512(__m512 x) {
   return _mm512_mul_ps(_mm512_mul_ps(x, half), erfc);
 }
 
-KILN_GEMM_AVX512_TARGET inline __m512 tanh512(__m512 x) {
-  __m512 sign = _mm512_set1_ps(-0.0f), one = _mm512_set1_ps(kOne);
-  __m512 a = _mm512_andnot_ps(sign, x);
-  __m512 t = _mm512_mul_ps(x, x);
-  __m512 p = _mm512_set1_ps(kTanhP[4]);
-  for (int i = 3; i >= 0; --i)
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(kTanhP[i]));
-  __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(x, t), p, x);
-  __m512 big = _mm512_add_ps(exp512(_mm512_add_ps(a, a)), one);
-  big = _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), big));
-  __m512 v = _mm512_mask_blend_ps(
-      _mm512_cmp_ps_mask(a, _mm512_set1_ps(kTanhSmall), _CMP_LT_OQ), big,
-      small);
-  return _mm512_or_ps(v, _mm512_and_ps(x, sign));
+KILN_AVX512_TARGET inline __m512 timesSigmoid512(__m512 x, __m512 nz) {
+  return _mm512_div_ps(
+      x, _mm512_add_ps(_mm512_set1_ps(kOne), exp512<kExpMinimax>(nz)));
 }
 
-KILN_GEMM_AVX512_TARGET inline __m512
-timesSigmoid512(__m512 x, __m512 nz, __m512 nzLo = _mm512_setzero_ps()) {
-  return _mm512_div_ps(x,
-                       _mm512_add_ps(_mm512_set1_ps(kOne), exp512(nz, nzLo)));
+KILN_AVX512_TARGET inline __m512 timesSigmoid512(__m512 x, __m512 nz,
+                                                 __m512 nzLo) {
+  return _mm512_div_ps(
+      x, _mm512_add_ps(_mm512_set1_ps(kOne), exp512<kExpMinimax>(nz, nzLo)));
 }
 
-template <Activation A>
-KILN_GEMM_AVX512_TARGET inline __m512 activate512(__m512 x) {
+template <Activation A> KILN_AVX512_TARGET inline __m512 activate512(__m512 x) {
   __m512 sign = _mm512_set1_ps(-0.0f);
   if constexpr (A == Activation::Gelu)
     return gelu512(x);
@@ -696,13 +487,13 @@ KILN_GEMM_AVX512_TARGET inline __m512 activate512(__m512 x) {
 }
 
 template <Activation A>
-KILN_GEMM_AVX512_TARGET void activateRows512(float *c, int64_t rsC, int64_t csC,
-                                             int64_t rows, int64_t cols) {
+KILN_AVX512_TARGET void activateRows512(float *c, int64_t rsC, int64_t csC,
+                                        int64_t rows, int64_t cols) {
   for (int64_t i = 0; i < rows; ++i) {
     float *ci = c + i * rsC;
     for (int64_t j = 0; j < cols; j += 16) {
       int64_t width = std::min<int64_t>(16, cols - j);
-      __mmask16 mask = static_cast<__mmask16>((1u << width) - 1);
+      __mmask16 mask = firstLanes16(width);
       if (csC == 1) {
         _mm512_mask_storeu_ps(
             ci + j, mask, activate512<A>(_mm512_maskz_loadu_ps(mask, ci + j)));
@@ -719,9 +510,9 @@ KILN_GEMM_AVX512_TARGET void activateRows512(float *c, int64_t rsC, int64_t csC,
 }
 
 /// activateTile256 with 512-bit vectors (the same bits).
-KILN_GEMM_AVX512_TARGET void activateTile512(Activation act, float *c,
-                                             int64_t rsC, int64_t csC,
-                                             int64_t rows, int64_t cols) {
+KILN_AVX512_TARGET void activateTile512(Activation act, float *c, int64_t rsC,
+                                        int64_t csC, int64_t rows,
+                                        int64_t cols) {
   withActivation(act, [&](auto a) {
     activateRows512<decltype(a)::value>(c, rsC, csC, rows, cols);
   });
@@ -740,31 +531,29 @@ void activateMatrix(Activation act, float *c, int64_t rsC, int64_t csC,
 
 void vectorMath256(VectorFunction f, const float *x, float *y, int64_t n) {
   for (int64_t i = 0; i < n; i += 8) {
-    __m256i mask = firstLanes8(std::min<int64_t>(8, n - i));
+    __m256i mask = firstLanes8(n - i);
     __m256 v = _mm256_maskload_ps(x + i, mask);
-    v = f == VectorFunction::Exp   ? exp256(v)
+    v = f == VectorFunction::Exp   ? exp256<kExpMinimax>(v)
         : f == VectorFunction::Erf ? erf256(v)
                                    : tanh256(v);
     _mm256_maskstore_ps(y + i, mask, v);
   }
 }
 
-KILN_GEMM_AVX512_TARGET void vectorMath512(VectorFunction f, const float *x,
-                                           float *y, int64_t n) {
+KILN_AVX512_TARGET void vectorMath512(VectorFunction f, const float *x,
+                                      float *y, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
     int64_t width = std::min<int64_t>(16, n - i);
-    __mmask16 mask = static_cast<__mmask16>((1u << width) - 1);
+    __mmask16 mask = firstLanes16(width);
     __m512 v = _mm512_maskz_loadu_ps(mask, x + i);
-    v = f == VectorFunction::Exp   ? exp512(v)
+    v = f == VectorFunction::Exp   ? exp512<kExpMinimax>(v)
         : f == VectorFunction::Erf ? erf512(v)
                                    : tanh512(v);
     _mm512_mask_storeu_ps(y + i, mask, v);
   }
 }
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+KILN_END_AVX512_CODE
 
 //===----------------------------------------------------------------------===//
 // Micro-kernel
@@ -920,10 +709,10 @@ constexpr int64_t kNR512 = 32;              // columns of a micro-tile (two zmm)
 /// per-element arithmetic is the same: one fma chain from zero over k, then
 /// one add into C.
 template <int MRows>
-KILN_GEMM_AVX512_TARGET void
-microKernel512(int64_t kc, const float *__restrict a, const float *__restrict b,
-               float *c, int64_t rsC, int64_t csC, int64_t nValid,
-               TileStart start) {
+KILN_AVX512_TARGET void microKernel512(int64_t kc, const float *__restrict a,
+                                       const float *__restrict b, float *c,
+                                       int64_t rsC, int64_t csC, int64_t nValid,
+                                       TileStart start) {
   __m512 acc0[MRows], acc1[MRows];
 #pragma GCC unroll 16
   for (int i = 0; i < MRows; ++i) {
@@ -984,10 +773,10 @@ microKernel512(int64_t kc, const float *__restrict a, const float *__restrict b,
 }
 
 template <int MRows>
-KILN_GEMM_AVX512_TARGET void
-runMicroKernel512(int64_t mr, int64_t kc, const float *a, const float *b,
-                  float *c, int64_t rsC, int64_t csC, int64_t nr,
-                  TileStart start) {
+KILN_AVX512_TARGET void runMicroKernel512(int64_t mr, int64_t kc,
+                                          const float *a, const float *b,
+                                          float *c, int64_t rsC, int64_t csC,
+                                          int64_t nr, TileStart start) {
   if constexpr (MRows > 1) {
     if (mr < MRows)
       return runMicroKernel512<MRows - 1>(mr, kc, a, b, c, rsC, csC, nr, start);
@@ -1211,9 +1000,7 @@ inline void streamBlockN(int64_t n0, int64_t n1, int64_t kn, const float *ak,
   // Remaining columns, 8 (or fewer, masked) at a time: same arithmetic.
   for (; n < n1; n += 8) {
     int64_t width = std::min<int64_t>(8, n1 - n);
-    __m256i mask =
-        _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(width)),
-                           _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    __m256i mask = firstLanes8(width);
     __m256 acc[MRows];
     for (int i = 0; i < MRows; ++i)
       acc[i] = _mm256_setzero_ps();
@@ -1253,14 +1040,6 @@ void streamContiguousN(int64_t n0, int64_t n1, int64_t kTotal, const float *aT,
   }
 }
 
-/// Sum of the 8 lanes in a fixed order.
-inline float horizontalSum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
 /// Dot products for B' columns contiguous along k (B stored [N, K]): columns
 /// [n, n + Group) against MRows rows of A' held contiguously in aRows
 /// (row i at aRows + i * kTotal). Per element: an 8-lane fma chain over the
@@ -1286,7 +1065,7 @@ void dotGroup(int64_t kTotal, const float *aRows, const float *b, int64_t csB,
   }
   for (int i = 0; i < MRows; ++i)
     for (int g = 0; g < Group; ++g) {
-      float sum = horizontalSum(acc[i][g]);
+      float sum = reduceAdd8(acc[i][g]);
       for (int64_t t = k; t < kTotal; ++t)
         sum = std::fma(aRows[i * kTotal + t], b[g * csB + t], sum);
       c[i * rsC + g * csC] += sum;
@@ -1602,7 +1381,7 @@ void gemm(const Problem &p, int maxThreads) {
     gemmPackedParallel<Avx2Kernel>(p, maxThreads);
 }
 
-#endif // KILN_GEMM_AVX2
+#endif // KILN_KERNELS_AVX2
 
 /// sgemmPanels on any panel strides, one sgemm per panel on a strided view
 /// (B' of panel q is base + q * s0, rows s1 apart, columns s2 apart). Correct
@@ -1645,7 +1424,7 @@ bool kiln::kernels::detail::reserveGemmScratch(const ScratchSizes &sizes) {
   int64_t depth = std::max<int64_t>(sizes.gemmDepth, 1);
   int64_t width = std::max<int64_t>(sizes.gemmWidth, 1);
   bool reserved = panelCopy.reserve(4 * depth) && biasCopy.reserve(width);
-#if KILN_GEMM_AVX2
+#if KILN_KERNELS_AVX2
   reserved = reserved && packedA.reserve(kMC * kKC) &&
              packedB.reserve(kNC * kKC) && scratch.reserve(4 * depth) &&
              cCopyBuffer.reserve(4 * width);
@@ -1656,7 +1435,7 @@ bool kiln::kernels::detail::reserveGemmScratch(const ScratchSizes &sizes) {
 namespace kiln {
 namespace kernels {
 
-#if KILN_GEMM_AVX2
+#if KILN_KERNELS_AVX2
 void setIsaForTesting(GemmIsa choice) { isa.set(choice); }
 
 bool avx512Available() { return cpuHasAvx512(); }
@@ -1685,8 +1464,9 @@ void sgemmPanels(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsA,
   if (m <= 0 || n <= 0 || k <= 0)
     return;
   if (panelWidth <= 0)
-    failKernel("kiln_matmul_panels_f32", "panel width must be positive");
-#if !KILN_GEMM_AVX2
+    failKernel(kiln::contract::kMatmulPanelsKernel,
+               "panel width must be positive");
+#if !KILN_KERNELS_AVX2
   sgemmPanelSlices(m, n, k, a, rsA, csA, panels, panelWidth, panelStride,
                    panelWidth, 1, c, rsC, csC, maxThreads);
 #else
@@ -1716,14 +1496,14 @@ void linearPanels(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsA,
                   int64_t csA, const float *panels, int64_t panelWidth,
                   int64_t panelStride, const float *bias, Activation act,
                   float *out, int64_t rsOut, int64_t csOut, int maxThreads) {
-  const char *function = "kiln_linear_panels_f32";
+  const char *function = kiln::contract::kLinearPanelsKernel;
   if (!isActivation(static_cast<int64_t>(act)))
     failKernel(function, "unknown activation");
   if (m <= 0 || n <= 0)
     return;
   if (panelWidth <= 0)
     failKernel(function, "panel width must be positive");
-#if KILN_GEMM_AVX2
+#if KILN_KERNELS_AVX2
   // N <= 4: sgemmPanels hands these to sgemm, which transposes them (see
   // there); they are too narrow for a fused epilogue to matter.
   if (k > 0 && n > 4) {
@@ -1752,7 +1532,7 @@ void applyActivation(Activation act, float *x, int64_t n) {
 
 void vectorMathForTesting(VectorFunction f, const float *x, float *y,
                           int64_t n) {
-#if KILN_GEMM_AVX2
+#if KILN_KERNELS_AVX2
   if (useAvx512())
     vectorMath512(f, x, y, n);
   else
@@ -1842,7 +1622,8 @@ extern "C" void _mlir_ciface_kiln_matmul_f32(KilnMemRef<2> *a, KilnMemRef<2> *b,
                                              int64_t transposeA,
                                              int64_t transposeB) {
   int64_t m, n, k;
-  checkedShape("kiln_matmul_f32", a, b, c, transposeA, transposeB, m, n, k);
+  checkedShape(kiln::contract::kMatmulKernel, a, b, c, transposeA, transposeB,
+               m, n, k);
   if (m == 0 || n == 0 || k == 0)
     return;
   // A'(i, l) = A(l, i) when transposed, and likewise for B.
@@ -1860,7 +1641,7 @@ extern "C" void _mlir_ciface_kiln_batch_matmul_f32(KilnMemRef<3> *a,
                                                    KilnMemRef<3> *c,
                                                    int64_t transposeA,
                                                    int64_t transposeB) {
-  const char *function = "kiln_batch_matmul_f32";
+  const char *function = kiln::contract::kBatchMatmulKernel;
   int64_t m, n, k;
   checkedShape(function, a, b, c, transposeA, transposeB, m, n, k);
   int64_t batch = c->sizes[0];
@@ -1947,7 +1728,7 @@ extern "C" void _mlir_ciface_kiln_matmul_panels_f32(KilnMemRef<2> *a,
                                                     KilnMemRef<3> *bPanels,
                                                     KilnMemRef<2> *c,
                                                     int64_t transposeA) {
-  const char *function = "kiln_matmul_panels_f32";
+  const char *function = kiln::contract::kMatmulPanelsKernel;
   PanelShape q = checkedPanelShape(function, a, bPanels, c, transposeA);
   if (q.m == 0 || q.n == 0 || q.k == 0)
     return;
@@ -1971,7 +1752,7 @@ _mlir_ciface_kiln_linear_panels_f32(KilnMemRef<2> *a, KilnMemRef<3> *bPanels,
                                     KilnMemRef<1> *bias, KilnMemRef<2> *out,
                                     int64_t transposeA, int64_t hasBias,
                                     int64_t activation) {
-  const char *function = "kiln_linear_panels_f32";
+  const char *function = kiln::contract::kLinearPanelsKernel;
   PanelShape q = checkedPanelShape(function, a, bPanels, out, transposeA);
   char message[256];
   if (!isActivation(activation)) {
@@ -2063,7 +1844,7 @@ void packPanels(int64_t k, int64_t n, const float *b, int64_t rsB, int64_t csB,
 extern "C" void _mlir_ciface_kiln_pack_panels_f32(KilnMemRef<2> *weight,
                                                   KilnMemRef<3> *panels,
                                                   int64_t inOut) {
-  const char *function = "kiln_pack_panels_f32";
+  const char *function = kiln::contract::kPackPanelsKernel;
   if (!weight || !panels)
     failKernel(function, "null memref descriptor");
   // B [K, N] is the weight read as the product reads it: [in, out] as is,

@@ -51,7 +51,7 @@
 // over the output (bias broadcast, product, activation): each tile of the
 // output starts its accumulation from the bias (or zeros) and gets the
 // activation right after its last k block, while it is in L1.
-// The activations use vectorized exp, erf and tanh (see Gemm.cpp for their
+// The activations use vectorized exp, erf and tanh (see VectorMath.h for their
 // accuracy) whose AVX2 and AVX-512 versions give the same bits, so the
 // results are the bits of sgemmPanels on an output filled with the broadcast
 // bias, followed by applyActivation, whatever the ISA and the thread count.
@@ -60,6 +60,8 @@
 
 #ifndef KILN_RUNTIME_KERNELS_GEMM_H
 #define KILN_RUNTIME_KERNELS_GEMM_H
+
+#include "runtime/Contract.h"
 
 #include <cstdint>
 
@@ -102,9 +104,8 @@ void _mlir_ciface_kiln_pack_panels_f32(KilnMemRef<2> *weight,
 /// A linear layer: out [M, N] = act(A' [M, K] * B' [K, N] + bias [N]), B' in
 /// panels as for kiln_matmul_panels_f32. `out` is written, not accumulated
 /// (it may hold garbage on entry). hasBias 0: no bias (the bias descriptor is
-/// then ignored). `activation` is a kiln::kernels::Activation code (the
-/// compiler's tfm Activation enum). Aborts with a message on any size
-/// mismatch or an unknown activation code.
+/// then ignored). `activation` is a kiln::contract::Activation code. Aborts
+/// with a message on any size mismatch or an unknown activation code.
 void _mlir_ciface_kiln_linear_panels_f32(KilnMemRef<2> *a,
                                          KilnMemRef<3> *bPanels,
                                          KilnMemRef<1> *bias,
@@ -145,17 +146,9 @@ void packPanels(int64_t k, int64_t n, const float *b, int64_t rsB, int64_t csB,
                 int64_t panelWidth, float *panels, int64_t panelStride,
                 int64_t rowStride);
 
-/// The pointwise activation of a linear layer; the values are the codes of
-/// the compiler's tfm Activation enum (and of kiln_linear_panels_f32).
-enum class Activation : int64_t {
-  None = 0,
-  Gelu = 1,      // 0.5 x (1 + erf(x / sqrt 2))
-  GeluTanh = 2,  // 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))
-  QuickGelu = 3, // x * sigmoid(1.702 x)
-  Silu = 4,      // x * sigmoid(x)
-  Relu = 5,      // max(x, 0)
-  Tanh = 6,
-};
+/// The pointwise activation of a linear layer; its values are the codes
+/// kiln_linear_panels_f32 takes (runtime/Contract.h).
+using Activation = contract::Activation;
 
 /// out = act(A' * B' + bias) with B' in panels as for sgemmPanels (same
 /// arguments): `out` (strides rsOut, csOut) is written, not accumulated, and

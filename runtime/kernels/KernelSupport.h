@@ -1,8 +1,9 @@
 //===- KernelSupport.h - What the runtime's kernels share -------*- C++ -*-===//
 //
 // Pieces every kernel family (Gemm, Attention, Norm) needs the same way: the
-// choice between the AVX2 and AVX-512 paths, per-thread scratch buffers and
-// an 8 x 8 in-register transpose. Internal to runtime/kernels/.
+// choice between the AVX2 and AVX-512 paths, the size of a thread team,
+// per-thread scratch buffers and an 8 x 8 in-register transpose (the vector
+// math is in VectorMath.h). Internal to runtime/kernels/.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,7 +12,9 @@
 
 #include "runtime/kernels/Gemm.h"
 #include "runtime/kernels/Scratch.h"
+#include "runtime/threads/ThreadPool.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -75,6 +78,20 @@ private:
 
 /// Allocations ScratchBuffer made, for tests of the reservation.
 inline std::atomic<int64_t> scratchAllocations{0};
+/// Threads for `work` units of work in `items` independent pieces: at least
+/// `minWorkPerThread` units each (waking a worker for less does not pay), at
+/// most one per item and at most `maxThreads` (<= 0: the global pool's
+/// size); 1 inside a parallel region, where kernels run serially.
+inline int teamSize(int64_t work, int64_t minWorkPerThread, int64_t items,
+                    int maxThreads) {
+  if (ThreadPool::inParallel())
+    return 1;
+  int64_t threads =
+      maxThreads > 0 ? maxThreads : ThreadPool::global().numThreads();
+  threads = std::min(threads, std::max<int64_t>(1, work / minWorkPerThread));
+  threads = std::min(threads, items);
+  return static_cast<int>(std::max<int64_t>(1, threads));
+}
 
 /// A 64-byte aligned float buffer that only grows; meant as a thread_local.
 /// reserveScratch (Scratch.h) sizes it up front so that kernel calls do

@@ -18,8 +18,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/kernels/Norm.h"
-#include "runtime/threads/ThreadPool.h"
 #include "runtime/kernels/KernelSupport.h"
+#include "runtime/kernels/VectorMath.h"
+#include "runtime/threads/ThreadPool.h"
 
 #include <algorithm>
 #include <atomic>
@@ -28,36 +29,16 @@
 #include <cstdlib>
 #include <cstring>
 
-#if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#define KILN_NORM_AVX2 1
-#else
-#define KILN_NORM_AVX2 0
-#endif
-
 using kiln::ThreadPool;
 
 namespace {
 
-/// Fatal error: a caller passed operands that do not fit together.
-using kiln::kernels::detail::failKernel;
+// failKernel, IsaChoice, ScratchBuffer and the vector math.
+using namespace kiln::kernels::detail;
 
 /// The smallest number of elements worth a thread of its own (a few
 /// microseconds of work: less does not pay for waking a worker).
 constexpr int64_t kMinElementsPerThread = int64_t(1) << 15;
-
-/// The team for `elements` elements in `rows` rows, given the caller's cap:
-/// serial inside a parallel region.
-int teamSizeFor(int64_t elements, int64_t rows, int maxThreads) {
-  if (ThreadPool::inParallel())
-    return 1;
-  int64_t threads =
-      maxThreads > 0 ? maxThreads : ThreadPool::global().numThreads();
-  threads =
-      std::min(threads, std::max<int64_t>(1, elements / kMinElementsPerThread));
-  threads = std::min(threads, rows);
-  return static_cast<int>(std::max<int64_t>(1, threads));
-}
 
 // Lanes of the sums (see Norm.h): element i of a row goes to lane i % W, the
 // lanes are added in a halving tree at the end. Every kernel set below
@@ -65,34 +46,11 @@ int teamSizeFor(int64_t elements, int64_t rows, int maxThreads) {
 constexpr int kFloatLanes = 64;
 constexpr int kDoubleLanes = 32;
 
-#if KILN_NORM_AVX2
+#if KILN_KERNELS_AVX2
 
 //===----------------------------------------------------------------------===//
 // AVX2 row kernels
 //===----------------------------------------------------------------------===//
-
-/// Lanes [0, n) of 8 set (n clamped to [0, 8]).
-inline __m256i firstLanes8(int64_t n) {
-  n = std::min<int64_t>(std::max<int64_t>(n, 0), 8);
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
-                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-/// The last three levels of the float tree: lanes j += j + 4, j + 2, j + 1.
-inline float reduceAdd8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
-/// The last two levels of the double tree: lanes j += j + 2, j + 1.
-inline double reduceAdd4(__m256d v) {
-  __m128d s =
-      _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
-  s = _mm_add_sd(s, _mm_unpackhi_pd(s, s));
-  return _mm_cvtsd_f64(s);
-}
 
 struct Avx2Kernels {
   static constexpr const char *name = "avx2";
@@ -225,20 +183,7 @@ struct Avx2Kernels {
 // AVX-512 row kernels (run-time selected)
 //===----------------------------------------------------------------------===//
 
-#define KILN_NORM_AVX512                                                       \
-  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
-
-// GCC 12's unmasked AVX-512 intrinsics pass a self-initialized
-// _mm512_undefined_ps() that -Wmaybe-uninitialized reports.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
-/// Lanes [0, n) of 16 set (n clamped to [0, 16]).
-KILN_NORM_AVX512 inline __mmask16 firstLanes16(int64_t n) {
-  return n >= 16 ? 0xFFFF : n <= 0 ? 0 : static_cast<__mmask16>((1u << n) - 1);
-}
+KILN_BEGIN_AVX512_CODE
 
 struct Avx512Kernels {
   static constexpr const char *name = "avx512";
@@ -246,8 +191,8 @@ struct Avx512Kernels {
   /// As Avx2Kernels::sum; acc[k] holds lanes [8k, 8k + 8) of 32. (No
   /// lambdas: they would not inherit the target attribute.)
   template <bool Add>
-  KILN_NORM_AVX512 static double sum(const float *x, const float *r, float *v,
-                                     int64_t n) {
+  KILN_AVX512_TARGET static double sum(const float *x, const float *r, float *v,
+                                       int64_t n) {
     __m512d acc[4];
     for (__m512d &a : acc)
       a = _mm512_setzero_pd();
@@ -274,16 +219,14 @@ struct Avx512Kernels {
       }
       acc[k] = _mm512_add_pd(acc[k], _mm512_cvtps_pd(s));
     }
-    __m512d a = _mm512_add_pd(_mm512_add_pd(acc[0], acc[2]),
-                              _mm512_add_pd(acc[1], acc[3]));
-    return reduceAdd4(
-        _mm256_add_pd(_mm512_castpd512_pd256(a), _mm512_extractf64x4_pd(a, 1)));
+    return reduceAdd8(_mm512_add_pd(_mm512_add_pd(acc[0], acc[2]),
+                                    _mm512_add_pd(acc[1], acc[3])));
   }
 
   /// As Avx2Kernels::sumSquares; acc[k] holds lanes [16k, 16k + 16) of 64.
   template <bool Centered>
-  KILN_NORM_AVX512 static float sumSquares(const float *v, int64_t n, float hi,
-                                           float lo) {
+  KILN_AVX512_TARGET static float sumSquares(const float *v, int64_t n,
+                                             float hi, float lo) {
     const __m512 h = _mm512_set1_ps(hi), l = _mm512_set1_ps(lo);
     __m512 acc[4];
     for (__m512 &a : acc)
@@ -303,16 +246,14 @@ struct Avx512Kernels {
         t = _mm512_maskz_sub_ps(mask, _mm512_sub_ps(t, h), l);
       acc[k] = _mm512_fmadd_ps(t, t, acc[k]);
     }
-    __m512 a = _mm512_add_ps(_mm512_add_ps(acc[0], acc[2]),
-                             _mm512_add_ps(acc[1], acc[3]));
-    return reduceAdd8(
-        _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1)));
+    return reduceAdd16(_mm512_add_ps(_mm512_add_ps(acc[0], acc[2]),
+                                     _mm512_add_ps(acc[1], acc[3])));
   }
 
-  KILN_NORM_AVX512 static void layerNormRow(const float *v, int64_t n, float hi,
-                                            float lo, float rstd,
-                                            const float *gamma,
-                                            const float *beta, float *out) {
+  KILN_AVX512_TARGET static void layerNormRow(const float *v, int64_t n,
+                                              float hi, float lo, float rstd,
+                                              const float *gamma,
+                                              const float *beta, float *out) {
     const __m512 h = _mm512_set1_ps(hi), l = _mm512_set1_ps(lo),
                  s = _mm512_set1_ps(rstd);
     int64_t i = 0;
@@ -334,8 +275,9 @@ struct Avx512Kernels {
     }
   }
 
-  KILN_NORM_AVX512 static void rmsNormRow(const float *v, int64_t n, float rstd,
-                                          const float *gamma, float *out) {
+  KILN_AVX512_TARGET static void rmsNormRow(const float *v, int64_t n,
+                                            float rstd, const float *gamma,
+                                            float *out) {
     const __m512 s = _mm512_set1_ps(rstd);
     int64_t i = 0;
     for (; i + 16 <= n; i += 16)
@@ -352,11 +294,9 @@ struct Avx512Kernels {
   }
 };
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+KILN_END_AVX512_CODE
 
-#else // !KILN_NORM_AVX2
+#else // !KILN_KERNELS_AVX2
 
 //===----------------------------------------------------------------------===//
 // Portable row kernels (the same orders, hence the same bits)
@@ -411,23 +351,20 @@ struct ScalarKernels {
   }
 };
 
-#endif // KILN_NORM_AVX2
+#endif // KILN_KERNELS_AVX2
 
 //===----------------------------------------------------------------------===//
 // Driver
 //===----------------------------------------------------------------------===//
 
 /// The kernels' instruction set (AVX-512 where the CPU has it).
-kiln::kernels::detail::IsaChoice isa;
+IsaChoice isa;
 
 /// Per-thread row buffer: a row and its residual added, or a strided row.
-thread_local kiln::kernels::detail::ScratchBuffer
-    rowBuffer("kiln_layer_norm_f32");
+thread_local ScratchBuffer rowBuffer(kiln::contract::kLayerNormKernel);
 /// Strided gamma and beta, copied contiguously.
-thread_local kiln::kernels::detail::ScratchBuffer
-    gammaCopy("kiln_layer_norm_f32");
-thread_local kiln::kernels::detail::ScratchBuffer
-    betaCopy("kiln_layer_norm_f32");
+thread_local ScratchBuffer gammaCopy(kiln::contract::kLayerNormKernel);
+thread_local ScratchBuffer betaCopy(kiln::contract::kLayerNormKernel);
 
 /// One call on strided views; gamma and beta have unit stride (copied by the
 /// entry points if they do not).
@@ -497,7 +434,8 @@ void normRow(const Problem &p, int64_t r, float *buffer) {
 }
 
 template <typename Kernels> void run(const Problem &p, int maxThreads) {
-  int threads = teamSizeFor(p.rows * p.d, p.rows, maxThreads);
+  int threads =
+      teamSize(p.rows * p.d, kMinElementsPerThread, p.rows, maxThreads);
   auto rows = [&](int64_t begin, int64_t end) {
     float *buffer = rowBuffer.get(p.d);
     for (int64_t r = begin; r < end; ++r)
@@ -527,7 +465,7 @@ void normalize(Problem p, int64_t gammaStride, int64_t betaStride,
       beta[j] = p.beta[j * betaStride];
     p.beta = beta;
   }
-#if KILN_NORM_AVX2
+#if KILN_KERNELS_AVX2
   if (isa.useAvx512())
     run<Avx512Kernels>(p, maxThreads);
   else
@@ -571,7 +509,7 @@ void rmsNorm(int64_t rows, int64_t d, const float *x, int64_t rsX, int64_t csX,
 void setNormIsaForTesting(GemmIsa choice) { isa.set(choice); }
 
 const char *normIsaName() {
-#if KILN_NORM_AVX2
+#if KILN_KERNELS_AVX2
   return isa.useAvx512() ? Avx512Kernels::name : Avx2Kernels::name;
 #else
   return ScalarKernels::name;
@@ -646,7 +584,7 @@ _mlir_ciface_kiln_layer_norm_f32(KilnMemRef<2> *x, KilnMemRef<2> *residual,
                                  KilnMemRef<1> *gamma, KilnMemRef<1> *beta,
                                  KilnMemRef<2> *out, float epsilon,
                                  int64_t hasResidual) {
-  const char *function = "kiln_layer_norm_f32";
+  const char *function = kiln::contract::kLayerNormKernel;
   if (hasResidual != 0 && hasResidual != 1) {
     char message[96];
     std::snprintf(message, sizeof(message), "hasResidual is %lld, not 0 or 1",
@@ -670,7 +608,7 @@ extern "C" void _mlir_ciface_kiln_rms_norm_f32(KilnMemRef<2> *x,
                                                KilnMemRef<1> *gamma,
                                                KilnMemRef<2> *out,
                                                float epsilon) {
-  const char *function = "kiln_rms_norm_f32";
+  const char *function = kiln::contract::kRmsNormKernel;
   if (!x || !gamma || !out)
     failKernel(function, "null memref descriptor");
   checkShapes(function, x, nullptr, gamma, nullptr, out);

@@ -72,7 +72,8 @@ Error EmbeddedPayload::parse(const void *data, uint64_t size,
   } catch (const std::exception &) {
     return makeError(name, ": the embedded payload index is not valid JSON");
   }
-  auto filesIt = index.is_object() ? index.find("files") : index.end();
+  auto filesIt = index.is_object() ? index.find(contract::kPayloadIndexFilesKey)
+                                   : index.end();
   if (filesIt == index.end() || !filesIt->is_array())
     return makeError(name, ": the embedded payload index has no 'files' list");
   if (filesIt->size() != expectedFiles)
@@ -80,9 +81,13 @@ Error EmbeddedPayload::parse(const void *data, uint64_t size,
                      " files, the model expects ", expectedFiles);
   names.reserve(filesIt->size());
   for (const nlohmann::json &file : *filesIt) {
-    auto nameIt = file.is_object() ? file.find("name") : file.end();
-    auto offsetIt = file.is_object() ? file.find("offset") : file.end();
-    auto sizeIt = file.is_object() ? file.find("size") : file.end();
+    auto nameIt = file.is_object() ? file.find(contract::kPayloadIndexNameKey)
+                                   : file.end();
+    auto offsetIt = file.is_object()
+                        ? file.find(contract::kPayloadIndexOffsetKey)
+                        : file.end();
+    auto sizeIt = file.is_object() ? file.find(contract::kPayloadIndexSizeKey)
+                                   : file.end();
     if (nameIt == file.end() || !nameIt->is_string() ||
         offsetIt == file.end() || !offsetIt->is_number_unsigned() ||
         sizeIt == file.end() || !sizeIt->is_number_unsigned())

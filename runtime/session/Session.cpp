@@ -85,7 +85,7 @@ embeddedSafetensors(const ModelSymbols &model) {
     return out;
   for (uint64_t i = 0; i < model.embeddedFileCount; ++i) {
     const KilnEmbeddedFile &file = model.embeddedFiles[i];
-    if (file.name && endsWith(file.name, ".safetensors"))
+    if (file.name && endsWith(file.name, contract::kSafetensorsSuffix))
       out.push_back(&file);
   }
   return out;

@@ -1,6 +1,7 @@
 //===- Session.h - A compiled model ready to run ----------------*- C++ -*-===//
 //
-// The ABI of a compiled model object (version 2), as seen by the runtime:
+// The ABI of a compiled model object (version 2), as seen by the runtime
+// (the names are runtime/Contract.h's):
 //
 //   extern "C" const char kiln_model_signature[];  // JSON, see Signature.h
 //   extern "C" void (*const kiln_model_entries[])(void **args);
@@ -28,10 +29,11 @@
 #ifndef KILN_RUNTIME_SESSION_SESSION_H
 #define KILN_RUNTIME_SESSION_SESSION_H
 
+#include "runtime/Contract.h"
+#include "runtime/session/Signature.h"
 #include "runtime/support/Error.h"
 #include "runtime/support/MemRef.h"
 #include "runtime/support/Safetensors.h"
-#include "runtime/session/Signature.h"
 #include "runtime/support/Tensor.h"
 
 #include <cstdint>
@@ -42,14 +44,9 @@
 #include <string_view>
 #include <vector>
 
-extern "C" {
-/// One file embedded in a compiled model (ABI: do not change the layout).
-struct KilnEmbeddedFile {
-  const char *name;
-  const unsigned char *data;
-  uint64_t size;
-};
-}
+/// One file embedded in a compiled model (its layout is the compiler's, see
+/// runtime/Contract.h).
+using KilnEmbeddedFile = kiln::contract::EmbeddedFile;
 
 namespace kiln {
 

@@ -21,14 +21,14 @@ Expected<SignatureArg> parseArg(const nlohmann::json &item, std::string where) {
   if (!item.is_object())
     return makeError(where, ": expected an object, found ", item.type_name());
   SignatureArg arg;
-  auto nameIt = item.find("name");
+  auto nameIt = item.find(contract::kArgNameKey);
   if (nameIt == item.end() || !nameIt->is_string() ||
       nameIt->get<std::string>().empty())
     return makeError(where, ": 'name' must be a non-empty string");
   arg.name = nameIt->get<std::string>();
   where += " ('" + arg.name + "')";
 
-  auto roleIt = item.find("role");
+  auto roleIt = item.find(contract::kArgRoleKey);
   if (roleIt == item.end() || !roleIt->is_string())
     return makeError(where, ": 'role' must be a string");
   std::optional<ArgRole> role = parseRoleName(roleIt->get<std::string>());
@@ -37,7 +37,7 @@ Expected<SignatureArg> parseArg(const nlohmann::json &item, std::string where) {
                      "' (expected input, weight, state, output or scratch)");
   arg.role = *role;
 
-  auto dtypeIt = item.find("dtype");
+  auto dtypeIt = item.find(contract::kArgDTypeKey);
   if (dtypeIt == item.end() || !dtypeIt->is_string())
     return makeError(where, ": 'dtype' must be a string");
   std::optional<DType> dtype = parseDTypeName(dtypeIt->get<std::string>());
@@ -47,7 +47,7 @@ Expected<SignatureArg> parseArg(const nlohmann::json &item, std::string where) {
                      "or i1)");
   arg.dtype = *dtype;
 
-  auto shapeIt = item.find("shape");
+  auto shapeIt = item.find(contract::kArgShapeKey);
   if (shapeIt == item.end() || !shapeIt->is_array())
     return makeError(where, ": 'shape' must be an array");
   for (const nlohmann::json &dim : *shapeIt) {
@@ -79,14 +79,14 @@ Expected<EntrySignature> parseEntry(const nlohmann::json &item,
   if (!item.is_object())
     return makeError(where, ": expected an object, found ", item.type_name());
   EntrySignature entry;
-  auto nameIt = item.find("name");
+  auto nameIt = item.find(contract::kEntryNameKey);
   if (nameIt == item.end() || !nameIt->is_string() ||
       nameIt->get<std::string>().empty())
     return makeError(where, ": 'name' must be a non-empty string");
   entry.name = nameIt->get<std::string>();
   where += " ('" + entry.name + "')";
 
-  auto argsIt = item.find("args");
+  auto argsIt = item.find(contract::kEntryArgsKey);
   if (argsIt == item.end() || !argsIt->is_array())
     return makeError(where, ": expected an 'args' array");
   std::set<std::string> names;
@@ -101,7 +101,7 @@ Expected<EntrySignature> parseEntry(const nlohmann::json &item,
                        "'): duplicate argument name");
     entry.args.push_back(std::move(*arg));
   }
-  auto bytesIt = item.find("temporary_bytes");
+  auto bytesIt = item.find(contract::kEntryTemporaryBytesKey);
   if (bytesIt != item.end()) {
     if (!bytesIt->is_number_integer() || bytesIt->get<int64_t>() < 0)
       return makeError(where, ": 'temporary_bytes' must be a non-negative "
@@ -137,21 +137,7 @@ Error checkIndexValues(const SignatureArg &arg, const TensorView &view) {
   return Error::success();
 }
 
-const char *roleName(ArgRole role) {
-  switch (role) {
-  case ArgRole::Input:
-    return "input";
-  case ArgRole::Weight:
-    return "weight";
-  case ArgRole::State:
-    return "state";
-  case ArgRole::Output:
-    return "output";
-  case ArgRole::Scratch:
-    return "scratch";
-  }
-  return "?";
-}
+const char *roleName(ArgRole role) { return contract::argRoleName(role); }
 
 std::optional<ArgRole> parseRoleName(std::string_view name) {
   for (ArgRole role : kRoles)
@@ -276,14 +262,16 @@ Expected<ModelSignature> parseModelSignature(std::string_view json) {
     if (!root.is_object())
       return makeError(kPrefix, "expected a JSON object, found ",
                        root.type_name());
-    auto versionIt = root.find("version");
+    auto versionIt = root.find(contract::kSignatureVersionKey);
     if (versionIt != root.end() &&
-        (!versionIt->is_number_integer() || versionIt->get<int64_t>() != 2))
+        (!versionIt->is_number_integer() ||
+         versionIt->get<int64_t>() != contract::kSignatureVersion))
       return makeError(kPrefix, "unsupported version ", versionIt->dump(),
-                       " (this runtime reads version 2)");
-    auto entriesIt = root.find("entries");
+                       " (this runtime reads version ",
+                       contract::kSignatureVersion, ")");
+    auto entriesIt = root.find(contract::kSignatureEntriesKey);
     if (entriesIt == root.end() || !entriesIt->is_array()) {
-      if (root.contains("args"))
+      if (root.contains(contract::kEntryArgsKey))
         return makeError(kPrefix,
                          "expected an 'entries' array, found a version 1 "
                          "signature (a single 'args' array); recompile the "
@@ -348,7 +336,7 @@ Expected<ModelSignature> parseModelSignature(std::string_view json) {
       }
     }
 
-    auto metadataIt = root.find("metadata");
+    auto metadataIt = root.find(contract::kSignatureMetadataKey);
     if (metadataIt != root.end()) {
       if (!metadataIt->is_object())
         return makeError(kPrefix, "'metadata' must be an object, found ",

@@ -17,7 +17,8 @@
 // Entry i of "entries" is function i of `kiln_model_entries`; its args are
 // listed in call order. Weights and states are shared by name between
 // entries, so a name must have the same role, dtype and shape wherever it
-// appears. This header turns that text into structs, validating it on the way.
+// appears. The keys, roles and dtype names are runtime/Contract.h's. This
+// header turns that text into structs, validating it on the way.
 //
 // An entry called `prepare_weights` (kPrepareWeightsEntry) is not for users:
 // it computes derived weights (GEMM panels, concatenated projections) from
@@ -30,6 +31,7 @@
 #define KILN_RUNTIME_SESSION_SIGNATURE_H
 
 #include "runtime/kernels/Scratch.h"
+#include "runtime/Contract.h"
 #include "runtime/support/Error.h"
 #include "runtime/support/Tensor.h"
 
@@ -46,7 +48,7 @@ namespace kiln {
 /// Output: written by the call.
 /// Scratch: working memory of one call (the arena of its temporaries, laid
 /// out at compile time); the runtime passes one buffer, kept across calls.
-enum class ArgRole { Input, Weight, State, Output, Scratch };
+using ArgRole = contract::ArgRole;
 
 /// "input", "weight", "state", "output" or "scratch".
 const char *roleName(ArgRole role);
@@ -85,9 +87,9 @@ struct EntrySignature {
   size_t count(ArgRole role) const;
 };
 
-/// The load-time entry that computes derived weights (the compiler's
-/// tfm-hoist-weight-expressions names it the same).
-inline constexpr std::string_view kPrepareWeightsEntry = "prepare_weights";
+/// The load-time entry that computes derived weights.
+inline constexpr std::string_view kPrepareWeightsEntry =
+    contract::kPrepareWeightsEntry;
 
 struct ModelSignature {
   /// Entry points, in the order of `kiln_model_entries`.

@@ -17,9 +17,15 @@ struct DTypeInfo {
   size_t size;
 };
 constexpr DTypeInfo kDTypes[] = {
-    {DType::F32, "f32", 4},   {DType::F64, "f64", 8}, {DType::F16, "f16", 2},
-    {DType::BF16, "bf16", 2}, {DType::I32, "i32", 4}, {DType::I64, "i64", 8},
-    {DType::I8, "i8", 1},     {DType::U8, "u8", 1},   {DType::I1, "i1", 1},
+    {DType::F32, contract::kDTypeF32, 4},
+    {DType::F64, contract::kDTypeF64, 8},
+    {DType::F16, contract::kDTypeF16, 2},
+    {DType::BF16, contract::kDTypeBF16, 2},
+    {DType::I32, contract::kDTypeI32, 4},
+    {DType::I64, contract::kDTypeI64, 8},
+    {DType::I8, contract::kDTypeI8, 1},
+    {DType::U8, contract::kDTypeU8, 1},
+    {DType::I1, contract::kDTypeI1, 1},
 };
 } // namespace
 

@@ -9,6 +9,7 @@
 #ifndef KILN_RUNTIME_SUPPORT_TENSOR_H
 #define KILN_RUNTIME_SUPPORT_TENSOR_H
 
+#include "runtime/Contract.h"
 #include "runtime/support/Error.h"
 
 #include <cstddef>
@@ -24,8 +25,8 @@ namespace kiln {
 /// I8 and U8 only appear in checkpoints.
 enum class DType : uint8_t { F32, F64, F16, BF16, I32, I64, I8, U8, I1 };
 
-/// Signature spelling: "f32", "f64", "f16", "bf16", "i32", "i64", "i8",
-/// "u8", "i1".
+/// Signature spelling (runtime/Contract.h): "f32", "f64", "f16", "bf16",
+/// "i32", "i64", "i8", "u8", "i1".
 const char *dtypeName(DType type);
 /// Parses a signature spelling; std::nullopt if unknown.
 std::optional<DType> parseDTypeName(std::string_view name);
@@ -34,7 +35,7 @@ size_t dtypeSize(DType type);
 bool isFloatingPoint(DType type);
 
 /// Alignment of every buffer the runtime allocates, in bytes.
-constexpr size_t kBufferAlignment = 64;
+constexpr size_t kBufferAlignment = contract::kBufferAlignment;
 
 using Shape = std::vector<int64_t>;
 

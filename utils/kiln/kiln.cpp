@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/Passes.h"
 #include "codegen/Pipeline.h"
 #include "codegen/Registration.h"
 #include "codegen/link/Link.h"
@@ -14,6 +15,7 @@
 #include "frontend/MlirSource.h"
 #include "models/Models.h"
 #include "passes/Passes.h"
+#include "runtime/Contract.h"
 #include "runtime/support/Safetensors.h"
 #include "runtime/tokenizer/TokenizerCheck.h"
 
@@ -226,21 +228,24 @@ bool checkWeights(ArrayRef<mlir::func::FuncOp> entries,
 /// the entry's peak temporary memory, and the argument the runtime fills
 /// with its scratch buffer.
 void recordTemporaryBytes(mlir::ModuleOp module, std::string &signatureJson) {
+  namespace contract = kiln::contract;
   nlohmann::json signature = nlohmann::json::parse(signatureJson);
-  for (nlohmann::json &entry : signature["entries"]) {
+  for (nlohmann::json &entry : signature[contract::kSignatureEntriesKey]) {
     auto func = module.lookupSymbol<mlir::func::FuncOp>(
-        entry["name"].get<std::string>());
+        entry[contract::kEntryNameKey].get<std::string>());
     if (!func)
       continue;
-    auto bytes = func->getAttrOfType<mlir::IntegerAttr>("kiln.arena_bytes");
+    auto bytes = func->getAttrOfType<mlir::IntegerAttr>(kiln::kArenaBytesAttr);
     if (!bytes)
       continue;
     // kiln-plan-memory appended the arena as the entry's last argument.
-    entry["temporary_bytes"] = bytes.getInt();
-    entry["args"].push_back({{"name", "kiln.arena"},
-                             {"role", "scratch"},
-                             {"dtype", "u8"},
-                             {"shape", {bytes.getInt()}}});
+    entry[contract::kEntryTemporaryBytesKey] = bytes.getInt();
+    entry[contract::kEntryArgsKey].push_back(
+        {{contract::kArgNameKey, contract::kArenaArgName},
+         {contract::kArgRoleKey,
+          contract::argRoleName(contract::ArgRole::Scratch)},
+         {contract::kArgDTypeKey, contract::kDTypeU8},
+         {contract::kArgShapeKey, {bytes.getInt()}}});
   }
   signatureJson = signature.dump();
 }
@@ -312,7 +317,7 @@ int compile(const char *argv0) {
   int panelWidth =
       target->getMCSubtargetInfo()->checkFeatures("+avx512f") ? 32 : 16;
   std::vector<kiln::LoweringStage> stages =
-      kiln::getLoweringStages(disabledPasses, panelWidth);
+      kiln::getLoweringStages(disabledPasses, panelWidth, entryName);
 
   mlir::DialectRegistry registry;
   kiln::registerKilnDialects(registry);
@@ -410,7 +415,8 @@ int compile(const char *argv0) {
     }
     if (StringRef(stage.name) == "bufferized") {
       // The signature is read while the entries still have tensor types and
-      // named weight and state arguments.
+      // named weight and state arguments: the stage's kiln-prepare-entries
+      // removes the names.
       SmallVector<mlir::func::FuncOp> funcs = lookupEntries();
       FailureOr<std::string> json = kiln::buildModelSignature(*module, funcs);
       if (failed(json))
@@ -419,9 +425,6 @@ int compile(const char *argv0) {
       if (!fromCheckpoint && !weightFiles.empty() &&
           !checkWeights(funcs, weightFiles))
         return 1;
-      kiln::markConsumedWeights(*module);
-      for (mlir::func::FuncOp func : funcs)
-        kiln::prepareEntryForBufferization(func);
     }
     if (failed(passes.run(*module))) {
       errs() << "error: lowering failed in stage '" << stage.name << "'\n";
