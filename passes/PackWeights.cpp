@@ -93,7 +93,8 @@ struct TfmPackWeightsPass
         continue;
       int64_t n = op.getOutFeatures(), k = op.getInFeatures();
       auto panelsType = RankedTensorType::get(
-          {llvm::divideCeil(n, int64_t(panelWidth)), k, int64_t(panelWidth)},
+          {static_cast<int64_t>(llvm::divideCeil(n, int64_t(panelWidth))), k,
+           int64_t(panelWidth)},
           b.getF32Type());
       b.setInsertionPoint(op);
       Value panels = PackPanelsOp::create(b, op.getLoc(), panelsType,

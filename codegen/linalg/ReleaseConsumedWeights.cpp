@@ -54,8 +54,8 @@ func::FuncOp declareRelease(ModuleOp module) {
     return existing;
   OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
   Type i64 = builder.getI64Type();
-  auto func = builder.create<func::FuncOp>(
-      module.getLoc(), name, builder.getFunctionType({i64, i64}, {}));
+  auto func = func::FuncOp::create(builder, module.getLoc(), name,
+                                   builder.getFunctionType({i64, i64}, {}));
   func.setPrivate();
   return func;
 }
@@ -82,12 +82,12 @@ LogicalResult releaseAfterLastUse(func::FuncOp func, BlockArgument weight) {
   uint64_t bytes = static_cast<uint64_t>(type.getNumElements()) *
                    llvm::divideCeil(type.getElementTypeBitWidth(), 8);
   Value pointer =
-      builder.create<memref::ExtractAlignedPointerAsIndexOp>(loc, weight);
-  Value pointerI64 = builder.create<arith::IndexCastOp>(
-      loc, builder.getI64Type(), pointer);
-  Value size = builder.create<arith::ConstantIntOp>(
-      loc, builder.getI64Type(), static_cast<int64_t>(bytes));
-  builder.create<func::CallOp>(loc, release, ValueRange{pointerI64, size});
+      memref::ExtractAlignedPointerAsIndexOp::create(builder, loc, weight);
+  Value pointerI64 =
+      arith::IndexCastOp::create(builder, loc, builder.getI64Type(), pointer);
+  Value size = arith::ConstantIntOp::create(builder, loc, builder.getI64Type(),
+                                            static_cast<int64_t>(bytes));
+  func::CallOp::create(builder, loc, release, ValueRange{pointerI64, size});
   return success();
 }
 
