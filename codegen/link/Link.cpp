@@ -53,7 +53,7 @@ bool linkExecutable(ArrayRef<std::string> objects, StringRef runtimeDir,
   // What the runtime was built with that linking must repeat (sanitizers).
   SmallVector<StringRef> linkFlags;
   StringRef(KILN_RUNTIME_LINK_FLAGS)
-      .split(linkFlags, ',', -1, /*KeepEmpty=*/false);
+      .split(linkFlags, ' ', -1, /*KeepEmpty=*/false);
   for (StringRef flag : linkFlags)
     args.push_back(flag.str());
   SmallVector<StringRef> argRefs(args.begin(), args.end());
