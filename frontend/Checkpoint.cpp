@@ -15,8 +15,13 @@ Expected<nlohmann::json> readJsonFile(const std::string &path) {
   Expected<std::string> text = readFileBytes(path);
   if (!text)
     return text.takeError();
+  return parseJsonText(*text, path);
+}
+
+Expected<nlohmann::json> parseJsonText(std::string_view text,
+                                       const std::string &path) {
   try {
-    return nlohmann::json::parse(*text);
+    return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error &error) {
     return makeError(path, ": invalid JSON at byte ", error.byte);
   }
@@ -37,8 +42,13 @@ readShardIndex(const std::string &indexPath) {
   Expected<nlohmann::json> index = readJsonFile(indexPath);
   if (!index)
     return index.takeError();
-  auto map = index->find("weight_map");
-  if (map == index->end() || !map->is_object())
+  return parseShardIndex(*index, indexPath);
+}
+
+Expected<std::vector<std::string>>
+parseShardIndex(const nlohmann::json &index, const std::string &indexPath) {
+  auto map = index.find("weight_map");
+  if (map == index.end() || !map->is_object())
     return makeError(indexPath, ": field 'weight_map' must be an object of "
                                 "tensor name to file name");
   std::vector<std::string> files;

@@ -17,6 +17,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kiln {
@@ -62,6 +63,13 @@ private:
 
 /// Reads a JSON file; the error names the file and the parse position.
 Expected<nlohmann::json> readJsonFile(const std::string &path);
+/// Parses the text of a JSON file; `path` stands for it in errors.
+Expected<nlohmann::json> parseJsonText(std::string_view text,
+                                       const std::string &path);
+/// The shard files model.safetensors.index.json (`index`, read from `path`)
+/// lists in its weight_map, in first-use order.
+Expected<std::vector<std::string>> parseShardIndex(const nlohmann::json &index,
+                                                   const std::string &path);
 
 } // namespace kiln
 

@@ -24,6 +24,7 @@
 #include "dialect/TfmOps.h"
 #include "frontend/BertConfig.h"
 #include "frontend/Checkpoint.h"
+#include "frontend/EncoderSettings.h"
 #include "models/TfmBuilder.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -408,12 +409,7 @@ Expected<nlohmann::json> tokenizerMetadata(const CheckpointFolder &ckpt,
           readJsonFile(ckpt.file("tokenizer_config.json"));
       if (!settings)
         return settings.takeError();
-      for (auto [from, to] :
-           {std::pair<const char *, const char *>{"do_lower_case", "lowercase"},
-            {"strip_accents", "strip_accents"},
-            {"tokenize_chinese_chars", "tokenize_chinese_chars"}})
-        if (settings->contains(from))
-          metadata[to] = (*settings)[from];
+      applyTokenizerConfig(*settings, metadata);
     }
   } else if (config.roberta && ckpt.hasFile("vocab.json") &&
              ckpt.hasFile("merges.txt")) {
@@ -436,29 +432,24 @@ Expected<nlohmann::json> sentenceTransformersPooling(
     const CheckpointFolder &ckpt) {
   if (!ckpt.hasFile("modules.json"))
     return nlohmann::json();
-  Expected<nlohmann::json> modules = readJsonFile(ckpt.file("modules.json"));
+  Expected<nlohmann::json> modulesJson =
+      readJsonFile(ckpt.file("modules.json"));
+  if (!modulesJson)
+    return modulesJson.takeError();
+  Expected<SentenceTransformersModules> modules =
+      parseModulesJson(*modulesJson, ckpt.file("modules.json"));
   if (!modules)
     return modules.takeError();
-  if (!modules->is_array())
-    return makeError(ckpt.file("modules.json"), ": expected a list");
-  nlohmann::json pooling = {{"mode", "cls"}, {"normalize", false}};
-  for (const nlohmann::json &module : *modules) {
-    std::string type = module.value("type", "");
-    if (type.find("Normalize") != std::string::npos)
-      pooling["normalize"] = true;
-    if (type.find("Pooling") == std::string::npos)
-      continue;
-    std::string configPath =
-        ckpt.file(module.value("path", "") + "/config.json");
+  nlohmann::json pooling = {{"mode", "cls"}, {"normalize", modules->normalize}};
+  for (const std::string &folder : modules->poolingFolders) {
+    std::string configPath = ckpt.file(folder + "/config.json");
     Expected<nlohmann::json> settings = readJsonFile(configPath);
     if (!settings)
       return settings.takeError();
-    if (settings->value("pooling_mode_mean_tokens", false))
-      pooling["mode"] = "mean";
-    else if (settings->value("pooling_mode_cls_token", false))
-      pooling["mode"] = "cls";
-    else
-      return makeError(configPath, ": only mean or cls pooling is supported");
+    Expected<std::string> mode = parsePoolingConfig(*settings, configPath);
+    if (!mode)
+      return mode.takeError();
+    pooling["mode"] = *mode;
   }
   return pooling;
 }
