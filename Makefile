@@ -1,6 +1,8 @@
 # Kiln: the two entry points of a fresh Debian 12 machine.
 #   make demo   install what is missing, build, compile the example, run it
 #   make test   install what is missing, build, run the whole suite (ctest)
+#   make fuzz   build the fuzz targets (build-fuzz) and run each for
+#               FUZZ_SECONDS (README.md, Fuzzing)
 
 BUILD ?= build
 JOBS ?= $(shell nproc)
@@ -9,11 +11,16 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 # Everything the build and the test suite need, from Debian's archive.
 PACKAGES := cmake ninja-build g++ ccache python3 python3-pip \
 	llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools \
-	nlohmann-json3-dev libgtest-dev
+	nlohmann-json3-dev libgtest-dev clang-22 libclang-rt-22-dev
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build test test-sanitize demo minilm format clean
+# The fuzz targets (test/fuzz): a separate clang build with libFuzzer,
+# ASan and UBSan, of the readers only.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps build test test-sanitize demo minilm format clean fuzz fuzz-build
 
 all: build
 
@@ -41,8 +48,21 @@ export KILN_MINILM_DIR := $(MINILM_CACHE)/all-MiniLM-L6-v2
 minilm: deps
 	@utils/fetch_minilm.sh $(MINILM_CACHE) > /dev/null
 
-test: build minilm
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+$(FUZZ_BUILD)/build.ninja: | deps
+	CC=clang-22 CXX=clang++-22 cmake -S . -B $(FUZZ_BUILD) -G Ninja -DKILN_FUZZ=ON
+
+fuzz-build: deps $(FUZZ_BUILD)/build.ninja
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+
+# Each target for FUZZ_SECONDS on a copy of its seed corpus; fails on any
+# crash, leak, undefined behaviour or hang.
+fuzz: fuzz-build
+	test/fuzz/fuzz-all.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# The suite runs each fuzz target for a few seconds (ctest's fuzz-*).
+test: build fuzz-build minilm
+	cd $(BUILD) && KILN_FUZZ_BUILD_DIR=$(abspath $(FUZZ_BUILD)) \
+	  ctest --output-on-failure -j $(JOBS)
 
 # The whole suite again in a separate AddressSanitizer + UBSan build.
 SANITIZE_BUILD ?= build-sanitize
@@ -60,4 +80,4 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD)

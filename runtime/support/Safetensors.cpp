@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <unordered_set>
 
 namespace kiln {
 
@@ -23,6 +24,8 @@ constexpr StDTypeInfo kStDTypes[] = {
 };
 constexpr const char *kKnownStDTypes =
     "F32, F16, BF16, F64, I64, I32, I8, U8 or BOOL";
+/// The largest header the safetensors library reads (its MAX_HEADER_SIZE).
+constexpr uint64_t kMaxHeaderLength = 100'000'000;
 
 std::string formatRange(uint64_t begin, uint64_t end) {
   return "[" + std::to_string(begin) + ", " + std::to_string(end) + "]";
@@ -92,13 +95,41 @@ Error SafetensorsFile::parse(const void *data, size_t size) {
     return makeError(name, ": header length ", headerLength,
                      " extends past the end of the file (", size - 8,
                      " bytes after the 8-byte length)");
+  if (headerLength > kMaxHeaderLength)
+    return makeError(name, ": header length ", headerLength,
+                     " exceeds the limit of ", kMaxHeaderLength,
+                     " bytes of the safetensors format");
   const unsigned char *dataSection = bytes + 8 + headerLength;
   uint64_t dataSize = size - 8 - headerLength;
 
   // nlohmann_json reports problems by throwing: keep every exception inside.
+  // It keeps the last of repeated keys; the safetensors library refuses them
+  // in a tensor's entry, so repeated keys are refused everywhere here.
   nlohmann::json header;
+  std::vector<std::unordered_set<std::string>> openObjects;
+  std::string tensorKey, duplicate;
+  auto noRepeatedKeys = [&](int, nlohmann::json::parse_event_t event,
+                            nlohmann::json &parsed) {
+    using Event = nlohmann::json::parse_event_t;
+    if (event == Event::object_start) {
+      openObjects.emplace_back();
+    } else if (event == Event::object_end) {
+      openObjects.pop_back();
+    } else if (event == Event::key && duplicate.empty()) {
+      const std::string &key = parsed.get_ref<const std::string &>();
+      if (!openObjects.back().insert(key).second)
+        duplicate =
+            openObjects.size() == 1
+                ? "tensor '" + key + "' is listed twice"
+                : "tensor '" + tensorKey + "': key '" + key + "' appears twice";
+      else if (openObjects.size() == 1)
+        tensorKey = key;
+    }
+    return true;
+  };
   try {
-    header = nlohmann::json::parse(bytes + 8, bytes + 8 + headerLength);
+    header = nlohmann::json::parse(bytes + 8, bytes + 8 + headerLength,
+                                   noRepeatedKeys);
   } catch (const std::exception &e) {
     std::string what = e.what();
     // Drop the "[json.exception.parse_error.101] " tag.
@@ -112,12 +143,24 @@ Error SafetensorsFile::parse(const void *data, size_t size) {
   if (!header.is_object())
     return makeError(name, ": invalid header: expected a JSON object, found ",
                      header.type_name());
+  if (!duplicate.empty())
+    return makeError(name, ": invalid header: ", duplicate);
 
   try {
     for (auto it = header.begin(); it != header.end(); ++it) {
       const std::string &tensorName = it.key();
-      if (tensorName == "__metadata__")
-        continue; // Free-form string map; nothing in it matters here.
+      if (tensorName == "__metadata__") {
+        // A map of strings; nothing in it matters here.
+        const nlohmann::json &metadata = it.value();
+        bool strings = metadata.is_null() || metadata.is_object();
+        if (metadata.is_object())
+          for (const nlohmann::json &value : metadata)
+            strings = strings && value.is_string();
+        if (!strings)
+          return makeError(name, ": '__metadata__' must be an object of "
+                                 "strings");
+        continue;
+      }
       std::string where = name + ": tensor '" + tensorName + "'";
       const nlohmann::json &info = it.value();
       if (!info.is_object())
@@ -185,19 +228,29 @@ Error SafetensorsFile::parse(const void *data, size_t size) {
             [](const SafetensorsTensor &a, const SafetensorsTensor &b) {
               return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
             });
-  // Gaps are allowed (writers may align tensors), overlaps are not. Empty
-  // tensors occupy no bytes and cannot overlap anything.
+  // As in the safetensors library, the tensors tile the data section: in
+  // offset order each starts where the previous one ends, the first at 0, and
+  // the last ends with the file.
   const SafetensorsTensor *previous = nullptr;
+  uint64_t covered = 0;
   for (const SafetensorsTensor &tensor : entries) {
-    if (tensor.begin == tensor.end)
-      continue;
-    if (previous && tensor.begin < previous->end)
+    if (tensor.begin < covered)
       return makeError(name, ": tensors '", previous->name, "' ",
                        formatRange(previous->begin, previous->end), " and '",
                        tensor.name, "' ", formatRange(tensor.begin, tensor.end),
                        " overlap");
+    if (tensor.begin > covered)
+      return makeError(name, ": bytes ", formatRange(covered, tensor.begin),
+                       " of the data section belong to no tensor (tensor '",
+                       tensor.name, "' starts at ", tensor.begin, ")");
+    covered = tensor.end;
     previous = &tensor;
   }
+  if (covered != dataSize)
+    return makeError(name, ": bytes ", formatRange(covered, dataSize),
+                     " of the data section belong to no tensor (the "
+                     "tensors end at ",
+                     covered, ")");
   for (size_t i = 0; i < entries.size(); ++i)
     index.emplace(entries[i].name, i);
   return Error::success();

@@ -13,17 +13,17 @@ using namespace kiln::test;
 
 namespace {
 
-/// A valid file: a f32 [2,2], a bf16 [3] (padded to 8 bytes), an i64 scalar,
-/// an empty f32 [0] and metadata.
+/// A valid file: a f32 [2,2], a bf16 [4], an i64 scalar, an empty f32 [0]
+/// and metadata.
 std::string goodImage() {
   float a[4] = {1, 2, 3, 4};
-  uint16_t b[4] = {0x3f80, 0xc000, 0x4040, 0}; // 1, -2, 3, (padding)
+  uint16_t b[4] = {0x3f80, 0xc000, 0x4040, 0}; // 1, -2, 3, 0
   int64_t c = -5;
   std::string data = rawBytes(a, 4) + rawBytes(b, 4) + rawBytes(&c, 1);
   std::string header =
       R"({"__metadata__":{"format":"pt"},)"
       R"("a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},)"
-      R"("b":{"dtype":"BF16","shape":[3],"data_offsets":[16,22]},)"
+      R"("b":{"dtype":"BF16","shape":[4],"data_offsets":[16,24]},)"
       R"("c":{"dtype":"I64","shape":[],"data_offsets":[24,32]},)"
       R"("empty":{"dtype":"F32","shape":[0],"data_offsets":[32,32]}})";
   return makeSafetensors(header, data);
@@ -105,15 +105,14 @@ TEST(SafetensorsTest, GoodFileFromPathAndMemory) {
 }
 
 TEST(SafetensorsTest, ConvertsHalfAndDouble) {
-  uint16_t h[2] = {0x3c00, 0xbc00};
+  uint16_t h[4] = {0x3c00, 0xbc00, 0, 0};
   double d[2] = {0.5, -8};
-  std::string header = "{" + entry("h", "F16", "[2]", 0, 4) + "," +
+  std::string header = "{" + entry("h", "F16", "[4]", 0, 8) + "," +
                        entry("d", "F64", "[2]", 8, 24) + "," +
                        entry("i", "I32", "[1]", 24, 28) + "}";
   int32_t i = 3;
-  std::string image =
-      makeSafetensors(header, rawBytes(h, 2) + std::string(4, '\0') +
-                                  rawBytes(d, 2) + rawBytes(&i, 1));
+  std::string image = makeSafetensors(header, rawBytes(h, 4) + rawBytes(d, 2) +
+                                                  rawBytes(&i, 1));
   Expected<SafetensorsFile> file =
       SafetensorsFile::fromMemory(image.data(), image.size(), "m");
   ASSERT_TRUE(file) << file.message();
@@ -221,6 +220,79 @@ TEST(SafetensorsTest, OverlappingTensors) {
   EXPECT_NE(message.find("tensors 'a' [0, 8] and 'b' [4, 12] overlap"),
             std::string::npos)
       << message;
+}
+
+// Stricter than kiln used to be, as the safetensors library is: the tensors
+// tile the data section, keys are not repeated, the header is at most 100 MB
+// and __metadata__ maps names to strings.
+TEST(SafetensorsTest, TensorsTileTheDataSection) {
+  TempDir dir;
+  std::string message = openError(
+      dir, makeSafetensors("{" + entry("a", "F32", "[1]", 0, 4) + "," +
+                               entry("b", "F32", "[1]", 8, 12) + "}",
+                           std::string(12, '\0')));
+  EXPECT_NE(message.find(": bytes [4, 8] of the data section belong to no "
+                         "tensor (tensor 'b' starts at 8)"),
+            std::string::npos)
+      << message;
+  message =
+      openError(dir, makeSafetensors("{" + entry("a", "F32", "[1]", 4, 8) + "}",
+                                     std::string(8, '\0')));
+  EXPECT_NE(message.find(": bytes [0, 4] of the data section belong to no "
+                         "tensor (tensor 'a' starts at 4)"),
+            std::string::npos)
+      << message;
+  message =
+      openError(dir, makeSafetensors("{" + entry("a", "F32", "[1]", 0, 4) + "}",
+                                     std::string(6, '\0')));
+  EXPECT_NE(message.find(": bytes [4, 6] of the data section belong to no "
+                         "tensor (the tensors end at 4)"),
+            std::string::npos)
+      << message;
+  // An empty tensor inside another one's bytes.
+  message = openError(
+      dir, makeSafetensors("{" + entry("a", "F32", "[2]", 0, 8) + "," +
+                               entry("e", "F32", "[0]", 4, 4) + "}",
+                           std::string(8, '\0')));
+  EXPECT_NE(message.find("tensors 'a' [0, 8] and 'e' [4, 4] overlap"),
+            std::string::npos)
+      << message;
+}
+
+TEST(SafetensorsTest, RepeatedKeys) {
+  TempDir dir;
+  std::string message = openError(
+      dir, makeSafetensors("{" + entry("a", "F32", "[1]", 0, 4) + "," +
+                               entry("a", "F32", "[1]", 4, 8) + "}",
+                           std::string(8, '\0')));
+  EXPECT_NE(message.find(": invalid header: tensor 'a' is listed twice"),
+            std::string::npos)
+      << message;
+  message = openError(dir, makeSafetensors(R"({"a":{"dtype":"F32","shape":[1],)"
+                                           R"("dtype":"I32",)"
+                                           R"("data_offsets":[0,4]}})",
+                                           std::string(4, '\0')));
+  EXPECT_NE(
+      message.find(": invalid header: tensor 'a': key 'dtype' appears twice"),
+      std::string::npos)
+      << message;
+}
+
+TEST(SafetensorsTest, HeaderLimitAndMetadata) {
+  TempDir dir;
+  std::string image = leBytes<uint64_t>(100'000'001) + "{}";
+  image.resize(8 + 100'000'001, ' ');
+  std::string message = openError(dir, image);
+  EXPECT_NE(message.find(": header length 100000001 exceeds the limit of "
+                         "100000000 bytes of the safetensors format"),
+            std::string::npos)
+      << message;
+  message = openError(dir, makeSafetensors(R"({"__metadata__":{"n":1}})", ""));
+  EXPECT_NE(message.find(": '__metadata__' must be an object of strings"),
+            std::string::npos)
+      << message;
+  std::string ok = makeSafetensors(R"({"__metadata__":null})", "");
+  EXPECT_TRUE(SafetensorsFile::fromMemory(ok.data(), ok.size(), "m"));
 }
 
 TEST(SafetensorsTest, SizeShapeMismatch) {

@@ -52,7 +52,9 @@ def main():
         names = tensors(header)
         replace(weights)
         if mode == "missing-tensor":
-            del header["transformer.h.1.mlp.c_fc.weight"]
+            # Renamed, not deleted: its bytes must still belong to a tensor.
+            name = "transformer.h.1.mlp.c_fc.weight"
+            header[name + ".renamed"] = header.pop(name)
             write_safetensors(weights, header, body)
         elif mode == "overlap":
             first, second = names[0], names[1]

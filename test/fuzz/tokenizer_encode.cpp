@@ -1,0 +1,107 @@
+//===- tokenizer_encode.cpp - Fuzzes the text the tokenizers encode -------===//
+//
+// Input: the text a user hands to a compiled model at run time. The
+// tokenizers are real ones from test/fixtures, loaded once: GPT-2 (vocab.json
+// + merges.txt), a BPE with added tokens of every flag, RoBERTa and MiniLM
+// through EncoderTokenizer, and a small WordPiece given added tokens of every
+// flag. Each encodes the text; the ids must decode (TokenizerChecks.h).
+//
+//===----------------------------------------------------------------------===//
+
+#include "TokenizerChecks.h"
+
+#include "runtime/support/FileUtil.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <memory>
+
+using namespace kiln;
+
+namespace {
+
+std::string fixture(const std::string &path) {
+  Expected<std::string> bytes =
+      readFileBytes(std::string(KILN_FUZZ_FIXTURES) + "/" + path);
+  FUZZ_CHECK(bytes, bytes.message());
+  return std::move(*bytes);
+}
+
+/// The small WordPiece of the runtime tests with added tokens of every flag.
+std::string wordPieceWithAddedTokens() {
+  nlohmann::json root =
+      nlohmann::json::parse(fixture("runtime/encoder/tokenizer.json"));
+  auto add = [&](const char *content, bool special, bool singleWord,
+                 bool lstrip, bool rstrip, bool normalized) {
+    root["added_tokens"].push_back({{"content", content},
+                                    {"special", special},
+                                    {"single_word", singleWord},
+                                    {"lstrip", lstrip},
+                                    {"rstrip", rstrip},
+                                    {"normalized", normalized}});
+  };
+  add("[NEW]", false, false, false, false, false);
+  add("cat", false, true, false, false, true);
+  add("Hello World", false, false, false, false, true);
+  add("<x>", true, false, true, true, false);
+  add(" spaced ", false, false, false, false, false);
+  add("\xC3\x89t\xC3\xA9", false, false, false, false, true);
+  add("##s", false, true, false, true, false);
+  return root.dump();
+}
+
+struct Tokenizers {
+  std::unique_ptr<ByteLevelBpe> gpt2, added;
+  std::unique_ptr<WordPiece> wordPiece;
+  std::unique_ptr<EncoderTokenizer> roberta, minilm;
+};
+
+template <typename T> std::unique_ptr<T> loaded(Expected<T> value) {
+  FUZZ_CHECK(value, value.message());
+  return std::make_unique<T>(std::move(*value));
+}
+
+std::unique_ptr<EncoderTokenizer> encoder(const char *kind,
+                                          const std::string &path) {
+  std::string bytes = fixture(path);
+  nlohmann::json metadata = {{"kind", kind}, {"files", {"tokenizer.json"}}};
+  return loaded(EncoderTokenizer::create(
+      metadata, [&](std::string_view) { return std::string_view(bytes); }));
+}
+
+const Tokenizers &tokenizers() {
+  static const Tokenizers *all = [] {
+    auto *t = new Tokenizers;
+    t->gpt2 = loaded(ByteLevelBpe::fromFolder(std::string(KILN_FUZZ_FIXTURES) +
+                                              "/tokenizer/gpt2"));
+    t->added = loaded(ByteLevelBpe::fromTokenizerJson(
+        fixture("tokenizer/added/tokenizer.json"), "added/tokenizer.json"));
+    t->wordPiece = loaded(WordPiece::fromTokenizerJson(
+        wordPieceWithAddedTokens(), "encoder/tokenizer.json"));
+    t->roberta = encoder("byte_level_bpe", "tokenizer/roberta/tokenizer.json");
+    t->minilm = encoder("wordpiece", "tokenizer/minilm/tokenizer.json");
+    return t;
+  }();
+  return *all;
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerInitialize(int *, char ***) {
+  tokenizers();
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  std::string text(reinterpret_cast<const char *>(data), size);
+  const Tokenizers &t = tokenizers();
+  fuzz::checkEncode(*t.gpt2, text);
+  fuzz::checkEncode(*t.added, text);
+  fuzz::checkEncode(*t.wordPiece, text);
+  EncodedText roberta = t.roberta->encodePair(text, text);
+  t.roberta->decode(roberta.ids);
+  EncodedText minilm = t.minilm->encodePair(text, text);
+  t.minilm->decode(minilm.ids);
+  return 0;
+}
