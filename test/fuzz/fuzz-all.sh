@@ -8,6 +8,7 @@ set -u
 build=$1 seconds=$2
 shift 2
 here=$(cd "$(dirname "$0")" && pwd)
+unset KILN_FUZZ_BUILD_DIR # run-fuzzer.sh would look there instead of BUILD
 targets=${*:-$(ls "$here/corpus")}
 failed=""
 summary=""

@@ -86,6 +86,29 @@ const Tokenizers &tokenizers() {
   return *all;
 }
 
+/// Strict UTF-8: no overlong forms, surrogates or code points past U+10FFFF.
+bool isValidUtf8(std::string_view text) {
+  const auto *p = reinterpret_cast<const unsigned char *>(text.data());
+  size_t n = text.size();
+  for (size_t i = 0; i < n;) {
+    unsigned char c = p[i];
+    size_t length = c < 0x80                 ? 1
+                    : c >= 0xC2 && c <= 0xDF ? 2
+                    : c >= 0xE0 && c <= 0xEF ? 3
+                    : c >= 0xF0 && c <= 0xF4 ? 4
+                                             : 0;
+    if (length == 0 || i + length > n)
+      return false;
+    unsigned char low = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+    unsigned char high = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+    for (size_t k = 1; k < length; ++k, low = 0x80, high = 0xBF)
+      if (p[i + k] < low || p[i + k] > high)
+        return false;
+    i += length;
+  }
+  return true;
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***) {
@@ -97,6 +120,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::string text(reinterpret_cast<const char *>(data), size);
   const Tokenizers &t = tokenizers();
   fuzz::checkEncode(*t.gpt2, text);
+  // Byte-level BPE with every byte in its vocab loses nothing.
+  if (isValidUtf8(text)) {
+    Expected<std::string> decoded = t.gpt2->decode(t.gpt2->encode(text));
+    FUZZ_CHECK(decoded && *decoded == text, "GPT-2 does not round-trip");
+  }
   fuzz::checkEncode(*t.added, text);
   fuzz::checkEncode(*t.wordPiece, text);
   EncodedText roberta = t.roberta->encodePair(text, text);
