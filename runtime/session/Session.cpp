@@ -337,24 +337,20 @@ void Session::releaseSourceWeights(const EntrySignature &prepare) {
     for (const SignatureArg &arg : entry->args)
       if (arg.role == ArgRole::Weight)
         usedElsewhere.insert(arg.name);
-  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
   for (const SignatureArg &arg : prepare.args) {
     auto it = weights.find(arg.name);
     if (arg.role != ArgRole::Weight || usedElsewhere.count(arg.name) ||
         it == weights.end())
       continue;
-    // Only whole pages inside the tensor: neighbours may still be in use.
-    uintptr_t begin = reinterpret_cast<uintptr_t>(it->second.mapped);
-    uintptr_t end = begin + it->second.mappedBytes;
+    const void *mapped = it->second.mapped;
+    size_t mappedBytes = it->second.mappedBytes;
     // A copy the session made (to align or convert the tensor) is freed.
     weights.erase(it);
-    begin = (begin + page - 1) / page * page;
-    end = end / page * page;
-    // The pages hold bytes of this dead tensor only, so dropping them loses
-    // nothing live: a file mapping would read them back, anonymous memory
-    // would read zeros. (MADV_PAGEOUT measured no effect here.)
-    if (end > begin)
-      madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
+    // Its mapped pages go too (already gone when prepare_weights released
+    // them); a file mapping would read them back. (MADV_PAGEOUT measured no
+    // effect here.)
+    kiln_release_weight(reinterpret_cast<uintptr_t>(mapped),
+                        static_cast<int64_t>(mappedBytes));
   }
 }
 
