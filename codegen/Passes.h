@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -28,6 +29,13 @@ inline constexpr llvm::StringLiteral kArenaBytesAttr = "kiln.arena_bytes";
 /// kiln-release-consumed-weights (set by kiln-prepare-entries).
 inline constexpr llvm::StringLiteral kConsumedWeightAttr =
     "kiln.consumed_weight";
+
+/// On a kernel-able tfm op: the code generator kiln-assign-backends chose
+/// for it ("halide"; absent means the LLVM path).
+inline constexpr llvm::StringLiteral kBackendAttr = "kiln.backend";
+/// On the external declaration of a generated Halide kernel: its spec as
+/// JSON (codegen/halide/KernelSpec.h), which the driver hands to kiln-halide.
+inline constexpr llvm::StringLiteral kHalideSpecAttr = "kiln.halide_spec";
 
 /// Patterns that lower every tfm op except attention and weight.
 void populateTfmToLinalgPatterns(mlir::RewritePatternSet &patterns);

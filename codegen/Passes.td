@@ -149,6 +149,56 @@ def KilnNormToUkernel : Pass<"kiln-norm-to-ukernel", "::mlir::ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def KilnAssignBackends : Pass<"kiln-assign-backends", "::mlir::ModuleOp"> {
+  let summary = "Choose the code generator of each kernel-able op";
+  let description = [{
+    Marks each op a Halide kernel can compute (`tfm.linear`, `tfm.matmul`,
+    `tfm.attention` without a bias, `tfm.layer_norm`, `tfm.add_layer_norm`,
+    `tfm.rms_norm`, `tfm.softmax`; f32, static shapes) that should become
+    one with `kiln.backend = "halide"`; unmarked ops stay on the LLVM path
+    (hand-written kernels or linalg loops).
+
+    - `backend=llvm`: nothing is marked.
+    - `backend=halide`: every such op is marked.
+    - `backend=auto`: a rule per op kind, from the measurements of both
+      backends on this machine (docs/performance.md, "Halide backend"):
+      the kinds whose Halide kernel was faster than the hand-written one
+      are marked (`getAutoHalideOps`).
+  }];
+  let options = [
+    Option<"backend", "backend", "std::string", "\"llvm\"",
+           "llvm, halide or auto">,
+  ];
+}
+
+def KilnConvertToHalideCalls : Pass<"kiln-convert-to-halide-calls",
+                                    "::mlir::ModuleOp"> {
+  let summary = "Replace ops marked for Halide by calls of generated kernels";
+  let description = [{
+    Each op marked `kiln.backend = "halide"` becomes a call of a kernel that
+    `kiln-halide` generates for exactly that op's shapes: the op's kernel
+    spec (codegen/halide/KernelSpec.h) is attached to the kernel's external
+    declaration as `kiln.halide_spec`, where the driver collects it. Equal
+    specs share one kernel. The kernel takes Halide buffers; a private
+    wrapper per kernel, taking strided memrefs as the runtime's ukernels do,
+    builds them on its stack from the memrefs' descriptors (innermost
+    dimension first) and calls it. On tensors, the call is bracketed by
+    bufferization ops, as the ukernel passes do, so views (the attention
+    head split and merge) reach the kernel without copies.
+  }];
+  let options = [
+    Option<"targetFeatures", "target-features", "std::string", "\"\"",
+           "x86 features of the kernels' target, joined by '+' "
+           "(avx2, fma, avx512, avx512_bf16, avx512_vnni)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def KilnPlanMemory : Pass<"kiln-plan-memory", "::mlir::func::FuncOp"> {
   let summary = "Place a function's temporaries in one arena by lifetime";
   let description = [{

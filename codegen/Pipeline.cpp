@@ -40,7 +40,8 @@ llvm::ArrayRef<llvm::StringRef> getOptionalPasses() {
 
 std::vector<LoweringStage>
 getLoweringStages(ArrayRef<std::string> disabledPasses, int panelWidth,
-                  StringRef entry) {
+                  StringRef entry, StringRef backend,
+                  StringRef targetFeatures) {
   auto enabled = [&](StringRef pass) {
     return !llvm::is_contained(disabledPasses, pass.str());
   };
@@ -57,8 +58,12 @@ getLoweringStages(ArrayRef<std::string> disabledPasses, int panelWidth,
     else
       tfm.push_back(pass.str());
   }
-  // Ops with a runtime kernel become calls before the linalg conversion.
-  std::string kernelCalls;
+  // Ops given to Halide become calls of generated kernels, then ops with a
+  // runtime kernel become calls of it, before the linalg conversion.
+  std::string kernelCalls =
+      "kiln-assign-backends{backend=" + backend.str() +
+      "},kiln-convert-to-halide-calls{target-features=" + targetFeatures.str() +
+      "},";
   for (StringRef pass : {"kiln-attention-to-ukernel", "kiln-linear-to-ukernel",
                          "kiln-norm-to-ukernel"})
     if (enabled(pass))
@@ -134,6 +139,15 @@ struct StageOptions : PassPipelineOptions<StageOptions> {
       *this, "entry",
       llvm::cl::desc("The entry function, as kiln's --entry (default: every "
                      "public function with a body)")};
+  Option<std::string> backend{
+      *this, "backend",
+      llvm::cl::desc("Kernels' code generator, as kiln's --backend (llvm, "
+                     "halide, auto)"),
+      llvm::cl::init("llvm")};
+  Option<std::string> targetFeatures{
+      *this, "target-features",
+      llvm::cl::desc("x86 features of Halide kernels' target, joined by "
+                     "'+' (avx2+fma+avx512)")};
   ListOption<std::string> disabledPasses{
       *this, "disable-pass",
       llvm::cl::desc("Optional passes to skip, as kiln's --disable-pass")};
@@ -159,7 +173,8 @@ void registerLoweringStagePipelines() {
               return errorHandler("disable-pass=" + pass +
                                   ": not an optional pass");
           for (const LoweringStage &built :
-               getLoweringStages(disabled, options.panelWidth, options.entry))
+               getLoweringStages(disabled, options.panelWidth, options.entry,
+                                 options.backend, options.targetFeatures))
             if (name == built.name)
               return parsePassPipeline(built.pipeline, pm);
           return failure();

@@ -29,15 +29,20 @@ struct LoweringStage {
 /// `disabledPasses`. `panelWidth` is the GEMM micro-kernel tile width of the
 /// target that weights are packed for (32 with AVX-512, else 16). `entry` is
 /// the function to compile (empty: every public function with a body).
+/// `backend` (llvm, halide or auto) chooses the kernels' code generator
+/// (kiln-assign-backends); Halide kernels are generated for the x86
+/// `targetFeatures` (joined by '+', as KernelSpec.h names them).
 std::vector<LoweringStage>
 getLoweringStages(llvm::ArrayRef<std::string> disabledPasses = {},
-                  int panelWidth = 16, llvm::StringRef entry = {});
+                  int panelWidth = 16, llvm::StringRef entry = {},
+                  llvm::StringRef backend = "llvm",
+                  llvm::StringRef targetFeatures = {});
 
 /// Registers every stage as the pass pipeline `kiln-stage-<name>`, built by
-/// getLoweringStages with the options `panel-width`, `entry` and
-/// `disable-pass` (repeatable, comma-separated): kiln-opt then replays what
-/// `kiln compile --emit mlir --stop-after <name>` does to the previous
-/// stage's output.
+/// getLoweringStages with the options `panel-width`, `entry`, `backend`,
+/// `target-features` and `disable-pass` (repeatable, comma-separated): kiln-opt
+/// then replays what `kiln compile --emit mlir --stop-after <name>` does to the
+/// previous stage's output.
 void registerLoweringStagePipelines();
 
 /// Names of the optional passes that `--disable-pass` may turn off.

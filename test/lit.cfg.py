@@ -17,6 +17,10 @@ config.environment["PATH"] = os.pathsep.join(
 )
 # Generated executables must not inherit a thread count from the caller.
 config.environment.pop("OMP_NUM_THREADS", None)
+# One Halide kernel cache for the whole run: the models' identical kernels
+# are generated once, and the user's cache is left alone.
+config.environment["KILN_HALIDE_CACHE"] = os.path.join(
+    config.kiln_binary_dir, "test", "halide-cache")
 config.substitutions.append(("%python", sys.executable))
 # Writes and reshapes small .npy files (standard library only).
 config.substitutions.append(

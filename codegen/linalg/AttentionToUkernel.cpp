@@ -30,34 +30,6 @@ using kiln::tfm::TransposeOp;
 
 namespace {
 
-/// [B, S, H, D] <-> [B, H, S, D]: how model builders split and merge heads.
-constexpr int64_t kHeadSwap[] = {0, 2, 1, 3};
-
-bool isHeadTranspose(TransposeOp op) {
-  return op && op.getPermutation() == ArrayRef<int64_t>(kHeadSwap);
-}
-
-/// `memref` with its sequence and head axes swapped, as a view.
-Value headSwapView(OpBuilder &b, Location loc, Value memref) {
-  SmallVector<unsigned> permutation(std::begin(kHeadSwap), std::end(kHeadSwap));
-  return memref::TransposeOp::create(
-      b, loc, memref,
-      AffineMapAttr::get(
-          AffineMap::getPermutationMap(permutation, b.getContext())));
-}
-
-/// The [B, H, S, D] operand `value` for the kernel. When it is a head
-/// transpose of a projection, the kernel reads the projection in place
-/// through a transposed view (the kernel takes any strides) instead of a
-/// transposed copy.
-Value headsOperand(OpBuilder &b, Location loc, Value value) {
-  auto transpose = value.getDefiningOp<TransposeOp>();
-  if (!isHeadTranspose(transpose))
-    return kiln::bufferForKernel(b, loc, value, 4);
-  return headSwapView(b, loc,
-                      kiln::bufferForKernel(b, loc, transpose.getInput(), 4));
-}
-
 LogicalResult rewriteAsKernelCall(RewriterBase &rewriter, ModuleOp module,
                                   AttentionOp op) {
   if (!op.getType().getElementType().isF32())
@@ -94,21 +66,17 @@ LogicalResult rewriteAsKernelCall(RewriterBase &rewriter, ModuleOp module,
   Location loc = op.getLoc();
   SmallVector<Value> args;
   for (Value input : {op.getQuery(), op.getKey(), op.getValue()})
-    args.push_back(headsOperand(rewriter, loc, input));
+    args.push_back(kiln::headsOperand(rewriter, loc, input));
   if (lengths)
     args.push_back(kiln::bufferForKernel(rewriter, loc, lengths, 1));
   // When the heads are merged right after ([B, H, S, D] -> [B, S, H, D]),
   // the kernel writes the merged layout through a transposed view.
-  TransposeOp merge;
-  if (op->hasOneUse())
-    merge = dyn_cast<TransposeOp>(*op->getUsers().begin());
-  if (!isHeadTranspose(merge))
-    merge = nullptr;
+  TransposeOp merge = kiln::headMergeOf(op);
   RankedTensorType outputType = merge ? merge.getType() : op.getType();
   kiln::KernelResult output = kiln::allocateKernelResult(
       rewriter, loc, outputType.getShape(), outputType.getElementType());
   if (merge)
-    output.operand = headSwapView(rewriter, loc, output.operand);
+    output.operand = kiln::headSwapView(rewriter, loc, output.operand);
   args.push_back(output.operand);
   if (!lengths) {
     auto mask = op.getMask() == MaskKind::causal

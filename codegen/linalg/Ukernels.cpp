@@ -104,4 +104,33 @@ Value expandFromKernel(OpBuilder &builder, Location loc, Value value,
                     cast<RankedTensorType>(value.getType()).getRank()));
 }
 
+/// The head swap [0, 2, 1, 3].
+static constexpr int64_t kHeadSwap[] = {0, 2, 1, 3};
+
+bool isHeadTranspose(tfm::TransposeOp op) {
+  return op && op.getPermutation() == ArrayRef<int64_t>(kHeadSwap);
+}
+
+Value headSwapView(OpBuilder &b, Location loc, Value memref) {
+  SmallVector<unsigned> permutation(std::begin(kHeadSwap), std::end(kHeadSwap));
+  return memref::TransposeOp::create(
+      b, loc, memref,
+      AffineMapAttr::get(
+          AffineMap::getPermutationMap(permutation, b.getContext())));
+}
+
+Value headsOperand(OpBuilder &b, Location loc, Value value) {
+  auto transpose = value.getDefiningOp<tfm::TransposeOp>();
+  if (!isHeadTranspose(transpose))
+    return bufferForKernel(b, loc, value, 4);
+  return headSwapView(b, loc, bufferForKernel(b, loc, transpose.getInput(), 4));
+}
+
+tfm::TransposeOp headMergeOf(Operation *op) {
+  if (!op->hasOneUse())
+    return nullptr;
+  auto merge = dyn_cast<tfm::TransposeOp>(*op->getUsers().begin());
+  return isHeadTranspose(merge) ? merge : nullptr;
+}
+
 } // namespace kiln

@@ -12,6 +12,7 @@
 #ifndef KILN_CODEGEN_LINALG_UKERNELS_H
 #define KILN_CODEGEN_LINALG_UKERNELS_H
 
+#include "dialect/TfmOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -57,6 +58,24 @@ mlir::Value kernelResultTensor(mlir::OpBuilder &builder, mlir::Location loc,
 /// to `type`.
 mlir::Value expandFromKernel(mlir::OpBuilder &builder, mlir::Location loc,
                              mlir::Value value, mlir::RankedTensorType type);
+
+/// [B, S, H, D] <-> [B, H, S, D]: how model builders split and merge heads.
+bool isHeadTranspose(tfm::TransposeOp op);
+
+/// `memref` with its sequence and head axes swapped, as a view.
+mlir::Value headSwapView(mlir::OpBuilder &builder, mlir::Location loc,
+                         mlir::Value memref);
+
+/// The [B, H, S, D] attention operand `value` for a kernel. When it is a
+/// head transpose of a projection, the kernel reads the projection in place
+/// through a transposed view (kernels take any strides) instead of a
+/// transposed copy.
+mlir::Value headsOperand(mlir::OpBuilder &builder, mlir::Location loc,
+                         mlir::Value value);
+
+/// The op whose result `op`'s single use merges the heads of, if any: the
+/// kernel can write the merged layout through a transposed view.
+tfm::TransposeOp headMergeOf(mlir::Operation *op);
 
 } // namespace kiln
 

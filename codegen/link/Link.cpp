@@ -24,20 +24,31 @@ std::string findRuntimeLibraryDir(const char *argv0) {
 
 bool linkExecutable(ArrayRef<std::string> objects, StringRef runtimeDir,
                     StringRef output, std::string &error) {
-  // The runtime archives in link order, from runtime/CMakeLists.txt.
-  SmallVector<StringRef> names;
-  StringRef(KILN_RUNTIME_ARCHIVES).split(names, ',', -1, /*KeepEmpty=*/false);
+  // The runtime archives in link order, from runtime/CMakeLists.txt: first
+  // those linked whole (callbacks that replace weak definitions), then the
+  // others.
   std::vector<std::string> archives;
-  for (StringRef name : names) {
-    SmallString<256> archive(runtimeDir);
-    sys::path::append(archive, "lib" + name + ".a");
-    if (!sys::fs::exists(archive)) {
-      error = "runtime library '" + archive.str().str() +
-              "' not found (set KILN_RUNTIME_DIR to the folder holding it)";
-      return false;
+  auto addArchives = [&](StringRef list) {
+    SmallVector<StringRef> names;
+    list.split(names, ',', -1, /*KeepEmpty=*/false);
+    for (StringRef name : names) {
+      SmallString<256> archive(runtimeDir);
+      sys::path::append(archive, "lib" + name + ".a");
+      if (!sys::fs::exists(archive)) {
+        error = "runtime library '" + archive.str().str() +
+                "' not found (set KILN_RUNTIME_DIR to the folder holding it)";
+        return false;
+      }
+      archives.push_back(archive.str().str());
     }
-    archives.push_back(archive.str().str());
-  }
+    return true;
+  };
+  archives.push_back("-Wl,--whole-archive");
+  if (!addArchives(KILN_RUNTIME_WHOLE_ARCHIVES))
+    return false;
+  archives.push_back("-Wl,--no-whole-archive");
+  if (!addArchives(KILN_RUNTIME_ARCHIVES))
+    return false;
   const char *driverName = std::getenv("KILN_CXX");
   ErrorOr<std::string> driver =
       sys::findProgramByName(driverName ? driverName : "c++");
@@ -49,7 +60,8 @@ bool linkExecutable(ArrayRef<std::string> objects, StringRef runtimeDir,
   args.insert(args.end(), objects.begin(), objects.end());
   args.insert(args.end(), {"-o", output.str()});
   args.insert(args.end(), archives.begin(), archives.end());
-  args.insert(args.end(), {"-pthread", "-lm"});
+  // -ldl: Halide's runtime looks up optional symbols with dlsym.
+  args.insert(args.end(), {"-pthread", "-lm", "-ldl"});
   // What the runtime was built with that linking must repeat (sanitizers).
   SmallVector<StringRef> linkFlags;
   StringRef(KILN_RUNTIME_LINK_FLAGS)

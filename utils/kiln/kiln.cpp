@@ -9,6 +9,7 @@
 #include "codegen/Passes.h"
 #include "codegen/Pipeline.h"
 #include "codegen/Registration.h"
+#include "codegen/halide/KernelGenerator.h"
 #include "codegen/link/Link.h"
 #include "codegen/link/Payload.h"
 #include "codegen/llvm/EmitObject.h"
@@ -31,7 +32,9 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
+#include <future>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 using namespace llvm;
 
@@ -116,6 +119,18 @@ cl::opt<std::string> weightsMode(
     cl::desc("embed: copy the file into the executable; external: mmap it "
              "from its path at start"),
     cl::init("embed"), cl::sub(compileCommand));
+cl::opt<std::string> backendName(
+    "backend",
+    cl::desc("Kernels' code generator: llvm (hand-written kernels and "
+             "generated loops), halide (kernels kiln-halide generates for "
+             "each call site) or auto (per kernel kind, whichever measured "
+             "faster)"),
+    cl::init("llvm"), cl::sub(compileCommand));
+cl::opt<std::string>
+    halideCacheDir("halide-cache",
+                   cl::desc("Folder of generated Halide kernels (default: "
+                            "$KILN_HALIDE_CACHE or ~/.cache/kiln/halide)"),
+                   cl::value_desc("dir"), cl::sub(compileCommand));
 cl::list<std::string>
     disabledPasses("disable-pass",
                    cl::desc("Skip an optional tfm pass (repeatable)"),
@@ -278,6 +293,12 @@ bool validateOptions() {
            << " is not supported yet (only cpu)\n";
     return false;
   }
+  if (backendName != "llvm" && backendName != "halide" &&
+      backendName != "auto") {
+    errs() << "error: --backend must be llvm, halide or auto, got '"
+           << backendName << "'\n";
+    return false;
+  }
   if (weightsMode != "embed" && weightsMode != "external") {
     errs() << "error: --weights-mode must be embed or external, got '"
            << weightsMode << "'\n";
@@ -314,10 +335,20 @@ int compile(const char *argv0) {
   }
   // Weights are packed for the GEMM tile of the target: 32 columns (two zmm)
   // with AVX-512, else 16 (two ymm). The kernels accept any width.
-  int panelWidth =
-      target->getMCSubtargetInfo()->checkFeatures("+avx512f") ? 32 : 16;
-  std::vector<kiln::LoweringStage> stages =
-      kiln::getLoweringStages(disabledPasses, panelWidth, entryName);
+  const MCSubtargetInfo &subtarget = *target->getMCSubtargetInfo();
+  int panelWidth = subtarget.checkFeatures("+avx512f") ? 32 : 16;
+  // Halide kernels are generated for the same CPU features.
+  std::vector<std::string> features;
+  for (auto [llvmName, kilnName] : {std::pair{"+avx2", "avx2"},
+                                    {"+fma", "fma"},
+                                    {"+avx512f", "avx512"},
+                                    {"+avx512bf16", "avx512_bf16"},
+                                    {"+avx512vnni", "avx512_vnni"}})
+    if (subtarget.checkFeatures(llvmName))
+      features.push_back(kilnName);
+  std::string halideFeatures = llvm::join(features, "+");
+  std::vector<kiln::LoweringStage> stages = kiln::getLoweringStages(
+      disabledPasses, panelWidth, entryName, backendName, halideFeatures);
 
   mlir::DialectRegistry registry;
   kiln::registerKilnDialects(registry);
@@ -407,6 +438,34 @@ int compile(const char *argv0) {
     return funcs;
   };
 
+  // Halide kernels are generated in the background, in other processes,
+  // while the host code is lowered.
+  std::future<kiln::Expected<std::vector<std::string>>> halideObjects;
+  bool hasHalideKernels = false;
+  auto startHalideKernels = [&] {
+    std::vector<std::string> specs = kiln::collectHalideSpecs(*module);
+    hasHalideKernels = !specs.empty();
+    if (!hasHalideKernels || emitKind != EmitKind::Exe)
+      return;
+    kiln::HalideGeneratorOptions options;
+    options.generator = kiln::findHalideGenerator(argv0);
+    options.cacheDir = halideCacheDir.empty() ? kiln::defaultHalideCacheDir()
+                                              : halideCacheDir.getValue();
+    if (!dumpDir.empty())
+      options.dumpDir = dumpDir;
+    options.runtimeFeatures = halideFeatures;
+    options.jobs = std::max(1u, std::thread::hardware_concurrency());
+    halideObjects = std::async(std::launch::async, [specs, options] {
+      return kiln::generateHalideKernels(specs, options);
+    });
+  };
+  // (An early return waits for them: std::async's future joins.)
+  auto waitForHalide = [&]() -> kiln::Expected<std::vector<std::string>> {
+    if (!halideObjects.valid())
+      return std::vector<std::string>();
+    return halideObjects.get();
+  };
+
   for (const kiln::LoweringStage &stage : stages) {
     mlir::PassManager passes(&context);
     if (failed(mlir::parsePassPipeline(stage.pipeline, passes, errs()))) {
@@ -430,6 +489,8 @@ int compile(const char *argv0) {
       errs() << "error: lowering failed in stage '" << stage.name << "'\n";
       return 1;
     }
+    if (StringRef(stage.name) == "linalg")
+      startHalideKernels();
     if (StringRef(stage.name) == "bufferized")
       recordTemporaryBytes(*module, contents.signatureJson);
     if (StringRef(stage.name) == "loops")
@@ -495,6 +556,11 @@ int compile(const char *argv0) {
                ? 0
                : 1;
 
+  if (hasHalideKernels && emitKind == EmitKind::Obj) {
+    errs() << "error: --emit obj: the model's Halide kernels are objects of "
+              "their own; use --emit exe, or --backend llvm\n";
+    return 1;
+  }
   std::string objectPath = outputPath;
   SmallString<256> temporary;
   if (emitKind == EmitKind::Exe) {
@@ -512,8 +578,16 @@ int compile(const char *argv0) {
   }
   if (emitKind == EmitKind::Obj)
     return 0;
+  kiln::Expected<std::vector<std::string>> kernelObjects = waitForHalide();
+  if (!kernelObjects) {
+    sys::fs::remove(objectPath);
+    errs() << "error: " << kernelObjects.message() << "\n";
+    return 1;
+  }
+  std::vector<std::string> objects = {objectPath};
+  objects.insert(objects.end(), kernelObjects->begin(), kernelObjects->end());
   bool linked = kiln::linkExecutable(
-      {objectPath}, kiln::findRuntimeLibraryDir(argv0), outputPath, error);
+      objects, kiln::findRuntimeLibraryDir(argv0), outputPath, error);
   sys::fs::remove(objectPath);
   if (linked && !embeddedFiles.empty())
     linked = kiln::appendPayload(outputPath, embeddedFiles, error);

@@ -3,6 +3,9 @@
 // RUN: kiln compile %s -o %t.exe
 // RUN: rm -rf %t.out && %t.exe --input q=%fixtures/attention_causal/q.npy --input k=%fixtures/attention_causal/k.npy --input v=%fixtures/attention_causal/v.npy --output %t.out
 // RUN: npy-compare %t.out/y.npy %fixtures/attention_causal/y.npy --atol 1e-07 --rtol 1e-06
+// RUN: kiln compile %s --backend halide -o %t.halide.exe
+// RUN: rm -rf %t.halide.out && %t.halide.exe --input q=%fixtures/attention_causal/q.npy --input k=%fixtures/attention_causal/k.npy --input v=%fixtures/attention_causal/v.npy --output %t.halide.out
+// RUN: npy-compare %t.halide.out/y.npy %fixtures/attention_causal/y.npy --atol 1e-07 --rtol 1e-06
 
 func.func @forward(%q: tensor<2x2x5x4xf32> {tfm.name = "q"}, %k: tensor<2x2x6x4xf32> {tfm.name = "k"}, %v: tensor<2x2x6x3xf32> {tfm.name = "v"}) -> (tensor<2x2x5x3xf32> {tfm.name = "y"}) {
 %y = tfm.attention %q, %k, %v {mask = #tfm.mask<causal>, scale = 0.5 : f32} : (tensor<2x2x5x4xf32>, tensor<2x2x6x4xf32>, tensor<2x2x6x3xf32>) -> tensor<2x2x5x3xf32>

@@ -3,6 +3,9 @@
 // RUN: kiln compile %s -o %t.exe
 // RUN: rm -rf %t.out && %t.exe --input q=%fixtures/attention_padding/q.npy --input k=%fixtures/attention_padding/k.npy --input v=%fixtures/attention_padding/v.npy --input lengths=%fixtures/attention_padding/lengths.npy --output %t.out
 // RUN: npy-compare %t.out/y.npy %fixtures/attention_padding/y.npy --atol 1e-07 --rtol 1e-06
+// RUN: kiln compile %s --backend halide -o %t.halide.exe
+// RUN: rm -rf %t.halide.out && %t.halide.exe --input q=%fixtures/attention_padding/q.npy --input k=%fixtures/attention_padding/k.npy --input v=%fixtures/attention_padding/v.npy --input lengths=%fixtures/attention_padding/lengths.npy --output %t.halide.out
+// RUN: npy-compare %t.halide.out/y.npy %fixtures/attention_padding/y.npy --atol 1e-07 --rtol 1e-06
 
 func.func @forward(%q: tensor<2x2x5x4xf32> {tfm.name = "q"}, %k: tensor<2x2x6x4xf32> {tfm.name = "k"}, %v: tensor<2x2x6x3xf32> {tfm.name = "v"}, %lengths: tensor<2xi64> {tfm.name = "lengths"}) -> (tensor<2x2x5x3xf32> {tfm.name = "y"}) {
 %y = tfm.attention %q, %k, %v lengths(%lengths) {mask = #tfm.mask<padding>, scale = 0.5 : f32} : (tensor<2x2x5x4xf32>, tensor<2x2x6x4xf32>, tensor<2x2x6x3xf32>, tensor<2xi64>) -> tensor<2x2x5x3xf32>

@@ -3,6 +3,9 @@
 // RUN: kiln compile %s -o %t.exe
 // RUN: rm -rf %t.out && %t.exe --input x=%fixtures/layer_norm/x.npy --input g=%fixtures/layer_norm/g.npy --input b=%fixtures/layer_norm/b.npy --output %t.out
 // RUN: npy-compare %t.out/y.npy %fixtures/layer_norm/y.npy --atol 1e-07 --rtol 1e-06
+// RUN: kiln compile %s --backend halide -o %t.halide.exe
+// RUN: rm -rf %t.halide.out && %t.halide.exe --input x=%fixtures/layer_norm/x.npy --input g=%fixtures/layer_norm/g.npy --input b=%fixtures/layer_norm/b.npy --output %t.halide.out
+// RUN: npy-compare %t.halide.out/y.npy %fixtures/layer_norm/y.npy --atol 1e-07 --rtol 1e-06
 
 func.func @forward(%x: tensor<2x3x16xf32> {tfm.name = "x"}, %g: tensor<16xf32> {tfm.name = "g"}, %b: tensor<16xf32> {tfm.name = "b"}) -> (tensor<2x3x16xf32> {tfm.name = "y"}) {
 %y = tfm.layer_norm %x, %g, %b {epsilon = 1.0e-05 : f32} : tensor<2x3x16xf32>, tensor<16xf32>, tensor<16xf32>

@@ -3,6 +3,9 @@
 // RUN: kiln compile %s -o %t.exe
 // RUN: rm -rf %t.out && %t.exe --input x=%fixtures/linear_gelu/x.npy --input w=%fixtures/linear_gelu/w.npy --input b=%fixtures/linear_gelu/b.npy --output %t.out
 // RUN: npy-compare %t.out/y.npy %fixtures/linear_gelu/y.npy --atol 1e-06 --rtol 1e-06
+// RUN: kiln compile %s --backend halide -o %t.halide.exe
+// RUN: rm -rf %t.halide.out && %t.halide.exe --input x=%fixtures/linear_gelu/x.npy --input w=%fixtures/linear_gelu/w.npy --input b=%fixtures/linear_gelu/b.npy --output %t.halide.out
+// RUN: npy-compare %t.halide.out/y.npy %fixtures/linear_gelu/y.npy --atol 1e-06 --rtol 1e-06
 
 func.func @forward(%x: tensor<3x8xf32> {tfm.name = "x"}, %w: tensor<6x8xf32> {tfm.name = "w"}, %b: tensor<6xf32> {tfm.name = "b"}) -> (tensor<3x6xf32> {tfm.name = "y"}) {
 %y = tfm.linear %x, %w, %b {activation = #tfm.activation<gelu>} : (tensor<3x8xf32>, tensor<6x8xf32>, tensor<6xf32>) -> tensor<3x6xf32>

@@ -3,6 +3,9 @@
 // RUN: kiln compile %s -o %t.exe --weights %fixtures/linear_no_bias/weights.safetensors
 // RUN: rm -rf %t.out && %t.exe --input x=%fixtures/linear_no_bias/x.npy --output %t.out
 // RUN: npy-compare %t.out/y.npy %fixtures/linear_no_bias/y.npy --atol 1e-06 --rtol 1e-06
+// RUN: kiln compile %s --backend halide -o %t.halide.exe --weights %fixtures/linear_no_bias/weights.safetensors
+// RUN: rm -rf %t.halide.out && %t.halide.exe --input x=%fixtures/linear_no_bias/x.npy --output %t.halide.out
+// RUN: npy-compare %t.halide.out/y.npy %fixtures/linear_no_bias/y.npy --atol 1e-06 --rtol 1e-06
 
 func.func @forward(%x: tensor<7x16xf32> {tfm.name = "x"}) -> (tensor<7x9xf32> {tfm.name = "y"}) {
   %w_proj_weight = tfm.weight "proj.weight" : tensor<9x16xf32>

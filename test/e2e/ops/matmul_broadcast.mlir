@@ -3,6 +3,9 @@
 // RUN: kiln compile %s -o %t.exe
 // RUN: rm -rf %t.out && %t.exe --input a=%fixtures/matmul_broadcast/a.npy --input b=%fixtures/matmul_broadcast/b.npy --output %t.out
 // RUN: npy-compare %t.out/y.npy %fixtures/matmul_broadcast/y.npy --atol 1e-06 --rtol 1e-06
+// RUN: kiln compile %s --backend halide -o %t.halide.exe
+// RUN: rm -rf %t.halide.out && %t.halide.exe --input a=%fixtures/matmul_broadcast/a.npy --input b=%fixtures/matmul_broadcast/b.npy --output %t.halide.out
+// RUN: npy-compare %t.halide.out/y.npy %fixtures/matmul_broadcast/y.npy --atol 1e-06 --rtol 1e-06
 
 func.func @forward(%a: tensor<2x1x4x6xf32> {tfm.name = "a"}, %b: tensor<1x3x6x5xf32> {tfm.name = "b"}) -> (tensor<2x3x4x5xf32> {tfm.name = "y"}) {
 %y = tfm.matmul %a, %b : (tensor<2x1x4x6xf32>, tensor<1x3x6x5xf32>) -> tensor<2x3x4x5xf32>

@@ -3,6 +3,9 @@
 // RUN: kiln compile %s -o %t.exe
 // RUN: rm -rf %t.out && %t.exe --input a=%fixtures/matmul_transpose_lhs/a.npy --input b=%fixtures/matmul_transpose_lhs/b.npy --output %t.out
 // RUN: npy-compare %t.out/y.npy %fixtures/matmul_transpose_lhs/y.npy --atol 1e-06 --rtol 1e-06
+// RUN: kiln compile %s --backend halide -o %t.halide.exe
+// RUN: rm -rf %t.halide.out && %t.halide.exe --input a=%fixtures/matmul_transpose_lhs/a.npy --input b=%fixtures/matmul_transpose_lhs/b.npy --output %t.halide.out
+// RUN: npy-compare %t.halide.out/y.npy %fixtures/matmul_transpose_lhs/y.npy --atol 1e-06 --rtol 1e-06
 
 func.func @forward(%a: tensor<6x4xf32> {tfm.name = "a"}, %b: tensor<6x3xf32> {tfm.name = "b"}) -> (tensor<4x3xf32> {tfm.name = "y"}) {
 %y = tfm.matmul %a, %b {transpose_lhs} : (tensor<6x4xf32>, tensor<6x3xf32>) -> tensor<4x3xf32>

@@ -3,6 +3,9 @@
 // RUN: kiln compile %s -o %t.exe
 // RUN: rm -rf %t.out && %t.exe --input a=%fixtures/matmul_transpose_rhs/a.npy --input b=%fixtures/matmul_transpose_rhs/b.npy --output %t.out
 // RUN: npy-compare %t.out/y.npy %fixtures/matmul_transpose_rhs/y.npy --atol 1e-06 --rtol 1e-06
+// RUN: kiln compile %s --backend halide -o %t.halide.exe
+// RUN: rm -rf %t.halide.out && %t.halide.exe --input a=%fixtures/matmul_transpose_rhs/a.npy --input b=%fixtures/matmul_transpose_rhs/b.npy --output %t.halide.out
+// RUN: npy-compare %t.halide.out/y.npy %fixtures/matmul_transpose_rhs/y.npy --atol 1e-06 --rtol 1e-06
 
 func.func @forward(%a: tensor<2x4x6xf32> {tfm.name = "a"}, %b: tensor<2x5x6xf32> {tfm.name = "b"}) -> (tensor<2x4x5xf32> {tfm.name = "y"}) {
 %y = tfm.matmul %a, %b {transpose_rhs} : (tensor<2x4x6xf32>, tensor<2x5x6xf32>) -> tensor<2x4x5xf32>

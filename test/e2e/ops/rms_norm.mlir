@@ -3,6 +3,9 @@
 // RUN: kiln compile %s -o %t.exe
 // RUN: rm -rf %t.out && %t.exe --input x=%fixtures/rms_norm/x.npy --input g=%fixtures/rms_norm/g.npy --output %t.out
 // RUN: npy-compare %t.out/y.npy %fixtures/rms_norm/y.npy --atol 1e-07 --rtol 1e-06
+// RUN: kiln compile %s --backend halide -o %t.halide.exe
+// RUN: rm -rf %t.halide.out && %t.halide.exe --input x=%fixtures/rms_norm/x.npy --input g=%fixtures/rms_norm/g.npy --output %t.halide.out
+// RUN: npy-compare %t.halide.out/y.npy %fixtures/rms_norm/y.npy --atol 1e-07 --rtol 1e-06
 
 func.func @forward(%x: tensor<3x20xf32> {tfm.name = "x"}, %g: tensor<20xf32> {tfm.name = "g"}) -> (tensor<3x20xf32> {tfm.name = "y"}) {
 %y = tfm.rms_norm %x, %g {epsilon = 1.0e-06 : f32} : tensor<3x20xf32>, tensor<20xf32>
