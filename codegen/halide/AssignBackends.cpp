@@ -8,6 +8,7 @@
 
 #include "codegen/Passes.h"
 #include "codegen/halide/HalideKernelOps.h"
+#include "codegen/halide/KernelSpec.h"
 #include "dialect/TfmOps.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -24,9 +25,11 @@ namespace kiln {
 
 namespace {
 
+/// A static f32 tensor a Halide buffer can hold.
 bool isStaticF32(Type type) {
   auto tensor = dyn_cast<RankedTensorType>(type);
-  return tensor && tensor.hasStaticShape() && tensor.getElementType().isF32();
+  return tensor && tensor.hasStaticShape() && tensor.getElementType().isF32() &&
+         tensor.getNumElements() <= kiln::halide::kMaxBufferElements;
 }
 
 bool allStaticF32(Operation *op) {

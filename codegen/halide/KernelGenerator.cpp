@@ -90,17 +90,17 @@ std::string pathJoin(StringRef a, StringRef b) {
   return std::string(path);
 }
 
-/// What identifies the generator: its own bytes (schedules and algorithms
-/// are compiled into it) and what it says of its Halide.
-Expected<std::string> generatorIdentity(const std::string &generator,
-                                        const std::string &scratch) {
+/// What identifies the generator: its --version line, which names its Halide
+/// and a hash of its own executable (schedules and algorithms are compiled
+/// into it).
+Expected<std::string> generatorIdentity(const std::string &generator) {
   if (!sys::fs::can_execute(generator))
     return makeError("kiln-halide not found at '", generator,
                      "' (it is built with kiln; set KILN_HALIDE to its path)");
-  Expected<std::string> bytes = readText(generator);
-  if (!bytes)
-    return bytes.takeError();
-  std::string versionFile = pathJoin(scratch, "version.txt");
+  SmallString<256> versionFile;
+  if (std::error_code ec = sys::fs::createTemporaryFile("kiln-halide-version",
+                                                        "txt", versionFile))
+    return makeError("cannot create a temporary file: ", ec.message());
   std::optional<StringRef> redirects[] = {std::nullopt, StringRef(versionFile),
                                           StringRef(versionFile)};
   std::string message;
@@ -108,10 +108,10 @@ Expected<std::string> generatorIdentity(const std::string &generator,
                                    std::nullopt, redirects, 0, 0, &message);
   Expected<std::string> version = readText(versionFile);
   sys::fs::remove(versionFile);
-  if (status != 0 || !version)
+  if (status != 0 || !version || StringRef(*version).trim().empty())
     return makeError("'", generator, " --version' failed",
                      message.empty() ? "" : ": " + message);
-  return StringRef(*version).trim().str() + " " + hex64(xxh3_64bits(*bytes));
+  return StringRef(*version).trim().str();
 }
 
 /// One cache entry: a folder named after the key, holding the generator's
@@ -286,8 +286,7 @@ generateHalideKernels(const std::vector<std::string> &specs,
   if (std::error_code ec = sys::fs::create_directories(options.cacheDir))
     return makeError("cannot create the Halide kernel cache '",
                      options.cacheDir, "': ", ec.message());
-  Expected<std::string> identity =
-      generatorIdentity(options.generator, options.cacheDir);
+  Expected<std::string> identity = generatorIdentity(options.generator);
   if (!identity)
     return identity.takeError();
   Generator generator(options, *identity);

@@ -282,11 +282,19 @@ Error checkElementwise(const KernelSpec &s) {
 } // namespace
 
 Error checkKernelSpec(const KernelSpec &spec) {
-  for (const KernelArg &arg : spec.args)
-    for (int64_t d : arg.shape)
-      if (d < 1 || d > (int64_t(1) << 31) - 1)
+  for (const KernelArg &arg : spec.args) {
+    int64_t elements = 1;
+    for (int64_t d : arg.shape) {
+      if (d < 1 || d > kMaxBufferElements)
         return makeError("kernel spec: argument '", arg.name,
                          "' has a dimension out of [1, 2^31): ", d);
+      elements *= d;
+      if (elements > kMaxBufferElements)
+        return makeError("kernel spec: argument '", arg.name,
+                         "' has more elements than a Halide buffer holds "
+                         "(2^31 - 1)");
+    }
+  }
   if (spec.args.empty())
     return makeError("kernel spec: no arguments");
   for (size_t i = 0; i + 1 < spec.args.size(); ++i)
@@ -348,11 +356,13 @@ Expected<KernelSpec> KernelSpec::fromJson(const std::string &text) {
     }
     if (root.contains("schedule"))
       spec.schedule = root["schedule"].get<std::string>();
+    // The checks read attributes with their expected types.
+    if (Error error = checkKernelSpec(spec))
+      return error;
   } catch (const json::exception &error) {
-    return makeError("kernel spec: ", error.what());
+    return makeError("kernel spec: a field has the wrong type or is missing (",
+                     error.what(), ")");
   }
-  if (Error error = checkKernelSpec(spec))
-    return error;
   return spec;
 }
 

@@ -88,6 +88,10 @@ inline constexpr const char *kActivations[] = {
 
 enum class DType { F32, I64 };
 
+/// Halide addresses buffers with 32-bit offsets (without its large_buffers
+/// feature, which costs 64-bit index arithmetic everywhere).
+inline constexpr int64_t kMaxBufferElements = (int64_t(1) << 31) - 1;
+
 struct KernelArg {
   std::string name;
   DType dtype = DType::F32;

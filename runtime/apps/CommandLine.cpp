@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 
 namespace kiln {
 
@@ -197,6 +198,16 @@ std::string formatStartupReport(double startupMs) {
     peakMb = static_cast<double>(usage.ru_maxrss) / 1024.0; // KiB on Linux.
   return "start-up: " + formatNumber("%.1f", startupMs) +
          " ms, peak RSS: " + formatNumber("%.1f", peakMb) + " MB";
+}
+
+std::string formatThreadReport() {
+  // /proc/self/status has a "Threads:\t<n>" line on Linux.
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("Threads:", 0) == 0)
+      return "threads: " + std::to_string(std::atoi(line.c_str() + 8));
+  return "threads: unknown";
 }
 
 double elapsedMs(std::chrono::steady_clock::time_point start) {

@@ -131,6 +131,11 @@ double processUptimeMs();
 /// process's peak resident memory so far.
 std::string formatStartupReport(double startupMs);
 
+/// The --bench line after the runs of the generic runner: "threads: 3",
+/// the process's threads now (the pool's workers and the main thread; a
+/// kernel library with a pool of its own would show here).
+std::string formatThreadReport();
+
 /// `value` printed with the printf conversion `spec` ("%.3f").
 std::string formatNumber(const char *spec, double value);
 

@@ -525,6 +525,7 @@ int runChecked(const ModelSymbols &model, int argc, char **argv,
     std::snprintf(line, sizeof line, format, median, times.front(), n);
     err << formatStartupReport(startupMs) << std::endl;
     err << line << std::endl;
+    err << formatThreadReport() << std::endl;
   }
 
   if (options->outputDir) {

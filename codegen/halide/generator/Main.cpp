@@ -1,6 +1,7 @@
 //===- Main.cpp - kiln-halide, the Halide generator process ---------------===//
 //
 //   kiln-halide --version
+//       the Halide version and a hash of this executable
 //   kiln-halide compile SPEC.json -o DIR [--stmt-html]
 //       writes DIR/<name>.o, <name>.h, <name>.stmt and <name>.schedule.txt
 //       (and <name>.stmt.html), <name> being the spec's function name;
@@ -20,6 +21,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -77,6 +79,10 @@ int compileSpec(const std::string &specPath, const std::string &dir,
   Expected<BuiltKernel> kernel = buildKernel(*spec, *target);
   if (!kernel)
     return fail(specPath + ": " + kernel.message());
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    return fail(dir + ": cannot create: " + ec.message());
   std::string name = spec->functionName();
   std::string base = dir + "/" + name;
   KernelOutputs outputs{base + ".o", base + ".h", base + ".stmt",
@@ -107,6 +113,24 @@ int compileRuntimeObject(const std::string &features,
   return 0;
 }
 
+/// A hash of this executable: the algorithms and schedules are compiled
+/// into it, so the compiler's kernel cache keys on it (with the Halide
+/// version), and a rebuilt generator never reuses stale kernels.
+std::string buildId() {
+  Expected<std::string> bytes = readFile("/proc/self/exe");
+  if (!bytes)
+    return "unknown";
+  uint64_t hash = 14695981039346656037ull;
+  for (unsigned char c : *bytes) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx",
+                static_cast<unsigned long long>(hash));
+  return hex;
+}
+
 constexpr const char *kUsage =
     "usage: kiln-halide --version\n"
     "       kiln-halide compile SPEC.json -o DIR [--stmt-html]\n"
@@ -117,7 +141,8 @@ constexpr const char *kUsage =
 int main(int argc, char **argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.size() == 1 && args[0] == "--version") {
-    std::cout << "kiln-halide (Halide " << halideVersion() << ")\n";
+    std::cout << "kiln-halide (Halide " << halideVersion() << ") build "
+              << buildId() << "\n";
     return 0;
   }
   if (args.empty()) {

@@ -380,7 +380,7 @@ TEST_F(ModelMainTest, ThreadsAndBench) {
   EXPECT_TRUE(std::regex_match(
       r.err, std::regex("start-up: [0-9.]+ ms, peak RSS: [0-9.]+ MB\n"
                         "bench: median [0-9.]+ ms, min [0-9.]+ ms over 4 "
-                        "runs\n")))
+                        "runs\nthreads: [0-9]+\n")))
       << r.err;
   EXPECT_NE(r.out.find("n: i64 [] = 30"), std::string::npos);
 }

@@ -1,26 +1,39 @@
-//===- Attention.cpp - softmax(scale Q K^T + mask) V per (batch, head)
-//------===//
+//===- Attention.cpp - softmax(scale Q K^T + mask) V per (batch, head) ----===//
 //
-// Blocked two-pass attention: the work is split into tasks of (batch, head,
-// block of queries), run in parallel. A task computes the scaled scores of
-// its queries against the keys they can see only, into an O(block x Sk)
-// scratch (never the whole Sq x Sk matrix), then per query the maximum, the
-// exponentials and their sum, and the weighted sum of V rows divided by the
-// sum. Every reduction over keys has the mask as its RDom predicate (key <
-// end(query), end = Sk, Sk - Sq + query + 1 for causal, min(lengths[b], Sk)
-// for padding), which Halide turns into loop bounds: hidden keys are neither
-// computed nor read, so causal blocks stop at their diagonal and decoding
-// (Sq = 1) costs in proportion to the visible length. A batch item with
-// lengths[b] <= 0 sees every key with the score 0 (the reference's scores
-// are all the lowest float then): its rows are the mean of V.
+// Blocked two-pass attention built from two register-blocked GEMMs.
 //
-// Two passes rather than an online (running max) softmax: Halide has no
-// natural way to rescale an accumulator across an update's iterations, and
-// the scores of a block are reused from L1/L2 by the second pass. A score is
-// a dot product over D, vectorized over D (the operands are strided views,
-// so keys are not transposed in memory) and folded horizontally once per
-// (query, key); the weighted sum of V is vectorized over Dv with the V row
-// broadcast-multiplied into registers.
+// Queries are taken in groups of R rows (query i is row i % R of group
+// i / R; the group is a dimension of every intermediate Func, so the unrolled
+// rows of a group share one key range). Tasks of (batch, head, block of
+// groups) run in parallel. Per task, the keys the block can see are packed
+// transposed, kT(key, d): a score tile then reads keys as the vector lane.
+// Per group:
+//   1. scores S(key, row) = Q(row) . K(key), a GEMM with R rows x KW keys of
+//      accumulators in registers (KW/lanes vectors per row, Q broadcast) and
+//      D innermost, over the group's visible keys rounded up to KW;
+//   2. per row, the maximum of the visible scores, vectorized over keys
+//      (lane-wise maxima over whole vectors, then the lanes);
+//   3. P(key, row) = exp(S - max) (0 for hidden keys) and their sum, again
+//      lane-wise then across lanes;
+//   4. O = P V, a GEMM with R rows x DW value columns in registers (V rows
+//      loaded as vectors, P broadcast) and the keys innermost, divided by the
+//      sum at the end.
+// The key ranges come from the mask: end(i) = Sk, Sk - Sq + i + 1 (causal) or
+// min(lengths[b], Sk) (padding), and a group's range is that of its last row
+// (the largest). Every reduction over keys carries its range as an RDom
+// predicate, which Halide turns into the loop bound, and bounds inference
+// sizes S, P and kT from those loops: key tiles no row of a group sees (past
+// the causal diagonal, past lengths[b]) are neither packed nor computed, so
+// decoding (Sq = 1) costs in proportion to the visible length. Hidden keys
+// inside a visible range get exactly zero weight. A batch item with
+// lengths[b] <= 0 sees every key with the score 0 (the reference's scores are
+// all the lowest float then): its rows are the mean of V.
+//
+// Two passes over a group's keys rather than an online (running max)
+// softmax: Halide has no natural way to rescale an accumulator across an
+// update's iterations, and a group's scores (R x Sk) stay in L1 between the
+// passes. The order of every sum depends only on the shape and the mask (not
+// on the task split), so the results do not depend on the thread count.
 //
 //===----------------------------------------------------------------------===//
 
@@ -49,97 +62,203 @@ BuiltKernel buildAttention(const KernelSpec &spec, const Target &target) {
     kernel.inputs.push_back(lengths);
   }
 
-  const int vector = vectorWidthF32(target);
-  Var x("x"), kk("kk"), i("i"), h("h"), b("b");
-  const int keys = static_cast<int>(sk);
+  // Register tiles. AVX-512 (32 registers): 6 rows x 4 vectors of
+  // accumulators, 4 for the loaded vectors and one broadcast. AVX2 (16): 6
+  // rows x 2 vectors.
+  const int lanes = vectorWidthF32(target);
+  const bool avx512 = target.has_feature(Target::AVX512);
+  const int rows = static_cast<int>(std::min<int64_t>(sq, 6));
+  const int keyTile = (avx512 ? 4 : 2) * lanes;
+  // P V tiles divide Dv exactly (V's columns past Dv are not there to read):
+  // vectors of the widest power of two dividing Dv, as many per tile as the
+  // registers hold and Dv's vector count allows.
+  int valueLanes = lanes;
+  while (dv % valueLanes)
+    valueLanes /= 2;
+  const int maxValueVectors = avx512 ? 4 : 2;
+  int valueVectors = 1;
+  for (int v = 1; v <= maxValueVectors; ++v)
+    if ((dv / valueLanes) % v == 0)
+      valueVectors = v;
+  const int valueTile = valueVectors * valueLanes;
 
-  // end(i, b): the keys [0, end) query i sees; uniform(b): no key visible
-  // (every score 0, all keys used).
-  Expr end = keys, uniform = Internal::const_false();
-  if (mask == "causal")
-    end = i + static_cast<int>(sk - sq + 1);
+  const int keys = static_cast<int>(sk), queries = static_cast<int>(sq);
+  const int groups = (queries + rows - 1) / rows;
+  const int chunks = (keys + lanes - 1) / lanes;
+
+  Var kk("kk"), l("l"), x("x"), ii("ii"), g("g"), i("i"), h("h"), b("b");
+
+  // The query row of (ii, g); rows past Sq (a partial last group) repeat the
+  // last one and are not stored.
+  Expr row = min(g * rows + ii, queries - 1);
+  // end(row): the keys [0, end) the row sees; uniform: no key visible (every
+  // score 0, all keys used).
+  Expr uniform = Internal::const_false();
+  Expr paddingEnd;
   if (mask == "padding") {
     Expr length = lengths(b);
     uniform = length <= 0;
-    end = select(uniform, keys, cast<int>(min(length, cast<int64_t>(keys))));
+    paddingEnd =
+        select(uniform, keys, cast<int>(min(length, cast<int64_t>(keys))));
   }
-  Func visibleEnd("visible_end");
-  visibleEnd(i, b) = end;
+  auto endOf = [&](const Expr &queryRow) -> Expr {
+    if (mask == "causal")
+      return queryRow + (keys - queries + 1);
+    if (mask == "padding")
+      return paddingEnd;
+    return keys;
+  };
+  Expr rowEnd = endOf(row);
+  // The group's key range: that of its last (valid) row.
+  Expr groupEnd = endOf(min(g * rows + (rows - 1), queries - 1));
 
-  // Score lanes: the widest power of two (up to a vector) dividing D.
-  int lanes = vector;
-  while (d % lanes)
-    lanes /= 2;
-  RDom rd(0, static_cast<int>(d), "rd");
+  // Keys transposed (the key as the vector lane); clamped rows past Sk only
+  // fill the last tile and are never weighted.
+  // keyT(lane, d, chunk) is key (chunk * lanes + lane): chunks of a vector
+  // of keys, each D vectors long.
+  Var kd("kd"), kc("kc");
+  Func keyRows("key_rows"), keyT("key_t");
+  keyRows(kd, kk, h, b) = key(kd, min(kk, keys - 1), h, b);
+  keyT(l, kd, kc, h, b) = keyRows(kd, kc * lanes + l, h, b);
+
   Func dot("dot");
-  dot(kk, i, h, b) = 0.0f;
-  dot(kk, i, h, b) += query(rd, i, h, b) * key(rd, kk, h, b);
+  RDom rd(0, static_cast<int>(d), "rd");
+  dot(kk, ii, g, h, b) = 0.0f;
+  dot(kk, ii, g, h, b) +=
+      query(rd, row, h, b) * keyT(kk % lanes, rd, kk / lanes, h, b);
+  Expr score = select(uniform, 0.0f, dot(kk, ii, g, h, b) * scale);
+  Expr visible = kk < rowEnd;
 
-  Func score("score");
-  score(kk, i, h, b) = select(uniform, 0.0f, dot(kk, i, h, b) * scale);
-
-  RDom r(0, keys, "r");
-  r.where(r < visibleEnd(i, b));
+  // Row maximum: lane-wise over whole vectors of keys, then across lanes.
+  Func score16("masked_score");
+  score16(kk, ii, g, h, b) = select(visible, score, Float(32).min());
+  RDom chunk(0, chunks, "chunk");
+  chunk.where(chunk * lanes < rowEnd);
+  Func maxLanes("max_lanes");
+  maxLanes(l, ii, g, h, b) = Float(32).min();
+  maxLanes(l, ii, g, h, b) =
+      max(maxLanes(l, ii, g, h, b), score16(chunk * lanes + l, ii, g, h, b));
+  RDom lane(0, lanes, "lane");
   Func rowMax("row_max");
-  rowMax(i, h, b) = Float(32).min();
-  rowMax(i, h, b) = max(rowMax(i, h, b), score(r, i, h, b));
+  rowMax(ii, g, h, b) = Float(32).min();
+  rowMax(ii, g, h, b) = max(rowMax(ii, g, h, b), maxLanes(lane, ii, g, h, b));
 
   Func weight("weight");
-  weight(kk, i, h, b) = accurateExp(score(kk, i, h, b) - rowMax(i, h, b));
+  weight(kk, ii, g, h, b) =
+      select(visible, accurateExp(score - rowMax(ii, g, h, b)), 0.0f);
+  RDom chunk2(0, chunks, "chunk2");
+  chunk2.where(chunk2 * lanes < rowEnd);
+  Func sumLanes("sum_lanes");
+  sumLanes(l, ii, g, h, b) = 0.0f;
+  sumLanes(l, ii, g, h, b) += weight(chunk2 * lanes + l, ii, g, h, b);
   Func rowSum("row_sum");
-  rowSum(i, h, b) = 0.0f;
-  rowSum(i, h, b) += weight(r, i, h, b);
+  rowSum(ii, g, h, b) = 0.0f;
+  rowSum(ii, g, h, b) += sumLanes(lane, ii, g, h, b);
 
+  // P V over the group's keys (rows that see fewer have zero weights).
+  RDom r(0, keys, "r");
+  r.where(r < groupEnd);
   Func weighted("weighted");
-  weighted(x, i, h, b) = 0.0f;
-  weighted(x, i, h, b) += weight(r, i, h, b) * value(x, r, h, b);
+  weighted(x, ii, g, h, b) = 0.0f;
+  weighted(x, ii, g, h, b) += weight(r, ii, g, h, b) * value(x, r, h, b);
 
   Func out("attention");
-  out(x, i, h, b) = weighted(x, i, h, b) / rowSum(i, h, b);
+  out(x, i, h, b) =
+      weighted(x, i % rows, i / rows, h, b) / rowSum(i % rows, i / rows, h, b);
   constrainOutput(out, spec.output());
 
-  // Query blocks: big enough to reuse the K and V tiles from cache, small
-  // enough that a block's scores (block x Sk) stay in L2.
-  int block = static_cast<int>(std::min<int64_t>(sq, 32));
-  Var io("io"), task("task");
-  out.split(i, io, i, block, TailStrategy::GuardWithIf).reorder(x, i, io, h, b);
-  if (dv >= vector)
-    out.vectorize(x, vector,
-                  dv % vector ? TailStrategy::GuardWithIf : TailStrategy::Auto);
+  //===--------------------------------------------------------------------===//
+  // Schedule
+  //===--------------------------------------------------------------------===//
+
+  // Tasks of about 64 query rows: a task packs its keys once for all its
+  // groups.
+  const int groupsPerTask = std::max(1, std::min(groups, 64 / rows));
+  Var gi("gi"), gt("gt"), task("task");
+  out.split(i, g, ii, rows, TailStrategy::GuardWithIf)
+      .split(g, gt, g, groupsPerTask, TailStrategy::GuardWithIf)
+      .reorder(x, ii, g, gt, h, b);
+  if (dv >= lanes)
+    out.vectorize(x, lanes,
+                  dv % lanes ? TailStrategy::GuardWithIf : TailStrategy::Auto);
   double work = double(batch) * heads * sq * sk * (d + dv);
   std::string parallel = "serial";
+  Var taskLoop = gt;
   if (work >= 1e5) {
-    out.fuse(io, h, task).fuse(task, b, task).parallel(task);
+    out.fuse(gt, h, task).fuse(task, b, task).parallel(task);
+    taskLoop = task;
     parallel = "(batch, head, query block) tasks in parallel";
   }
-  Var blockLoop = work >= 1e5 ? task : io;
 
-  // Scores of the block: a vector of D-lanes per (query, key), folded once.
-  dot.compute_at(out, blockLoop);
-  RVar rdOuter("rd_outer"), rdLane("rd_lane");
-  Var lane("lane");
-  Func partial =
-      dot.update().split(rd, rdOuter, rdLane, lanes).rfactor(rdLane, lane);
-  partial.compute_at(dot, kk).vectorize(lane);
-  partial.update().vectorize(lane);
-  dot.update().atomic().vectorize(rdLane);
-  score.compute_at(out, blockLoop);
-  rowMax.compute_at(out, blockLoop);
-  weight.compute_at(out, blockLoop)
-      .vectorize(kk, vector, TailStrategy::GuardWithIf);
-  rowSum.compute_at(out, blockLoop);
-  // The weighted sum of one query row: Dv in registers over the keys.
-  weighted.compute_at(out, i);
-  if (dv >= vector) {
-    weighted.vectorize(x, vector, TailStrategy::GuardWithIf);
-    weighted.update().reorder(x, r).vectorize(x, vector,
-                                              TailStrategy::GuardWithIf);
+  // The packed keys of a task, in blocks of a vector of keys x 8 of D: the
+  // key rows are loaded as vectors (their stride is only known at run time)
+  // into a block with constant strides, which the transposed read turns
+  // into shuffles; the block's keyT storage is contiguous.
+  Var kdi("kdi");
+  keyT.compute_at(out, taskLoop);
+  if (d % 8 == 0) {
+    keyT.split(kd, kd, kdi, 8)
+        .reorder(l, kdi, kd, kc)
+        .vectorize(l)
+        .vectorize(kdi);
+    keyRows.compute_at(keyT, kd).vectorize(kd).unroll(kk);
+  } else {
+    keyT.vectorize(l);
   }
 
+  // Scores: R x KW accumulators, D innermost.
+  Var kt("kt"), kv("kv");
+  dot.store_at(out, taskLoop).compute_at(out, g)
+      .bound(ii, 0, rows)
+      .split(kk, kt, kk, keyTile, TailStrategy::RoundUp)
+      .split(kk, kv, kk, lanes)
+      .reorder(kk, kv, ii, kt)
+      .vectorize(kk)
+      .unroll(kv)
+      .unroll(ii);
+  dot.update()
+      .split(kk, kt, kk, keyTile, TailStrategy::RoundUp)
+      .split(kk, kv, kk, lanes)
+      .reorder(kk, kv, ii, rd, kt)
+      .vectorize(kk)
+      .unroll(kv)
+      .unroll(ii);
+
+  maxLanes.store_at(out, taskLoop).compute_at(out, g).bound(ii, 0, rows).vectorize(l);
+  maxLanes.update().vectorize(l);
+  rowMax.store_at(out, taskLoop).compute_at(out, g).bound(ii, 0, rows);
+  weight.store_at(out, taskLoop).compute_at(out, g)
+      .bound(ii, 0, rows)
+      .vectorize(kk, lanes, TailStrategy::RoundUp);
+  sumLanes.store_at(out, taskLoop).compute_at(out, g).bound(ii, 0, rows).vectorize(l);
+  sumLanes.update().vectorize(l);
+  rowSum.store_at(out, taskLoop).compute_at(out, g).bound(ii, 0, rows);
+
+  // P V: R x DW accumulators, keys innermost.
+  Var xt("xt"), xv("xv");
+  weighted.store_at(out, taskLoop).compute_at(out, g)
+      .bound(ii, 0, rows)
+      .split(x, xt, x, valueTile)
+      .split(x, xv, x, valueLanes)
+      .reorder(x, xv, ii, xt)
+      .vectorize(x)
+      .unroll(xv)
+      .unroll(ii);
+  weighted.update()
+      .split(x, xt, x, valueTile)
+      .split(x, xv, x, valueLanes)
+      .reorder(x, xv, ii, r, xt)
+      .vectorize(x)
+      .unroll(xv)
+      .unroll(ii);
+
   kernel.output = out;
-  kernel.scheduleSummary = "attention " + mask + ": query blocks of " +
-                           std::to_string(block) +
-                           ", two passes over the visible keys, " + parallel;
+  kernel.scheduleSummary =
+      "attention " + mask + ": groups of " + std::to_string(rows) +
+      " queries, " + std::to_string(rows) + "x" + std::to_string(keyTile) +
+      " score tiles and " + std::to_string(rows) + "x" +
+      std::to_string(valueTile) +
+      " P.V tiles in registers, two passes over the visible keys, " + parallel;
   return kernel;
 }
 
