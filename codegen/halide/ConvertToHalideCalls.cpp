@@ -20,7 +20,6 @@
 
 #include "codegen/Passes.h"
 #include "codegen/halide/HalideKernelOps.h"
-#include "codegen/halide/KernelSpec.h"
 #include "codegen/linalg/Ukernels.h"
 #include "dialect/TfmOps.h"
 
@@ -176,184 +175,50 @@ func::FuncOp getOrCreateWrapper(ModuleOp module, const KernelSpec &spec,
 // Ops to specs and calls
 //===----------------------------------------------------------------------===//
 
-/// Collects a kernel call's operands and the spec's matching arguments.
-class KernelCallBuilder {
-public:
-  KernelCallBuilder(RewriterBase &rewriter, Operation *op, StringRef kind,
-                    const kiln::halide::KernelTarget &target)
-      : rewriter(rewriter), loc(op->getLoc()) {
-    rewriter.setInsertionPoint(op);
-    spec.op = kind.str();
-    spec.target = target;
-  }
-
-  /// `tensor` collapsed to `rank` (leading dimensions merged), read-only.
-  void addInput(StringRef name, Value tensor, unsigned rank) {
-    addOperand(name, kiln::bufferForKernel(rewriter, loc, tensor, rank),
-               collapsedShape(tensor, rank),
-               cast<RankedTensorType>(tensor.getType()).getElementType());
-  }
-  /// A memref view already prepared (e.g. a head-transposed view) whose
-  /// logical shape is `shape`.
-  void addOperand(StringRef name, Value memref, ArrayRef<int64_t> shape,
-                  Type element) {
-    operands.push_back(memref);
-    spec.args.push_back({name.str(),
-                         element.isInteger(64) ? DType::I64 : DType::F32,
-                         std::vector<int64_t>(shape.begin(), shape.end())});
-  }
-  void setAttr(const char *key, nlohmann::json value) {
-    spec.attrs[key] = std::move(value);
-  }
-
-  /// Allocates the output of `shape`, calls the kernel and returns the
-  /// result as a tensor. `view`, if given, turns the output buffer into the
-  /// view the kernel writes through (its logical shape is `shape` after the
-  /// view).
-  Value call(ModuleOp module, ArrayRef<int64_t> bufferShape,
-             ArrayRef<int64_t> kernelShape,
-             function_ref<Value(Value)> view = nullptr) {
-    kiln::KernelResult output = kiln::allocateKernelResult(
-        rewriter, loc, bufferShape, rewriter.getF32Type());
-    Value operand = view ? view(output.operand) : output.operand;
-    addOperand("out", operand, kernelShape, rewriter.getF32Type());
-    func::FuncOp wrapper =
-        getOrCreateWrapper(module, spec, ValueRange(operands).getTypes());
-    func::CallOp::create(rewriter, loc, wrapper, operands);
-    return kiln::kernelResultTensor(rewriter, loc, output);
-  }
-
-  Location getLoc() const { return loc; }
-
-  static SmallVector<int64_t> collapsedShape(Value tensor, unsigned rank) {
-    ArrayRef<int64_t> shape =
-        cast<RankedTensorType>(tensor.getType()).getShape();
-    if (shape.size() <= rank)
-      return SmallVector<int64_t>(shape);
-    int64_t leading = 1;
-    for (size_t d = 0; d + rank - 1 < shape.size(); ++d)
-      leading *= shape[d];
-    SmallVector<int64_t> result = {leading};
-    result.append(shape.end() - (rank - 1), shape.end());
-    return result;
-  }
-
-private:
-  RewriterBase &rewriter;
-  Location loc;
-  KernelSpec spec;
+/// Replaces `op` by a call of `spec`'s kernel. The spec's inputs are the
+/// op's operands in order (HalideKernelOps.h), each passed as a read-only
+/// buffer collapsed to the spec's rank; attention reads head-transposed
+/// projections through views and, when its heads are merged right after,
+/// writes the merged layout through a view too.
+void convertToCall(RewriterBase &rewriter, ModuleOp module, Operation *op,
+                   const KernelSpec &spec) {
+  rewriter.setInsertionPoint(op);
+  Location loc = op->getLoc();
+  bool attention = isa<tfm::AttentionOp>(op);
   SmallVector<Value> operands;
-};
+  for (auto [index, operand] : llvm::enumerate(op->getOperands())) {
+    size_t rank = spec.args[index].shape.size();
+    operands.push_back(attention && index < 3
+                           ? kiln::headsOperand(rewriter, loc, operand)
+                           : kiln::bufferForKernel(rewriter, loc, operand,
+                                                   rank));
+  }
+  assert(operands.size() + 1 == spec.args.size() &&
+         "the spec's inputs are the op's operands");
 
-/// [M, N] rows of `type`: the leading dimensions merged.
-SmallVector<int64_t> rowsShape(RankedTensorType type) {
-  int64_t n = type.getShape().back();
-  return {type.getNumElements() / std::max<int64_t>(n, 1), n};
-}
+  const std::vector<int64_t> &outShape = spec.output().shape;
+  tfm::TransposeOp merge = attention ? kiln::headMergeOf(op) : nullptr;
+  SmallVector<int64_t> bufferShape =
+      merge ? SmallVector<int64_t>(merge.getType().getShape())
+            : SmallVector<int64_t>(outShape.begin(), outShape.end());
+  kiln::KernelResult output = kiln::allocateKernelResult(
+      rewriter, loc, bufferShape, rewriter.getF32Type());
+  operands.push_back(merge ? kiln::headSwapView(rewriter, loc, output.operand)
+                           : output.operand);
 
-void replaceWithRows(RewriterBase &rewriter, Operation *op, Location loc,
-                     Value rows) {
-  auto type = cast<RankedTensorType>(op->getResult(0).getType());
-  rewriter.replaceOp(op, kiln::expandFromKernel(rewriter, loc, rows, type));
-}
-
-void convertLinear(RewriterBase &rewriter, ModuleOp module, tfm::LinearOp op,
-                   const kiln::halide::KernelTarget &target) {
-  KernelCallBuilder call(rewriter, op, "linear", target);
-  call.addInput("x", op.getInput(), 2);
-  const char *layout = op.getWeightPanels()  ? "panels"
-                       : op.getWeightInOut() ? "in_out"
-                                             : "out_in";
-  call.addInput("weight", op.getWeight(), op.getWeight().getType().getRank());
-  if (op.getBias())
-    call.addInput("bias", op.getBias(), 1);
-  call.setAttr("weight_layout", layout);
-  call.setAttr("has_bias", static_cast<bool>(op.getBias()));
-  call.setAttr("activation",
-               tfm::stringifyActivation(op.getActivation()).str());
-  SmallVector<int64_t> rows = rowsShape(op.getType());
-  replaceWithRows(rewriter, op, call.getLoc(), call.call(module, rows, rows));
-}
-
-void convertMatmul(RewriterBase &rewriter, ModuleOp module, tfm::MatmulOp op,
-                   const kiln::halide::KernelTarget &target) {
-  KernelCallBuilder call(rewriter, op, "matmul", target);
-  call.addInput("lhs", op.getLhs(), 3);
-  call.addInput("rhs", op.getRhs(), 3);
-  call.setAttr("transpose_lhs", static_cast<bool>(op.getTransposeLhs()));
-  call.setAttr("transpose_rhs", static_cast<bool>(op.getTransposeRhs()));
-  SmallVector<int64_t> shape =
-      KernelCallBuilder::collapsedShape(op.getResult(), 3);
-  if (op.getType().getRank() == 2)
-    shape.insert(shape.begin(), 1);
-  Value result = call.call(module, shape, shape);
-  rewriter.replaceOp(op, kiln::expandFromKernel(rewriter, call.getLoc(), result,
-                                                op.getType()));
-}
-
-void convertAttention(RewriterBase &rewriter, ModuleOp module,
-                      tfm::AttentionOp op,
-                      const kiln::halide::KernelTarget &target) {
-  KernelCallBuilder call(rewriter, op, "attention", target);
-  Location loc = call.getLoc();
-  Type f32 = rewriter.getF32Type();
-  const char *names[] = {"query", "key", "value"};
-  Value inputs[] = {op.getQuery(), op.getKey(), op.getValue()};
-  for (int i = 0; i < 3; ++i)
-    call.addOperand(names[i], kiln::headsOperand(rewriter, loc, inputs[i]),
-                    cast<RankedTensorType>(inputs[i].getType()).getShape(),
-                    f32);
-  if (Value lengths = op.getLengths())
-    call.addInput("lengths", lengths, 1);
-  call.setAttr("mask", tfm::stringifyMaskKind(op.getMask()).str());
-  call.setAttr("scale", op.getScale().convertToFloat());
-  ArrayRef<int64_t> shape = op.getType().getShape();
-  if (tfm::TransposeOp merge = kiln::headMergeOf(op)) {
-    Value result =
-        call.call(module, merge.getType().getShape(), shape, [&](Value buffer) {
-          return kiln::headSwapView(rewriter, loc, buffer);
-        });
+  func::FuncOp wrapper =
+      getOrCreateWrapper(module, spec, ValueRange(operands).getTypes());
+  func::CallOp::create(rewriter, loc, wrapper, operands);
+  Value result = kiln::kernelResultTensor(rewriter, loc, output);
+  if (merge) {
     rewriter.replaceOp(merge, result);
     rewriter.eraseOp(op);
     return;
   }
-  rewriter.replaceOp(op, call.call(module, shape, shape));
-}
-
-void convertNorm(RewriterBase &rewriter, ModuleOp module, Operation *op,
-                 const kiln::halide::KernelTarget &target) {
-  bool rms = isa<tfm::RmsNormOp>(op);
-  KernelCallBuilder call(rewriter, op, rms ? "rms_norm" : "layer_norm", target);
-  call.addInput("x", op->getOperand(0), 2);
-  float epsilon;
-  if (auto norm = dyn_cast<tfm::LayerNormOp>(op)) {
-    call.addInput("weight", norm.getWeight(), 1);
-    call.addInput("bias", norm.getBias(), 1);
-    call.setAttr("has_residual", false);
-    epsilon = norm.getEpsilon().convertToFloat();
-  } else if (auto norm = dyn_cast<tfm::AddLayerNormOp>(op)) {
-    call.addInput("residual", norm.getResidual(), 2);
-    call.addInput("weight", norm.getWeight(), 1);
-    call.addInput("bias", norm.getBias(), 1);
-    call.setAttr("has_residual", true);
-    epsilon = norm.getEpsilon().convertToFloat();
-  } else {
-    auto rmsNorm = cast<tfm::RmsNormOp>(op);
-    call.addInput("weight", rmsNorm.getWeight(), 1);
-    epsilon = rmsNorm.getEpsilon().convertToFloat();
-  }
-  call.setAttr("epsilon", epsilon);
-  SmallVector<int64_t> rows =
-      rowsShape(cast<RankedTensorType>(op->getResult(0).getType()));
-  replaceWithRows(rewriter, op, call.getLoc(), call.call(module, rows, rows));
-}
-
-void convertSoftmax(RewriterBase &rewriter, ModuleOp module, tfm::SoftmaxOp op,
-                    const kiln::halide::KernelTarget &target) {
-  KernelCallBuilder call(rewriter, op, "softmax", target);
-  call.addInput("x", op.getInput(), 2);
-  SmallVector<int64_t> rows = rowsShape(op.getType());
-  replaceWithRows(rewriter, op, call.getLoc(), call.call(module, rows, rows));
+  rewriter.replaceOp(
+      op, kiln::expandFromKernel(
+              rewriter, loc, result,
+              cast<RankedTensorType>(op->getResult(0).getType())));
 }
 
 struct ConvertToHalideCallsPass
@@ -375,22 +240,14 @@ struct ConvertToHalideCallsPass
     IRRewriter rewriter(&getContext());
     for (Operation *op : marked) {
       auto backend = op->getAttrOfType<StringAttr>(kiln::kBackendAttr);
-      if (!backend || backend.getValue() != "halide" ||
-          !kiln::isHalideKernelOp(op)) {
+      std::optional<KernelSpec> spec =
+          kiln::getHalideKernelSpec(op, target);
+      if (!backend || backend.getValue() != "halide" || !spec) {
         op->emitError() << "cannot be computed by a Halide kernel (marked "
                         << op->getAttr(kiln::kBackendAttr) << ")";
         return signalPassFailure();
       }
-      if (auto linear = dyn_cast<tfm::LinearOp>(op))
-        convertLinear(rewriter, module, linear, target);
-      else if (auto matmul = dyn_cast<tfm::MatmulOp>(op))
-        convertMatmul(rewriter, module, matmul, target);
-      else if (auto attention = dyn_cast<tfm::AttentionOp>(op))
-        convertAttention(rewriter, module, attention, target);
-      else if (auto softmax = dyn_cast<tfm::SoftmaxOp>(op))
-        convertSoftmax(rewriter, module, softmax, target);
-      else
-        convertNorm(rewriter, module, op, target);
+      convertToCall(rewriter, module, op, *spec);
     }
   }
 };

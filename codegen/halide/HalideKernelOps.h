@@ -1,21 +1,40 @@
-//===- HalideKernelOps.h - Which tfm ops a Halide kernel computes -*- C++
-//-*-===//
+//===- HalideKernelOps.h - Which tfm ops a Halide kernel computes -*- C++ -*-===//
+//
+// The one description of how a tfm op maps onto a kernel family of
+// codegen/halide/KernelSpec.h: which ops qualify, and the spec (argument
+// order, collapsed shapes, attributes) of each. kiln-assign-backends and
+// `kiln compile --tune` read specs to decide; kiln-convert-to-halide-calls
+// builds its calls from the same spec.
+//
+//===----------------------------------------------------------------------===//
 
 #ifndef KILN_CODEGEN_HALIDE_HALIDEKERNELOPS_H
 #define KILN_CODEGEN_HALIDE_HALIDEKERNELOPS_H
+
+#include "codegen/halide/KernelSpec.h"
 
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 
+#include <optional>
+
 namespace kiln {
 
-/// True when `op` is a tfm op a Halide kernel family covers
-/// (codegen/halide/KernelSpec.h) with the operands it has: f32 data,
-/// static shapes, and the forms the family takes.
-bool isHalideKernelOp(mlir::Operation *op);
+/// The spec of the kernel that computes `op` for `target`, or nothing when
+/// no family covers it with the operands it has (they must be f32 data of
+/// static shapes that fit a Halide buffer, in the forms the family takes).
+/// Arguments are in the kernel's order: inputs as the op's operands, then
+/// the output; leading dimensions merged as the kernels take them.
+std::optional<halide::KernelSpec>
+getHalideKernelSpec(mlir::Operation *op, const halide::KernelTarget &target);
 
-/// The op names `kiln-assign-backends{backend=auto}` sends to Halide.
+inline bool isHalideKernelOp(mlir::Operation *op) {
+  return getHalideKernelSpec(op, {}).has_value();
+}
+
+/// The op names `kiln-assign-backends{backend=auto}` sends to Halide when no
+/// measurement says otherwise.
 llvm::ArrayRef<llvm::StringRef> getAutoHalideOps();
 
 } // namespace kiln

@@ -3,10 +3,12 @@
 #include "codegen/halide/KernelGenerator.h"
 
 #include "codegen/Passes.h"
+#include "codegen/halide/KernelSpec.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
@@ -321,6 +323,77 @@ generateHalideKernels(const std::vector<std::string> &specs,
     if (error)
       return error;
   return objects;
+}
+
+Expected<std::map<std::string, std::string>>
+tuneHalideKernels(const std::vector<std::string> &specs,
+                  const HalideGeneratorOptions &options, raw_ostream &log) {
+  std::map<std::string, std::string> choices;
+  if (specs.empty())
+    return choices;
+  Expected<std::string> identity = generatorIdentity(options.generator);
+  if (!identity)
+    return identity.takeError();
+  std::string dir = pathJoin(options.cacheDir, "tune");
+  if (std::error_code ec = sys::fs::create_directories(dir))
+    return makeError("cannot create '", dir, "': ", ec.message());
+  llvm::StringSet<> seen;
+  // One at a time: measurements taken side by side would disturb each
+  // other.
+  for (const std::string &text : specs) {
+    if (!seen.insert(text).second)
+      continue;
+    Expected<halide::KernelSpec> spec = halide::KernelSpec::fromJson(text);
+    if (!spec)
+      return makeError("internal error: ", spec.message());
+    std::string key = hex64(xxh3_64bits(text + "\n" + *identity));
+    std::string cached = pathJoin(dir, key + ".json");
+    Expected<std::string> measured = readText(cached);
+    nlohmann::json result =
+        measured ? nlohmann::json::parse(*measured, nullptr, false)
+                 : nlohmann::json();
+    if (!result.is_object() || !result.contains("halide_ms")) {
+      SmallString<256> specPath, outPath;
+      if (sys::fs::createTemporaryFile("kiln-tune", "json", specPath) ||
+          sys::fs::createTemporaryFile("kiln-tune", "out", outPath))
+        return makeError("cannot create a temporary file");
+      if (Error error = writeText(specPath, text))
+        return error;
+      std::optional<StringRef> redirects[] = {std::nullopt, StringRef(outPath),
+                                              StringRef(outPath)};
+      std::string message;
+      int status = sys::ExecuteAndWait(
+          options.generator,
+          {options.generator, "tune", StringRef(specPath)}, std::nullopt,
+          redirects, 0, 0, &message);
+      Expected<std::string> printed = readText(outPath);
+      sys::fs::remove(specPath);
+      sys::fs::remove(outPath);
+      std::string output = printed ? StringRef(*printed).trim().str() : "";
+      result = nlohmann::json::parse(StringRef(output).rsplit('\n').second.empty()
+                                         ? output
+                                         : StringRef(output).rsplit('\n').second.str(),
+                                     nullptr, false);
+      if (status != 0 || !result.is_object() || !result.contains("halide_ms"))
+        return makeError("kiln-halide could not time a ", spec->op, " kernel: ",
+                         StringRef(output.empty() ? message : output)
+                             .split('\n')
+                             .first.str());
+      (void)writeText(cached, result.dump());
+    }
+    double halideMs = result["halide_ms"].get<double>();
+    log << "tune: " << spec->functionName() << " (" << spec->op << "): halide "
+        << format("%.4f", halideMs) << " ms";
+    if (result["llvm_ms"].is_number()) {
+      double llvmMs = result["llvm_ms"].get<double>();
+      std::string choice = halideMs < llvmMs ? "halide" : "llvm";
+      choices[spec->functionName()] = choice;
+      log << ", llvm " << format("%.4f", llvmMs) << " ms: " << choice << "\n";
+    } else {
+      log << ", llvm not a single kernel: the rule decides\n";
+    }
+  }
+  return choices;
 }
 
 } // namespace kiln

@@ -17,7 +17,9 @@
 #include "runtime/support/Error.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/raw_ostream.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -46,6 +48,17 @@ struct HalideGeneratorOptions {
 Expected<std::vector<std::string>>
 generateHalideKernels(const std::vector<std::string> &specs,
                       const HalideGeneratorOptions &options);
+
+/// For `kiln compile --tune`: times each spec's Halide kernel and the
+/// hand-written kernel of the LLVM path (`kiln-halide tune`, one at a time,
+/// results cached like kernels) and returns, by kernel function name,
+/// "halide" or "llvm", whichever was faster. Specs whose LLVM path is not
+/// one kernel (generated loops) are left out: the rule decides those. Each
+/// measurement is reported on `log`.
+Expected<std::map<std::string, std::string>>
+tuneHalideKernels(const std::vector<std::string> &specs,
+                  const HalideGeneratorOptions &options,
+                  llvm::raw_ostream &log);
 
 /// kiln-halide's path: $KILN_HALIDE, else next to the running `kiln`.
 std::string findHalideGenerator(const char *argv0);

@@ -1,18 +1,27 @@
 #!/usr/bin/env python3
 """Kiln against its peers on one BERT model and shape, in one run.
 
-    compare_bert.py --model DIR --exe KILN_EXE [--seq 128] [--threads 2]
-                    [--rounds 5] [--runs 10] [--peak-gflops P]
+    compare_bert.py --model DIR --exe [NAME=]KILN_EXE [--exe NAME=KILN_EXE ...]
+                    [--seq 128] [--threads 2] [--rounds 5] [--runs 10]
+                    [--peak-gflops P]
 
 Peers: PyTorch eager, ONNX Runtime and OpenVINO (each from PyPI; a missing
 one is reported and skipped), all fp32, batch 1, the same thread count, the
-same weights. Rounds interleave the engines (kiln, torch, onnxruntime,
-openvino, kiln, ...); each round times `--runs` inferences after a warm-up;
-the table reports the median and p90 over rounds, the ratio of each peer to
-Kiln (> 1: Kiln is faster), and the fraction of the FMA peak the FLOP count
-implies (pass the peak measured next to the run by shared/tools/roofline.cpp).
+same weights; OpenVINO also runs a second time at its default inference
+precision ("openvino-default": bf16 on CPUs with AVX-512 BF16 or AMX, else
+f32; the line before the table names it). Rounds interleave the engines
+(kiln, torch, onnxruntime, openvino, openvino-default, kiln, ...); each round
+times `--runs` inferences after a warm-up; the table reports the median and
+p90 over rounds, the ratio of each engine to Kiln (> 1: Kiln is faster), and
+the fraction of the FMA peak the FLOP count implies (pass the peak measured
+next to the run by shared/tools/roofline.cpp).
 
-KILN_EXE must be compiled from the same folder with
+Several Kiln executables (e.g. one per kernel backend) are compared in one
+run by repeating --exe with a name: `--exe llvm=A --exe halide=B` times
+engines kiln-llvm and kiln-halide, and the ratio column is then to the
+first one. A plain `--exe PATH` is the engine "kiln".
+
+Each KILN_EXE must be compiled from the same folder with
 `kiln compile DIR --batch 1 --sequence-lengths SEQ`; its `--bench` timing of
 the encode entry is used, so process start and weight loading are excluded,
 as they are for the peers.
@@ -51,10 +60,23 @@ def kiln_round(exe, text, threads, runs):
     sys.exit(f"no timing from {exe}: {out}")
 
 
+def kiln_executables(specs):
+    """(engine name, path) per --exe: NAME=PATH is kiln-NAME, a plain PATH kiln."""
+    result = []
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        result.append((f"kiln-{name}", path) if sep else ("kiln", spec))
+    names = [name for name, _ in result]
+    if len(set(names)) != len(names):
+        sys.exit(f"--exe: engine names must differ: {names}")
+    return result
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", required=True)
-    parser.add_argument("--exe", required=True)
+    parser.add_argument("--exe", required=True, action="append",
+                        help="[NAME=]PATH of a Kiln executable (repeatable)")
     parser.add_argument("--seq", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=5)
@@ -67,6 +89,7 @@ def main():
     import torch
     import transformers as tf
     torch.set_num_threads(args.threads)
+    tf.logging.disable_progress_bar()
     config = json.load(open(os.path.join(args.model, "config.json")))
     model = tf.BertModel.from_pretrained(args.model).eval()
     words = args.seq - 2
@@ -75,7 +98,10 @@ def main():
     ids[0, 0], ids[0, -1] = 101, 102
     mask = torch.ones_like(ids)
 
-    engines = {"kiln": lambda: kiln_round(args.exe, text, args.threads, args.runs)}
+    engines = {}
+    for name, exe in kiln_executables(args.exe):
+        engines[name] = lambda exe=exe: kiln_round(exe, text, args.threads, args.runs)
+    base = next(iter(engines))
 
     def torch_round():
         with torch.no_grad():
@@ -115,11 +141,16 @@ def main():
         try:
             import openvino as ov
             core = ov.Core()
-            compiled = core.compile_model(core.read_model(onnx_path), "CPU",
-                                          {"INFERENCE_NUM_THREADS": args.threads,
-                                           "INFERENCE_PRECISION_HINT": "f32"})
-            request = compiled.create_infer_request()
-            engines["openvino"] = lambda: time_callable(lambda: request.infer(feeds), args.runs)
+            for name, precision in (("openvino", "f32"), ("openvino-default", None)):
+                settings = {"INFERENCE_NUM_THREADS": args.threads}
+                if precision:
+                    settings["INFERENCE_PRECISION_HINT"] = precision
+                compiled = core.compile_model(core.read_model(onnx_path), "CPU", settings)
+                print(f"{name}: inference precision "
+                      f"{compiled.get_property('INFERENCE_PRECISION_HINT').to_string()}")
+                request = compiled.create_infer_request()
+                engines[name] = lambda request=request: time_callable(
+                    lambda: request.infer(feeds), args.runs)
         except ImportError:
             print("openvino not installed: skipped")
 
@@ -129,16 +160,17 @@ def main():
             times[name].append(run())
 
     work = flops(config, args.seq)
-    kiln = statistics.median(times["kiln"])
+    kiln = statistics.median(times[base])
     print(f"BERT ({config['num_hidden_layers']} x {config['hidden_size']}), seq {args.seq}, "
-          f"batch 1, {args.threads} thread(s), {args.rounds} rounds x {args.runs} runs")
-    print(f"{'engine':<12} {'median ms':>10} {'p90 ms':>8} {'peer/kiln':>10} {'GFLOP/s':>8} {'% peak':>7}")
+          f"batch 1, {args.threads} thread(s), {args.rounds} rounds x {args.runs} runs; "
+          f"peer/kiln is to {base}")
+    print(f"{'engine':<17} {'median ms':>10} {'p90 ms':>8} {'peer/kiln':>10} {'GFLOP/s':>8} {'% peak':>7}")
     for name, values in times.items():
         median = statistics.median(values)
         p90 = sorted(values)[max(0, int(round(0.9 * len(values))) - 1)]
         rate = work / median / 1e6
         peak = f"{100 * rate / args.peak_gflops:.1f}" if args.peak_gflops else "-"
-        print(f"{name:<12} {median:>10.2f} {p90:>8.2f} {median / kiln:>10.2f} {rate:>8.1f} {peak:>7}")
+        print(f"{name:<17} {median:>10.2f} {p90:>8.2f} {median / kiln:>10.2f} {rate:>8.1f} {peak:>7}")
 
 
 if __name__ == "__main__":

@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
 """Kiln against its peers on one GPT-2 checkpoint: prefill and decode, in one run.
 
-    compare_gpt2.py --model DIR --exe KILN_EXE [--prompt-tokens 128]
-                    [--decode-tokens 128] [--threads 2] [--rounds 5] [--runs 5]
-                    [--check-tokens 16] [--peak-gflops P] [--bandwidth-gbs B]
-                    [--engines kiln,pytorch,onnxruntime,openvino]
+    compare_gpt2.py --model DIR --exe [NAME=]KILN_EXE [--exe NAME=KILN_EXE ...]
+                    [--prompt-tokens 128] [--decode-tokens 128] [--threads 2]
+                    [--rounds 5] [--runs 5] [--check-tokens 16]
+                    [--peak-gflops P] [--bandwidth-gbs B]
+                    [--engines kiln,pytorch,onnxruntime,openvino,openvino-default]
 
-KILN_EXE must be compiled from DIR with `kiln compile DIR -o KILN_EXE
---prefill-lengths P` and know --ignore-eos (random weights hit the
-end-of-text token early). All engines run fp32, batch 1, the same weights and
-the same thread count; rounds interleave the engines (kiln, pytorch,
+Several Kiln executables (e.g. one per kernel backend) are compared in one
+run by repeating --exe with a name: `--exe llvm=A --exe halide=B` times
+engines kiln-llvm and kiln-halide (all selected by "kiln" in --engines), and
+the peer / Kiln column is then to the first one. A plain `--exe PATH` is the
+engine "kiln". Each KILN_EXE must be compiled from DIR with `kiln compile DIR
+-o KILN_EXE --prefill-lengths P` and know --ignore-eos (random weights hit the
+end-of-text token early). All engines run fp32 (but openvino-default), batch
+1, the same weights and the same thread count; rounds interleave the engines (kiln, pytorch,
 onnxruntime, openvino, kiln, ...), each round measuring both phases:
 
   prefill  a fixed prompt of P token ids ((i * 7919) % 50000), through every
@@ -54,6 +59,9 @@ Peers:
                reads the same ONNX files (INFERENCE_NUM_THREADS = --threads,
                INFERENCE_PRECISION_HINT f32) and passes the cache between two
                infer requests that alternate, so outputs are never copied.
+  openvino-default  the same at OpenVINO's default inference precision (no
+               hint: bf16 on CPUs with AVX-512 BF16 or AMX, else f32; the
+               setup prints it). Not fp32, so its greedy tokens may differ.
                The untimed prefill of each peer's own graph seeds its decode.
 
 Before timing, each engine generates --check-tokens greedy tokens after the
@@ -367,15 +375,18 @@ class OnnxRuntime:
 
 
 class OpenVino:
-    def __init__(self, graphs, ids, threads, runs):
+    def __init__(self, graphs, ids, threads, runs, precision="f32"):
         import numpy as np
         import openvino as ov
         self.np, self.ov, self.runs = np, ov, runs
         prefill_path, decode_path, past_names, present_names = graphs
         core = ov.Core()
-        config = {"INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32"}
+        config = {"INFERENCE_NUM_THREADS": threads}
+        if precision:
+            config["INFERENCE_PRECISION_HINT"] = precision
         prefill = core.compile_model(core.read_model(prefill_path), "CPU", config)
         decode = core.compile_model(core.read_model(decode_path), "CPU", config)
+        self.precision = decode.get_property("INFERENCE_PRECISION_HINT").to_string()
         self.prefill_request = prefill.create_infer_request()
         # Two decode requests take turns: each reads the other's presents.
         self.decode_requests = [decode.create_infer_request() for _ in range(2)]
@@ -444,10 +455,10 @@ def decode_bytes(model):
     return 4 * (blocks + config.vocab_size * config.n_embd + 2 * config.n_embd)
 
 
-def print_table(title, times, rate_name, rate_of, peak, extra=None):
-    kiln = statistics.median(times["kiln"]) if times.get("kiln") else None
-    print(title)
-    header = f"{'engine':<12} {'median ms':>10} {'p90 ms':>8} {'peer/kiln':>10}"
+def print_table(title, times, rate_name, rate_of, peak, base, extra=None):
+    kiln = statistics.median(times[base]) if times.get(base) else None
+    print(title + (f"; peer/kiln is to {base}" if kiln else ""))
+    header = f"{'engine':<17} {'median ms':>10} {'p90 ms':>8} {'peer/kiln':>10}"
     if extra:
         header += f" {extra[0]:>9}"
     print(header + f" {rate_name:>8} {'% peak':>7}")
@@ -457,17 +468,30 @@ def print_table(title, times, rate_name, rate_of, peak, extra=None):
         median = statistics.median(values)
         ratio = f"{median / kiln:.2f}" if kiln else "-"
         rate = rate_of(median)
-        line = f"{name:<12} {median:>10.2f} {p90(values):>8.2f} {ratio:>10}"
+        line = f"{name:<17} {median:>10.2f} {p90(values):>8.2f} {ratio:>10}"
         if extra:
             line += f" {extra[1](median):>9.2f}"
         share = f"{100 * rate / peak:.1f}" if peak else "-"
         print(line + f" {rate:>8.1f} {share:>7}")
 
 
+def kiln_executables(specs):
+    """(engine name, path) per --exe: NAME=PATH is kiln-NAME, a plain PATH kiln."""
+    result = []
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        result.append((f"kiln-{name}", path) if sep else ("kiln", spec))
+    names = [name for name, _ in result]
+    if len(set(names)) != len(names):
+        sys.exit(f"--exe: engine names must differ: {names}")
+    return result
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", required=True, help="GPT-2 checkpoint folder")
-    parser.add_argument("--exe", required=True, help="Kiln executable compiled from it")
+    parser.add_argument("--exe", required=True, action="append",
+                        help="[NAME=]PATH of a Kiln executable compiled from it (repeatable)")
     parser.add_argument("--prompt-tokens", type=int, default=128)
     parser.add_argument("--decode-tokens", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2)
@@ -476,7 +500,8 @@ def main():
     parser.add_argument("--check-tokens", type=int, default=16)
     parser.add_argument("--peak-gflops", type=float)
     parser.add_argument("--bandwidth-gbs", type=float)
-    parser.add_argument("--engines", default="kiln,pytorch,onnxruntime,openvino")
+    parser.add_argument("--engines",
+                        default="kiln,pytorch,onnxruntime,openvino,openvino-default")
     args = parser.parse_args()
     if args.decode_tokens < 2:
         parser.error("--decode-tokens must be at least 2 (one decode step)")
@@ -505,18 +530,21 @@ def main():
     engines = {}
 
     def add(name, make):
-        if name not in wanted:
+        if name not in wanted and not (name.startswith("kiln-") and "kiln" in wanted):
             return
         try:
             engines[name] = make()
         except Exception as error:  # noqa: BLE001 - report the peer and go on
             print(f"{name}: skipped ({type(error).__name__}: {error})")
 
-    add("kiln", lambda: Kiln(args.exe, ids, args.threads, args.runs))
+    kiln_names = []
+    for name, exe in kiln_executables(args.exe):
+        add(name, lambda exe=exe: Kiln(exe, ids, args.threads, args.runs))
+        kiln_names.append(name)
     add("pytorch", lambda: PyTorch(model, ids, args.runs))
     graphs = None
     onnx_dir = tempfile.TemporaryDirectory(prefix="kiln-gpt2-onnx-")
-    if "onnxruntime" in wanted or "openvino" in wanted:
+    if {"onnxruntime", "openvino", "openvino-default"} & set(wanted):
         try:
             graphs = export_graphs(model, args.prompt_tokens, onnx_dir.name)
         except Exception as error:  # noqa: BLE001
@@ -524,6 +552,11 @@ def main():
     if graphs:
         add("onnxruntime", lambda: OnnxRuntime(graphs, ids, args.threads, args.runs))
         add("openvino", lambda: OpenVino(graphs, ids, args.threads, args.runs))
+        add("openvino-default",
+            lambda: OpenVino(graphs, ids, args.threads, args.runs, precision=None))
+    for name, engine in engines.items():
+        if isinstance(engine, OpenVino):
+            print(f"{name}: inference precision {engine.precision}")
 
     # Correctness: greedy tokens against PyTorch's (its own, even when not timed).
     reference = PyTorch(model, ids, args.runs).tokens(args.check_tokens)
@@ -553,7 +586,8 @@ def main():
             except Exception as error:  # noqa: BLE001
                 print(f"{name}: dropped, failed while timing ({error})")
                 del engines[name]
-    if "kiln" not in engines:
+    base = next((name for name in kiln_names if name in engines), None)
+    if base is None:
         print("note: no kiln timings; the peer/kiln column is empty")
 
     print(f"load average after timing: {load_average()} (other work on the machine "
@@ -563,11 +597,11 @@ def main():
     print()
     print_table(f"prefill: {args.prompt_tokens} tokens -> KV cache + last logits "
                 f"({work / 1e9:.2f} GFLOP)", prefill_times, "GFLOP/s",
-                lambda ms: work / ms / 1e6, args.peak_gflops)
+                lambda ms: work / ms / 1e6, args.peak_gflops, base)
     print()
     print_table(f"decode: {args.decode_tokens - 1} greedy steps after the prompt "
                 f"({weight_bytes / 1e6:.1f} MB of fp32 weights per token)", decode_times,
-                "GB/s", lambda ms: weight_bytes / ms / 1e6, args.bandwidth_gbs,
+                "GB/s", lambda ms: weight_bytes / ms / 1e6, args.bandwidth_gbs, base,
                 extra=("tokens/s", lambda ms: 1000 / ms))
     onnx_dir.cleanup()
 

@@ -7,9 +7,11 @@
 //
 //   halide    the kernel kiln-halide would emit for that call site: the spec
 //             the compiler writes (codegen/halide/ConvertToHalideCalls.cpp),
-//             built by kiln::halide::buildKernel for the target of
-//             `avx2+fma+avx512` (makeTarget, HalideCompat.h) and
-//             JIT-compiled (Pipeline::compile_to_callable, the JIT's
+//             built by kiln::halide::buildKernel for the features
+//             `kiln compile` picks on this CPU (avx2, fma, avx512,
+//             avx512_bf16, avx512_vnni where present; --features F+F+...
+//             overrides) through makeTarget (HalideCompat.h), and
+//             JIT-compiled (Pipeline::compile_to_callable: the JIT's
 //             low-overhead call). Its parallel loops run on
 //             kiln::ThreadPool::global(), as in a generated executable
 //             (runtime/halide/HalideGlue.cpp): a custom do_par_for hands the
@@ -26,21 +28,26 @@
 // Operands are laid out as in the compiled models: linear weights in panels
 // 32 wide (`tfm-pack-weights` with AVX-512), attention's Q, K, V and output
 // as head-swap views of [B, S, H, D] tensors (the decode rows read the KV
-// cache, [1, H, context, D]), padding masks with every key visible. Both
-// Kiln columns see the same buffers; the last column is the largest
-// |halide - kiln| over the output, relative to max |kiln|.
+// cache, [1, H, context, D]), padding masks with every key visible unless
+// the row says otherwise. Both Kiln columns see the same buffers; the last
+// column is the largest |halide - kiln| over the output, relative to
+// max |kiln|. One-row products (M = 1, decoding) cycle through copies of
+// their weight totalling 128 MiB, four times the L3, so each call reads the
+// weight from memory as a decode step does; the other operands stay in the
+// caches between calls, as they mostly do in a model.
 //
 // Each cell is the median of --runs timed runs per implementation, taken in
 // --rounds rounds that interleave the implementations, each round after one
 // untimed call; a run repeats the call until it lasts >= --min-ms. Rows with
 // more than one thread sleep 100 ms before each implementation's round, so
 // that the previous library's spinning workers have gone to sleep. GEMMs
-// report GFLOP/s (2 M N K) and their fraction of --peak-gflops per core times
-// the threads (255: this machine's AVX-512 fp32 FMA peak, twice the 256-bit
-// one that shared/tools/roofline.cpp measures); the other kernels and the
-// M = 1 products report GB/s (each operand read or written once) and their
-// fraction of the triad bandwidth (--triad-gbs, 1 and 2 threads). Small
-// operands stay in L2 between runs, so GB/s above the triad are possible.
+// report GFLOP/s (2 M N K; attention 4 H D per visible query-key pair) and
+// their fraction of --peak-gflops per core times the threads (255: the
+// 512-bit fp32 FMA peak of this machine's cores, as shared/tools/roofline.cpp
+// measures it); the M = 1 products, decode attention and the row-wise
+// kernels report GB/s (each operand read or written once) and their fraction
+// of the triad bandwidth (--triad-gbs, 1 and 2 threads). Operands that stay
+// in L2 or L3 between runs can go past the triad.
 // Softmax has no hand-written kernel (`--backend llvm` lowers it to loops).
 //
 // Optional CMake target (configured only where OpenBLAS and oneDNN are
@@ -49,8 +56,8 @@
 //   cmake -S . -B build && cmake --build build --target halide_kernel_bench
 //   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
 //       build/bin/halide_kernel_bench [--threads N] [--runs 25] [--rounds 5]
-//       [--min-ms 1] [--filter TEXT] [--peak-gflops 255]
-//       [--triad-gbs 39,47]
+//       [--min-ms 1] [--filter TEXT] [--features avx2+fma+avx512]
+//       [--peak-gflops 255] [--triad-gbs 39,47]
 //
 // Without --threads, every row runs with 1 and then 2 threads. --filter keeps
 // the rows whose name contains TEXT (e.g. "linear", "attention", "M=1 ").
@@ -88,9 +95,9 @@ extern "C" void openblas_set_num_threads(int);
 
 namespace {
 
+using kiln::halide::DType;
 using kiln::halide::KernelArg;
 using kiln::halide::KernelSpec;
-using kiln::halide::DType;
 namespace contract = kiln::contract;
 
 //===----------------------------------------------------------------------===//
@@ -122,7 +129,8 @@ double median(std::vector<double> v) {
 template <typename T> struct Array {
   explicit Array(size_t n) : size(n) {
     size_t bytes = (n * sizeof(T) + 63) / 64 * 64;
-    data = static_cast<T *>(std::aligned_alloc(64, std::max<size_t>(bytes, 64)));
+    data =
+        static_cast<T *>(std::aligned_alloc(64, std::max<size_t>(bytes, 64)));
     std::memset(static_cast<void *>(data), 0, bytes);
   }
   ~Array() { std::free(data); }
@@ -172,8 +180,8 @@ using HalideTask = int (*)(Halide::JITUserContext *, int, uint8_t *);
 
 /// halide_do_par_for on kiln::ThreadPool::global(), as HalideGlue.cpp does
 /// it for generated executables: iterations handed out one at a time.
-int parallelForOnPool(Halide::JITUserContext *context, HalideTask task,
-                      int min, int size, uint8_t *closure) {
+int parallelForOnPool(Halide::JITUserContext *context, HalideTask task, int min,
+                      int size, uint8_t *closure) {
   kiln::ThreadPool &pool = kiln::ThreadPool::global();
   int team = std::min(size, pool.numThreads());
   if (team <= 1) {
@@ -198,10 +206,31 @@ void halideError(Halide::JITUserContext *, const char *message) {
   std::exit(1);
 }
 
+/// The kernel target's features: what `kiln compile` asks for on this CPU
+/// (utils/kiln/kiln.cpp), unless --features says otherwise.
+std::vector<std::string> &kernelFeatures() {
+  static std::vector<std::string> features = [] {
+    std::vector<std::string> host;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2"))
+      host.push_back("avx2");
+    if (__builtin_cpu_supports("fma"))
+      host.push_back("fma");
+    if (__builtin_cpu_supports("avx512f"))
+      host.push_back("avx512");
+    if (__builtin_cpu_supports("avx512bf16"))
+      host.push_back("avx512_bf16");
+    if (__builtin_cpu_supports("avx512vnni"))
+      host.push_back("avx512_vnni");
+    return host;
+  }();
+  return features;
+}
+
 const Halide::Target &halideTarget() {
   static Halide::Target target = [] {
     kiln::halide::KernelTarget spec;
-    spec.features = {"avx2", "fma", "avx512"};
+    spec.features = kernelFeatures();
     kiln::Expected<Halide::Target> made =
         kiln::halide::makeTarget(spec, /*withRuntime=*/true);
     if (!made) {
@@ -242,14 +271,14 @@ public:
                                : halide_type_t(halide_type_float, 32);
       buffers.emplace_back(type, v.data, rank, dims.data());
     }
+    for (auto &buffer : buffers)
+      raw.push_back(buffer.raw_buffer());
   }
 
   void operator()() {
-    std::vector<halide_buffer_t *> b;
-    for (auto &buffer : buffers)
-      b.push_back(buffer.raw_buffer());
+    halide_buffer_t **b = raw.data();
     int result = -1;
-    switch (b.size()) {
+    switch (raw.size()) {
     case 2:
       result = callable(&context, b[0], b[1]);
       break;
@@ -266,13 +295,18 @@ public:
       result = callable(&context, b[0], b[1], b[2], b[3], b[4], b[5]);
       break;
     default:
-      std::fprintf(stderr, "error: %zu kernel arguments\n", b.size());
+      std::fprintf(stderr, "error: %zu kernel arguments\n", raw.size());
       std::exit(1);
     }
     if (result) {
       std::fprintf(stderr, "error: Halide kernel returned %d\n", result);
       std::exit(1);
     }
+  }
+
+  /// Points argument `index` at `data` (same shape and strides).
+  void setData(size_t index, void *data) {
+    raw[index]->host = static_cast<uint8_t *>(data);
   }
 
   std::string summary;
@@ -282,6 +316,7 @@ private:
   Halide::Callable callable;
   Halide::JITUserContext context;
   std::vector<Halide::Runtime::Buffer<void>> buffers;
+  std::vector<halide_buffer_t *> raw;
 };
 
 KernelArg arg(const char *name, std::vector<int64_t> shape,
@@ -299,7 +334,7 @@ KernelSpec makeSpec(const char *op, std::vector<KernelArg> args,
   spec.op = op;
   spec.args = std::move(args);
   spec.attrs = std::move(attrs);
-  spec.target.features = {"avx2", "fma", "avx512"};
+  spec.target.features = kernelFeatures();
   if (kiln::Error error = kiln::halide::checkKernelSpec(spec)) {
     std::fprintf(stderr, "error: %s\n", error.message().c_str());
     std::exit(1);
@@ -368,49 +403,59 @@ dnnl::engine &dnnlEngine() {
   return engine;
 }
 
-/// A linear layer: out [M, N] = act(x [M, K] W [K, N] + bias).
+/// A linear layer: out [M, N] = act(x [M, K] W [K, N] + bias). Products of
+/// one row (decoding) cycle through identical copies of the weight that
+/// together exceed the L3 several times, so that every call reads its weight
+/// from memory, as a decode step (12 layers of weights) does.
 class LinearCase {
 public:
   LinearCase(int64_t m, int64_t k, int64_t n, const char *activation)
-      : m(m), k(k), n(n), activation(activation), x(m * k), weight(k * n),
-        panels(((n + kWidth - 1) / kWidth) * k * kWidth), bias(n),
-        outHalide(m * n), outKiln(m * n), outBlas(m * n), outDnnl(m * n) {
+      : m(m), k(k), n(n), p((n + kWidth - 1) / kWidth),
+        copies(m == 1 ? static_cast<int>((kColdBytes + 4 * k * n - 1) /
+                                         (4 * k * n))
+                      : 1),
+        activation(activation), x(m * k), weight(copies * k * n),
+        panels(copies * p * k * kWidth), bias(n), outHalide(m * n),
+        outKiln(m * n), outBlas(m * n), outDnnl(m * n) {
     fillRandom(x, 1);
     fillRandom(weight, 2, 1.0f / std::sqrt(static_cast<float>(k)));
     fillRandom(bias, 3, 0.1f);
-    int64_t p = (n + kWidth - 1) / kWidth;
-    View weightView = dense(weight.data, {k, n});
-    View panelView = dense(panels.data, {p, k, kWidth});
-    KilnMemRef<2> w = memref<2>(weightView);
-    KilnMemRef<3> pm = memref<3>(panelView);
-    _mlir_ciface_kiln_pack_panels_f32(&w, &pm, /*inOut=*/1);
+    for (int c = 1; c < copies; ++c)
+      std::memcpy(weightCopy(c), weight.data, 4 * k * n);
+    for (int c = 0; c < copies; ++c) {
+      KilnMemRef<2> w = memref<2>(dense(weightCopy(c), {k, n}));
+      KilnMemRef<3> pm = memref<3>(dense(panelCopy(c), {p, k, kWidth}));
+      _mlir_ciface_kiln_pack_panels_f32(&w, &pm, /*inOut=*/1);
+    }
 
     View xView = dense(x.data, {m, k}), biasView = dense(bias.data, {n});
-    KernelSpec spec = makeSpec(
-        "linear",
-        {arg("x", {m, k}), arg("weight", {p, k, kWidth}), arg("bias", {n}),
-         arg("out", {m, n})},
-        {{"weight_layout", "panels"},
-         {"has_bias", true},
-         {"activation", activation}});
+    View panelView = dense(panels.data, {p, k, kWidth});
+    KernelSpec spec = makeSpec("linear",
+                               {arg("x", {m, k}), arg("weight", {p, k, kWidth}),
+                                arg("bias", {n}), arg("out", {m, n})},
+                               {{"weight_layout", "panels"},
+                                {"has_bias", true},
+                                {"activation", activation}});
     halide = std::make_unique<HalideKernel>(
         spec, std::vector<View>{xView, panelView, biasView,
                                 dense(outHalide.data, {m, n})});
     kx = memref<2>(xView);
-    kp = pm;
+    kp = memref<3>(panelView);
     kb = memref<1>(biasView);
     ko = memref<2>(dense(outKiln.data, {m, n}));
     code = activationCode(activation);
     setUpDnnl();
   }
 
+  static std::string label(int64_t m, int64_t k, int64_t n,
+                           const std::string &activation) {
+    return "linear M=" + std::to_string(m) + " K=" + std::to_string(k) +
+           " N=" + std::to_string(n) + " " + activation;
+  }
+
   Row row() {
-    char name[96];
-    std::snprintf(name, sizeof(name), "linear M=%-4lld K=%-4lld N=%-4lld %s",
-                  static_cast<long long>(m), static_cast<long long>(k),
-                  static_cast<long long>(n), activation.c_str());
     Row r;
-    r.name = name;
+    r.name = label(m, k, n, activation);
     if (m == 1) { // bandwidth bound: the weight dominates
       r.metric = Metric::GBytes;
       r.work = 4.0 * (k * n + k + 2 * n);
@@ -418,28 +463,32 @@ public:
       r.metric = Metric::GFlops;
       r.work = 2.0 * m * n * k;
     }
-    r.impls.push_back({"halide", [this] { (*halide)(); }});
+    r.impls.push_back({"halide", [this] {
+                         halide->setData(1, panelCopy(next(0)));
+                         (*halide)();
+                       }});
     r.impls.push_back({"kiln", [this] {
+                         kp.allocated = kp.aligned = panelCopy(next(1));
                          _mlir_ciface_kiln_linear_panels_f32(
                              &kx, &kp, &kb, &ko, 0, 1,
                              static_cast<int64_t>(code));
                        }});
     r.impls.push_back({"openblas", [this] {
+                         float *w = weightCopy(next(2));
                          if (m == 1)
-                           cblas_sgemv(CblasRowMajor, CblasTrans, k, n, 1.0f,
-                                       weight.data, n, x.data, 1, 0.0f,
-                                       outBlas.data, 1);
+                           cblas_sgemv(CblasRowMajor, CblasTrans, k, n, 1.0f, w,
+                                       n, x.data, 1, 0.0f, outBlas.data, 1);
                          else
                            cblas_sgemm(CblasRowMajor, CblasNoTrans,
                                        CblasNoTrans, m, n, k, 1.0f, x.data, k,
-                                       weight.data, n, 0.0f, outBlas.data, n);
+                                       w, n, 0.0f, outBlas.data, n);
                        }});
     r.impls.push_back({"onednn", [this] {
-                         dnnl::stream stream(dnnlEngine());
-                         matmul.execute(stream, {{DNNL_ARG_SRC, src},
-                                                 {DNNL_ARG_WEIGHTS, wts},
-                                                 {DNNL_ARG_BIAS, dbias},
-                                                 {DNNL_ARG_DST, dst}});
+                         matmul.execute(stream,
+                                        {{DNNL_ARG_SRC, src},
+                                         {DNNL_ARG_WEIGHTS, wts[next(3)]},
+                                         {DNNL_ARG_BIAS, dbias},
+                                         {DNNL_ARG_DST, dst}});
                          stream.wait();
                        }});
     r.check = [this] {
@@ -455,6 +504,8 @@ public:
 
 private:
   static constexpr int64_t kWidth = 32;
+  /// The weight copies of a one-row product: 4 x the 32 MiB L3.
+  static constexpr int64_t kColdBytes = int64_t(128) << 20;
 
   static contract::Activation activationCode(const std::string &name) {
     if (name == "gelu")
@@ -462,6 +513,15 @@ private:
     if (name == "gelu_tanh")
       return contract::Activation::GeluTanh;
     return contract::Activation::None;
+  }
+
+  float *weightCopy(int c) { return weight.data + c * k * n; }
+  float *panelCopy(int c) { return panels.data + c * p * k * kWidth; }
+  /// The weight copy implementation `impl` uses next.
+  int next(int impl) {
+    int c = cursor[impl];
+    cursor[impl] = (c + 1) % copies;
+    return c;
   }
 
   void setUpDnnl() {
@@ -487,8 +547,7 @@ private:
     attr.set_post_ops(ops);
     dnnl::engine &engine = dnnlEngine();
 #if DNNL_VERSION_MAJOR >= 3
-    dnnl::matmul::primitive_desc pd(engine, srcMd, wtsAny, biasMd, dstMd,
-                                    attr);
+    dnnl::matmul::primitive_desc pd(engine, srcMd, wtsAny, biasMd, dstMd, attr);
 #else
     dnnl::matmul::primitive_desc pd(
         dnnl::matmul::desc(srcMd, wtsAny, biasMd, dstMd), attr, engine);
@@ -497,14 +556,18 @@ private:
     src = dnnl::memory(srcMd, engine, x.data);
     dbias = dnnl::memory(biasMd, engine, bias.data);
     dst = dnnl::memory(dstMd, engine, outDnnl.data);
-    dnnl::memory plain(wtsPlain, engine, weight.data);
-    wts = dnnl::memory(pd.weights_desc(), engine);
-    dnnl::stream stream(engine);
-    dnnl::reorder(plain, wts).execute(stream, plain, wts);
+    stream = dnnl::stream(engine);
+    for (int c = 0; c < copies; ++c) {
+      dnnl::memory plain(wtsPlain, engine, weightCopy(c));
+      wts.emplace_back(pd.weights_desc(), engine);
+      dnnl::reorder(plain, wts.back()).execute(stream, plain, wts.back());
+    }
     stream.wait();
   }
 
-  int64_t m, k, n;
+  int64_t m, k, n, p;
+  int copies;
+  int cursor[4] = {0, 0, 0, 0};
   std::string activation;
   Floats x, weight, panels, bias, outHalide, outKiln, outBlas, outDnnl;
   std::unique_ptr<HalideKernel> halide;
@@ -513,7 +576,9 @@ private:
   KilnMemRef<1> kb;
   contract::Activation code;
   dnnl::matmul matmul;
-  dnnl::memory src, wts, dbias, dst;
+  dnnl::memory src, dbias, dst;
+  std::vector<dnnl::memory> wts;
+  dnnl::stream stream;
 };
 
 /// Attention per (batch, head). Prefill rows: Q, K, V and O are head-swap
@@ -521,8 +586,8 @@ private:
 /// K and V the [B, H, context, D] cache.
 class AttentionCase {
 public:
-  AttentionCase(std::string label, int64_t b, int64_t h, int64_t sq,
-                int64_t sk, int64_t d, const char *mask, int64_t length = 0)
+  AttentionCase(std::string label, int64_t b, int64_t h, int64_t sq, int64_t sk,
+                int64_t d, const char *mask, int64_t length = 0)
       : label(std::move(label)), b(b), h(h), sq(sq), sk(sk), d(d), mask(mask),
         length(length ? length : sk), q(b * sq * h * d), k(b * sk * h * d),
         v(b * sk * h * d), outHalide(b * sq * h * d), outKiln(b * sq * h * d),
@@ -550,8 +615,7 @@ public:
     args.push_back(arg("out", {b, h, sq, d}));
     views.push_back(ov);
     halide = std::make_unique<HalideKernel>(
-        makeSpec("attention", args, {{"mask", mask}, {"scale", scale}}),
-        views);
+        makeSpec("attention", args, {{"mask", mask}, {"scale", scale}}), views);
     kq = memref<4>(qv);
     kk = memref<4>(kv);
     kvv = memref<4>(vv);
@@ -578,19 +642,19 @@ public:
       r.work = 4.0 * b * h * d * pairs;
     }
     r.impls.push_back({"halide", [this] { (*halide)(); }});
-    r.impls.push_back({"kiln", [this] {
-                         if (mask == "padding")
-                           _mlir_ciface_kiln_attention_lengths_f32(
-                               &kq, &kk, &kvv, &kl, &ko, scale);
-                         else
-                           _mlir_ciface_kiln_attention_f32(
-                               &kq, &kk, &kvv, &ko,
-                               static_cast<int64_t>(
-                                   mask == "causal"
-                                       ? contract::AttentionMask::Causal
-                                       : contract::AttentionMask::None),
-                               scale);
-                       }});
+    r.impls.push_back(
+        {"kiln", [this] {
+           if (mask == "padding")
+             _mlir_ciface_kiln_attention_lengths_f32(&kq, &kk, &kvv, &kl, &ko,
+                                                     scale);
+           else
+             _mlir_ciface_kiln_attention_f32(
+                 &kq, &kk, &kvv, &ko,
+                 static_cast<int64_t>(mask == "causal"
+                                          ? contract::AttentionMask::Causal
+                                          : contract::AttentionMask::None),
+                 scale);
+         }});
     r.check = [this] {
       return relativeDifference(outHalide.data, outKiln.data, outKiln.size);
     };
@@ -669,8 +733,8 @@ public:
     r.impls.push_back({"halide", [this] { (*halide)(); }});
     if (op == "layer_norm")
       r.impls.push_back({"kiln", [this] {
-                           _mlir_ciface_kiln_layer_norm_f32(
-                               &kx, &kr, &kg, &kb, &ko, kEpsilon, 1);
+                           _mlir_ciface_kiln_layer_norm_f32(&kx, &kr, &kg, &kb,
+                                                            &ko, kEpsilon, 1);
                          }});
     else if (op == "rms_norm")
       r.impls.push_back({"kiln", [this] {
@@ -745,7 +809,7 @@ void runRow(Row &row, int threads, const Options &options) {
   bool flops = row.metric == Metric::GFlops;
   double limit = flops ? options.peakPerCore * threads
                        : options.triad[std::min(threads, 2) - 1];
-  std::printf("%-42s %-6s", row.name.c_str(), flops ? "GFLOP" : "GB");
+  std::printf("%-44s %-7s", row.name.c_str(), flops ? "GFLOP/s" : "GB/s");
   for (const char *name : kImpls) {
     size_t i = 0;
     while (i < row.impls.size() && row.impls[i].name != name)
@@ -772,7 +836,8 @@ void runRow(Row &row, int threads, const Options &options) {
 void usage() {
   std::fprintf(stderr,
                "usage: halide_kernel_bench [--threads N] [--runs R] "
-               "[--rounds K] [--min-ms T] [--filter TEXT] [--peak-gflops P] "
+               "[--rounds K] [--min-ms T] [--filter TEXT] [--features F+F] "
+               "[--peak-gflops P] "
                "[--triad-gbs B1,B2]\n");
   std::exit(2);
 }
@@ -792,13 +857,23 @@ Options parseOptions(int argc, char **argv) {
       options.rounds = std::max(1, std::atoi(value));
     else if (flag == "--min-ms")
       options.minMs = std::atof(value);
-    else if (flag == "--filter")
+    else if (flag == "--features") {
+      std::vector<std::string> &features = kernelFeatures();
+      features.clear();
+      std::string list = value;
+      for (size_t start = 0; start <= list.size();) {
+        size_t end = std::min(list.find('+', start), list.size());
+        if (end > start)
+          features.push_back(list.substr(start, end - start));
+        start = end + 1;
+      }
+    } else if (flag == "--filter")
       options.filter = value;
     else if (flag == "--peak-gflops")
       options.peakPerCore = std::atof(value);
     else if (flag == "--triad-gbs") {
-      if (std::sscanf(value, "%lf,%lf", &options.triad[0],
-                      &options.triad[1]) == 1)
+      if (std::sscanf(value, "%lf,%lf", &options.triad[0], &options.triad[1]) ==
+          1)
         options.triad[1] = options.triad[0];
     } else
       usage();
@@ -823,11 +898,7 @@ int main(int argc, char **argv) {
   std::vector<Row> rows;
   double compileStart = seconds();
   auto addLinear = [&](int64_t m, int64_t k, int64_t n, const char *act) {
-    char name[96];
-    std::snprintf(name, sizeof(name), "linear M=%-4lld K=%-4lld N=%-4lld %s",
-                  static_cast<long long>(m), static_cast<long long>(k),
-                  static_cast<long long>(n), act);
-    if (!wanted(name))
+    if (!wanted(LinearCase::label(m, k, n, act)))
       return;
     linears.push_back(std::make_unique<LinearCase>(m, k, n, act));
     rows.push_back(linears.back()->row());
@@ -850,14 +921,14 @@ int main(int argc, char **argv) {
                           const char *mask, int64_t length = 0) {
     if (!wanted(label))
       return;
-    attentions.push_back(std::make_unique<AttentionCase>(
-        label, b, 12, sq, sk, 64, mask, length));
+    attentions.push_back(std::make_unique<AttentionCase>(label, b, 12, sq, sk,
+                                                         64, mask, length));
     rows.push_back(attentions.back()->row());
   };
   for (int64_t b : {1, 8})
     for (const char *mask : {"none", "padding", "causal"})
-      addAttention("attention B=" + std::to_string(b) +
-                       " H=12 S=128 D=64 " + mask,
+      addAttention("attention B=" + std::to_string(b) + " H=12 S=128 D=64 " +
+                       mask,
                    b, 128, 128, mask);
   addAttention("attention decode Sk=128 causal", 1, 1, 128, "causal");
   addAttention("attention decode Sk=1024 causal", 1, 1, 1024, "causal");
@@ -890,7 +961,7 @@ int main(int argc, char **argv) {
   std::printf("h/k = kiln time / halide time (> 1: Halide faster); diff = max "
               "|halide - kiln| / max |kiln|\n");
   for (int threads : options.threads) {
-    std::printf("\n%d thread(s)\n%-42s %-6s", threads, "kernel", "rate");
+    std::printf("\n%d thread(s)\n%-44s %-7s", threads, "kernel", "rate");
     for (const char *name : kImpls)
       std::printf(" %25s", name);
     std::printf(" %6s %8s\n", "h/k", "diff");

@@ -9,6 +9,7 @@
 #include "codegen/Passes.h"
 #include "codegen/Pipeline.h"
 #include "codegen/Registration.h"
+#include "codegen/halide/HalideKernelOps.h"
 #include "codegen/halide/KernelGenerator.h"
 #include "codegen/link/Link.h"
 #include "codegen/link/Payload.h"
@@ -24,6 +25,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/Support/CommandLine.h"
@@ -126,6 +128,12 @@ cl::opt<std::string> backendName(
              "each call site) or auto (per kernel kind, whichever measured "
              "faster)"),
     cl::init("llvm"), cl::sub(compileCommand));
+cl::opt<bool> tuneKernels(
+    "tune",
+    cl::desc("With --backend auto: time each kernel's Halide and hand-written "
+             "candidates on this CPU at their real shapes and keep the faster "
+             "(results cached with the kernels)"),
+    cl::init(false), cl::sub(compileCommand));
 cl::opt<std::string>
     halideCacheDir("halide-cache",
                    cl::desc("Folder of generated Halide kernels (default: "
@@ -299,6 +307,11 @@ bool validateOptions() {
            << backendName << "'\n";
     return false;
   }
+  if (tuneKernels && backendName != "auto") {
+    errs() << "error: --tune chooses each kernel's backend: use it with "
+              "--backend auto\n";
+    return false;
+  }
   if (weightsMode != "embed" && weightsMode != "external") {
     errs() << "error: --weights-mode must be embed or external, got '"
            << weightsMode << "'\n";
@@ -466,7 +479,44 @@ int compile(const char *argv0) {
     return halideObjects.get();
   };
 
-  for (const kiln::LoweringStage &stage : stages) {
+  // --tune: after the tfm stage, every kernel-able op's spec is timed both
+  // ways; the choices reach kiln-assign-backends as a file.
+  SmallString<256> tuningFile;
+  auto tune = [&]() -> bool {
+    kiln::halide::KernelTarget kernelTarget;
+    kernelTarget.features = features;
+    std::vector<std::string> specs;
+    module->walk([&](mlir::Operation *op) {
+      if (auto spec = kiln::getHalideKernelSpec(op, kernelTarget))
+        specs.push_back(spec->toJson());
+    });
+    kiln::HalideGeneratorOptions options;
+    options.generator = kiln::findHalideGenerator(argv0);
+    options.cacheDir = halideCacheDir.empty() ? kiln::defaultHalideCacheDir()
+                                              : halideCacheDir.getValue();
+    kiln::Expected<std::map<std::string, std::string>> choices =
+        kiln::tuneHalideKernels(specs, options, errs());
+    if (!choices) {
+      errs() << "error: " << choices.message() << "\n";
+      return false;
+    }
+    nlohmann::json table(*choices);
+    if (sys::fs::createTemporaryFile("kiln-tuning", "json", tuningFile) ||
+        !writeOutput(tuningFile, [&](raw_ostream &os) { os << table.dump(); })) {
+      errs() << "error: cannot write the tuning choices\n";
+      return false;
+    }
+    stages = kiln::getLoweringStages(disabledPasses, panelWidth, entryName,
+                                     backendName, halideFeatures, tuningFile);
+    return true;
+  };
+  auto removeTuningFile = llvm::make_scope_exit([&] {
+    if (!tuningFile.empty())
+      sys::fs::remove(tuningFile);
+  });
+
+  for (size_t stageIndex = 0; stageIndex < stages.size(); ++stageIndex) {
+    const kiln::LoweringStage stage = stages[stageIndex];
     mlir::PassManager passes(&context);
     if (failed(mlir::parsePassPipeline(stage.pipeline, passes, errs()))) {
       errs() << "internal error: bad pipeline for stage " << stage.name << "\n";
@@ -489,6 +539,8 @@ int compile(const char *argv0) {
       errs() << "error: lowering failed in stage '" << stage.name << "'\n";
       return 1;
     }
+    if (StringRef(stage.name) == "tfm" && tuneKernels && !tune())
+      return 1;
     if (StringRef(stage.name) == "linalg")
       startHalideKernels();
     if (StringRef(stage.name) == "bufferized")

@@ -318,6 +318,15 @@ void scheduleRowReduction(RowReduction reduction, Func out, const Var &rowVar,
   }
 }
 
+int reductionLanes(int64_t columns, int vector, int chains) {
+  return columns >= int64_t(chains) * vector ? chains * vector : vector;
+}
+
+void foldLanesAsTree(RowReduction reduction) {
+  if (reduction.partial.defined())
+    reduction.total.update(0).atomic().vectorize(reduction.total.rvars(0)[0]);
+}
+
 Var scheduleRows(Func out, int64_t rows, int64_t columns, int vector,
                  std::string &summary) {
   Var column = out.args()[0], row = out.args()[1];

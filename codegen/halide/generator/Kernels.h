@@ -116,6 +116,13 @@ RowReduction reduceRows(Halide::Func f, int64_t columns, int lanes, ReduceOp op,
 /// Schedules `reduction` per row of `out` (at `rowVar`), partial vectorized.
 void scheduleRowReduction(RowReduction reduction, Halide::Func out,
                           const Halide::Var &rowVar, int lanes);
+/// The lanes of a row reduction over `columns`: `chains` vectors when the
+/// row has that many (independent accumulators, so that a row's adds
+/// overlap instead of waiting on one another), else one vector.
+int reductionLanes(int64_t columns, int vector, int chains = 4);
+/// Folds `reduction`'s lanes into its total as a shuffle tree (an order fixed
+/// by the lane count) rather than a serial chain; schedule it first.
+void foldLanesAsTree(RowReduction reduction);
 /// Schedules a row-wise `out(d, m)`: d vectorized (masked tail), rows split
 /// into parallel tasks of at least ~32K elements when there are enough.
 /// Returns the loop over rows (for compute_at) and fills `summary`.

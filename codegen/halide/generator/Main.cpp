@@ -6,6 +6,9 @@
 //       writes DIR/<name>.o, <name>.h, <name>.stmt and <name>.schedule.txt
 //       (and <name>.stmt.html), <name> being the spec's function name;
 //       prints <name>
+//   kiln-halide tune SPEC.json [--threads N]
+//       times the Halide kernel and the hand-written one the LLVM path
+//       calls, if any; prints {"halide_ms": H, "llvm_ms": L or null}
 //   kiln-halide runtime --features F1+F2+... -o FILE.o
 //       the one Halide runtime an executable links
 //
@@ -18,6 +21,7 @@
 #include "codegen/halide/KernelSpec.h"
 #include "codegen/halide/generator/HalideCompat.h"
 #include "codegen/halide/generator/Kernels.h"
+#include "codegen/halide/generator/Tune.h"
 
 #include <cstdio>
 #include <cstring>
@@ -131,9 +135,28 @@ std::string buildId() {
   return hex;
 }
 
+int tuneSpec(const std::string &specPath, int threads) {
+  Expected<std::string> text = readFile(specPath);
+  if (!text)
+    return fail(text.message());
+  Expected<KernelSpec> spec = KernelSpec::fromJson(*text);
+  if (!spec)
+    return fail(specPath + ": " + spec.message());
+  Expected<TuneResult> result = tuneKernel(*spec, threads);
+  if (!result)
+    return fail(specPath + ": " + result.message());
+  nlohmann::json line = {{"halide_ms", result->halideMs},
+                         {"llvm_ms", result->llvmMs
+                                         ? nlohmann::json(*result->llvmMs)
+                                         : nlohmann::json()}};
+  std::cout << line.dump() << "\n";
+  return 0;
+}
+
 constexpr const char *kUsage =
     "usage: kiln-halide --version\n"
     "       kiln-halide compile SPEC.json -o DIR [--stmt-html]\n"
+    "       kiln-halide tune SPEC.json [--threads N]\n"
     "       kiln-halide runtime --features F1+F2+... -o FILE.o\n";
 
 } // namespace
@@ -149,7 +172,7 @@ int main(int argc, char **argv) {
     std::cerr << kUsage;
     return 1;
   }
-  std::string command = args[0], input, output, features;
+  std::string command = args[0], input, output, features, threads;
   bool stmtHtml = false;
   for (size_t i = 1; i < args.size(); ++i) {
     auto value = [&](const char *flag) -> const std::string * {
@@ -163,6 +186,8 @@ int main(int argc, char **argv) {
       output = *v;
     else if (const std::string *v = value("--features"))
       features = *v;
+    else if (const std::string *v = value("--threads"))
+      threads = *v;
     else if (args[i] == "--stmt-html")
       stmtHtml = true;
     else if (args[i][0] != '-' && input.empty())
@@ -175,6 +200,8 @@ int main(int argc, char **argv) {
       return compileSpec(input, output, stmtHtml);
     if (command == "runtime" && input.empty() && !output.empty())
       return compileRuntimeObject(features, output);
+    if (command == "tune" && !input.empty() && output.empty())
+      return tuneSpec(input, threads.empty() ? 0 : std::stoi(threads));
   } catch (const Halide::Error &error) {
     return fail(std::string("Halide: ") + error.what());
   } catch (const std::exception &error) {

@@ -21,13 +21,22 @@
 // The key ranges come from the mask: end(i) = Sk, Sk - Sq + i + 1 (causal) or
 // min(lengths[b], Sk) (padding), and a group's range is that of its last row
 // (the largest). Every reduction over keys carries its range as an RDom
-// predicate, which Halide turns into the loop bound, and bounds inference
-// sizes S, P and kT from those loops: key tiles no row of a group sees (past
-// the causal diagonal, past lengths[b]) are neither packed nor computed, so
-// decoding (Sq = 1) costs in proportion to the visible length. Hidden keys
-// inside a visible range get exactly zero weight. A batch item with
-// lengths[b] <= 0 sees every key with the score 0 (the reference's scores are
-// all the lowest float then): its rows are the mean of V.
+// predicate, which Halide turns into the loop bound (the P V predicate is on
+// whole vectors of keys: Halide cannot prove a bound read from lengths
+// redundant inside the trimmed loop and keeps it as a branch, which must not
+// sit in the innermost loop). Bounds inference sizes S, P and kT from the
+// causal bounds (affine in the query), so key tiles past a group's diagonal
+// are neither packed nor computed; it cannot see through the lengths load, so
+// with padding S and P cover all Sk keys and only the max, the sum and P V
+// stop at lengths[b]. Hidden keys inside a computed range get exactly zero
+// weight. A batch item with lengths[b] <= 0 sees every key with the score 0
+// (the reference's scores are all the lowest float then): its rows are the
+// mean of V.
+//
+// R is 4 to 6 (whichever pads Sq least): 6 x 4 (AVX-512) accumulators fill
+// the registers best, 4 rows divide the common power-of-two lengths and give
+// the causal diagonal a finer step. The per-group buffers are stored per
+// task (one allocation per task, not per group).
 //
 // Two passes over a group's keys rather than an online (running max)
 // softmax: Halide has no natural way to rescale an accumulator across an
@@ -62,12 +71,19 @@ BuiltKernel buildAttention(const KernelSpec &spec, const Target &target) {
     kernel.inputs.push_back(lengths);
   }
 
-  // Register tiles. AVX-512 (32 registers): 6 rows x 4 vectors of
-  // accumulators, 4 for the loaded vectors and one broadcast. AVX2 (16): 6
-  // rows x 2 vectors.
+  // Register tiles. AVX-512 (32 registers): up to 6 rows x 4 vectors of
+  // accumulators, 4 for the loaded vectors and one broadcast. AVX2 (16): up
+  // to 6 rows x 2 vectors.
   const int lanes = vectorWidthF32(target);
   const bool avx512 = target.has_feature(Target::AVX512);
-  const int rows = static_cast<int>(std::min<int64_t>(sq, 6));
+  // Rows per group: 4 to 6, whichever pads Sq the least (rows past Sq are
+  // computed and dropped), the most on a tie; 4 x 4 accumulators still
+  // keep both FMA pipes busy.
+  int rows = static_cast<int>(std::min<int64_t>(sq, 6));
+  for (int candidate = rows - 1; candidate >= 4; --candidate)
+    if ((sq + candidate - 1) / candidate * candidate <
+        (sq + rows - 1) / rows * rows)
+      rows = candidate;
   const int keyTile = (avx512 ? 4 : 2) * lanes;
   // P V tiles divide Dv exactly (V's columns past Dv are not there to read):
   // vectors of the widest power of two dividing Dv, as many per tile as the
@@ -130,14 +146,14 @@ BuiltKernel buildAttention(const KernelSpec &spec, const Target &target) {
   Expr visible = kk < rowEnd;
 
   // Row maximum: lane-wise over whole vectors of keys, then across lanes.
-  Func score16("masked_score");
-  score16(kk, ii, g, h, b) = select(visible, score, Float(32).min());
+  Func maskedScore("masked_score");
+  maskedScore(kk, ii, g, h, b) = select(visible, score, Float(32).min());
   RDom chunk(0, chunks, "chunk");
   chunk.where(chunk * lanes < rowEnd);
   Func maxLanes("max_lanes");
   maxLanes(l, ii, g, h, b) = Float(32).min();
-  maxLanes(l, ii, g, h, b) =
-      max(maxLanes(l, ii, g, h, b), score16(chunk * lanes + l, ii, g, h, b));
+  maxLanes(l, ii, g, h, b) = max(maxLanes(l, ii, g, h, b),
+                                 maskedScore(chunk * lanes + l, ii, g, h, b));
   RDom lane(0, lanes, "lane");
   Func rowMax("row_max");
   rowMax(ii, g, h, b) = Float(32).min();
@@ -156,11 +172,19 @@ BuiltKernel buildAttention(const KernelSpec &spec, const Target &target) {
   rowSum(ii, g, h, b) += sumLanes(lane, ii, g, h, b);
 
   // P V over the group's keys (rows that see fewer have zero weights).
-  RDom r(0, keys, "r");
-  r.where(r < groupEnd);
+  // Keys in vectors' worth: the range test is on the outer dimension only
+  // (once per `lanes` keys; with a bound read from lengths Halide keeps it
+  // as a branch next to the trimmed loop bound). Keys past the group's end
+  // in its last vector have zero weight; V's row index is clamped for those
+  // past Sk.
+  RDom r(0, lanes, 0, chunks, "r");
+  r.where(r.y * lanes < groupEnd);
+  Expr pvKey = r.y * lanes + r.x;
+  Expr valueRow = keys % lanes ? min(pvKey, keys - 1) : pvKey;
   Func weighted("weighted");
   weighted(x, ii, g, h, b) = 0.0f;
-  weighted(x, ii, g, h, b) += weight(r, ii, g, h, b) * value(x, r, h, b);
+  weighted(x, ii, g, h, b) +=
+      weight(pvKey, ii, g, h, b) * value(x, valueRow, h, b);
 
   Func out("attention");
   out(x, i, h, b) =
@@ -172,10 +196,13 @@ BuiltKernel buildAttention(const KernelSpec &spec, const Target &target) {
   //===--------------------------------------------------------------------===//
 
   // Tasks of about 64 query rows: a task packs its keys once for all its
-  // groups.
+  // groups. The rows of a partial last group have their stores predicated
+  // rather than their loop shortened (GuardWithIf): the loop over a group's
+  // rows then always covers exactly one group, which bounds inference needs
+  // to compute one group (not two) of every intermediate per iteration.
   const int groupsPerTask = std::max(1, std::min(groups, 64 / rows));
-  Var gi("gi"), gt("gt"), task("task");
-  out.split(i, g, ii, rows, TailStrategy::GuardWithIf)
+  Var gt("gt"), task("task");
+  out.split(i, g, ii, rows, TailStrategy::PredicateStores)
       .split(g, gt, g, groupsPerTask, TailStrategy::GuardWithIf)
       .reorder(x, ii, g, gt, h, b);
   if (dv >= lanes)
@@ -208,7 +235,8 @@ BuiltKernel buildAttention(const KernelSpec &spec, const Target &target) {
 
   // Scores: R x KW accumulators, D innermost.
   Var kt("kt"), kv("kv");
-  dot.store_at(out, taskLoop).compute_at(out, g)
+  dot.store_at(out, taskLoop)
+      .compute_at(out, g)
       .bound(ii, 0, rows)
       .split(kk, kt, kk, keyTile, TailStrategy::RoundUp)
       .split(kk, kv, kk, lanes)
@@ -224,19 +252,30 @@ BuiltKernel buildAttention(const KernelSpec &spec, const Target &target) {
       .unroll(kv)
       .unroll(ii);
 
-  maxLanes.store_at(out, taskLoop).compute_at(out, g).bound(ii, 0, rows).vectorize(l);
+  maxLanes.store_at(out, taskLoop)
+      .compute_at(out, g)
+      .bound(ii, 0, rows)
+      .vectorize(l);
   maxLanes.update().vectorize(l);
   rowMax.store_at(out, taskLoop).compute_at(out, g).bound(ii, 0, rows);
-  weight.store_at(out, taskLoop).compute_at(out, g)
+  // Across lanes: a shuffle tree rather than a serial chain of lanes.
+  rowMax.update().atomic().vectorize(lane);
+  weight.store_at(out, taskLoop)
+      .compute_at(out, g)
       .bound(ii, 0, rows)
       .vectorize(kk, lanes, TailStrategy::RoundUp);
-  sumLanes.store_at(out, taskLoop).compute_at(out, g).bound(ii, 0, rows).vectorize(l);
+  sumLanes.store_at(out, taskLoop)
+      .compute_at(out, g)
+      .bound(ii, 0, rows)
+      .vectorize(l);
   sumLanes.update().vectorize(l);
   rowSum.store_at(out, taskLoop).compute_at(out, g).bound(ii, 0, rows);
+  rowSum.update().atomic().vectorize(lane);
 
   // P V: R x DW accumulators, keys innermost.
   Var xt("xt"), xv("xv");
-  weighted.store_at(out, taskLoop).compute_at(out, g)
+  weighted.store_at(out, taskLoop)
+      .compute_at(out, g)
       .bound(ii, 0, rows)
       .split(x, xt, x, valueTile)
       .split(x, xv, x, valueLanes)
@@ -247,7 +286,7 @@ BuiltKernel buildAttention(const KernelSpec &spec, const Target &target) {
   weighted.update()
       .split(x, xt, x, valueTile)
       .split(x, xv, x, valueLanes)
-      .reorder(x, xv, ii, r, xt)
+      .reorder(x, xv, ii, r.x, r.y, xt)
       .vectorize(x)
       .unroll(xv)
       .unroll(ii);

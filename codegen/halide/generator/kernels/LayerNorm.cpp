@@ -42,8 +42,9 @@ BuiltKernel buildLayerNorm(const KernelSpec &spec, const Target &target) {
   Func y("y");
   y(col, row) = hasResidual ? x(col, row) + residual(col, row) : x(col, row);
 
+  const int lanes = reductionLanes(d, vector);
   RowReduction sum =
-      reduceRows(y, d, vector, ReduceOp::Sum, Float(64), "mean_sum");
+      reduceRows(y, d, lanes, ReduceOp::Sum, Float(64), "mean_sum");
   // The mean in two floats: the deviations are then exact up to one
   // rounding.
   Expr meanD = Expr(sum.total(row)) / Expr(static_cast<double>(d));
@@ -57,7 +58,7 @@ BuiltKernel buildLayerNorm(const KernelSpec &spec, const Target &target) {
   Func square("square");
   square(col, row) = deviation(col, row) * deviation(col, row);
   RowReduction squares =
-      reduceRows(square, d, vector, ReduceOp::Sum, Float(32), "var_sum");
+      reduceRows(square, d, lanes, ReduceOp::Sum, Float(32), "var_sum");
   Func invStd("inv_std");
   invStd(row) =
       1.0f / sqrt(squares.total(row) / static_cast<float>(d) + epsilon);
@@ -68,8 +69,10 @@ BuiltKernel buildLayerNorm(const KernelSpec &spec, const Target &target) {
 
   std::string summary;
   Var rowLoop = scheduleRows(out, rows, d, vector, summary);
-  scheduleRowReduction(sum, out, rowLoop, vector);
-  scheduleRowReduction(squares, out, rowLoop, vector);
+  scheduleRowReduction(sum, out, rowLoop, lanes);
+  scheduleRowReduction(squares, out, rowLoop, lanes);
+  foldLanesAsTree(sum);
+  foldLanesAsTree(squares);
   meanHi.compute_at(out, rowLoop);
   meanLo.compute_at(out, rowLoop);
   invStd.compute_at(out, rowLoop);

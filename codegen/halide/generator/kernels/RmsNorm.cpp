@@ -26,8 +26,9 @@ BuiltKernel buildRmsNorm(const KernelSpec &spec, const Target &target) {
   Var col("d"), row("m");
   Func square("square");
   square(col, row) = x(col, row) * x(col, row);
+  const int lanes = reductionLanes(d, vector);
   RowReduction squares =
-      reduceRows(square, d, vector, ReduceOp::Sum, Float(32), "square_sum");
+      reduceRows(square, d, lanes, ReduceOp::Sum, Float(32), "square_sum");
   Func invRms("inv_rms");
   invRms(row) =
       1.0f / sqrt(squares.total(row) / static_cast<float>(d) + epsilon);
@@ -38,7 +39,8 @@ BuiltKernel buildRmsNorm(const KernelSpec &spec, const Target &target) {
 
   std::string summary;
   Var rowLoop = scheduleRows(out, rows, d, vector, summary);
-  scheduleRowReduction(squares, out, rowLoop, vector);
+  scheduleRowReduction(squares, out, rowLoop, lanes);
+  foldLanesAsTree(squares);
   invRms.compute_at(out, rowLoop);
 
   kernel.output = out;

@@ -1,0 +1,193 @@
+//===- HalideKernelOps.cpp - tfm ops as Halide kernel specs ---------------===//
+
+#include "codegen/halide/HalideKernelOps.h"
+
+#include "dialect/TfmOps.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+
+using namespace mlir;
+namespace tfm = kiln::tfm;
+using kiln::halide::DType;
+using kiln::halide::KernelArg;
+using kiln::halide::KernelSpec;
+
+namespace kiln {
+
+namespace {
+
+/// A static f32 tensor a Halide buffer can hold.
+bool isStaticF32(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  return tensor && tensor.hasStaticShape() && tensor.getElementType().isF32() &&
+         tensor.getNumElements() <= halide::kMaxBufferElements;
+}
+
+bool allStaticF32(Operation *op) {
+  return llvm::all_of(op->getOperandTypes(), isStaticF32) &&
+         llvm::all_of(op->getResultTypes(), isStaticF32);
+}
+
+/// `shape` with its leading dimensions merged down to `rank` (as
+/// bufferForKernel collapses tensors).
+std::vector<int64_t> collapsed(ArrayRef<int64_t> shape, size_t rank) {
+  if (shape.size() <= rank)
+    return std::vector<int64_t>(shape.begin(), shape.end());
+  int64_t leading = 1;
+  for (size_t d = 0; d + rank - 1 < shape.size(); ++d)
+    leading *= shape[d];
+  std::vector<int64_t> result = {leading};
+  result.insert(result.end(), shape.end() - (rank - 1), shape.end());
+  return result;
+}
+
+KernelArg arg(const char *name, Value value, size_t rank) {
+  auto type = cast<RankedTensorType>(value.getType());
+  return {name, type.getElementType().isInteger(64) ? DType::I64 : DType::F32,
+          collapsed(type.getShape(), rank)};
+}
+
+/// Both operands' batch dimensions merge into one: each side's are all
+/// equal to the result's, or all 1.
+bool hasMergeableBatch(tfm::MatmulOp op) {
+  ArrayRef<int64_t> out = op.getType().getShape();
+  for (Value side : {op.getLhs(), op.getRhs()}) {
+    ArrayRef<int64_t> shape =
+        cast<RankedTensorType>(side.getType()).getShape();
+    bool equal = true, ones = true;
+    for (size_t d = 0; d + 2 < shape.size(); ++d) {
+      equal &= shape[d] == out[d];
+      ones &= shape[d] == 1;
+    }
+    if (!equal && !ones)
+      return false;
+  }
+  return true;
+}
+
+std::optional<KernelSpec> linearSpec(tfm::LinearOp op) {
+  if (!allStaticF32(op) || op.getInput().getType().getRank() < 2)
+    return std::nullopt;
+  KernelSpec spec;
+  spec.op = "linear";
+  spec.args.push_back(arg("x", op.getInput(), 2));
+  spec.args.push_back(
+      arg("weight", op.getWeight(), op.getWeight().getType().getRank()));
+  if (op.getBias())
+    spec.args.push_back(arg("bias", op.getBias(), 1));
+  spec.args.push_back(arg("out", op.getResult(), 2));
+  spec.attrs["weight_layout"] = op.getWeightPanels()  ? "panels"
+                                : op.getWeightInOut() ? "in_out"
+                                                      : "out_in";
+  spec.attrs["has_bias"] = static_cast<bool>(op.getBias());
+  spec.attrs["activation"] =
+      tfm::stringifyActivation(op.getActivation()).str();
+  return spec;
+}
+
+std::optional<KernelSpec> matmulSpec(tfm::MatmulOp op) {
+  if (!allStaticF32(op) || op.getType().getRank() < 3 ||
+      !hasMergeableBatch(op))
+    return std::nullopt;
+  KernelSpec spec;
+  spec.op = "matmul";
+  spec.args = {arg("lhs", op.getLhs(), 3), arg("rhs", op.getRhs(), 3),
+               arg("out", op.getResult(), 3)};
+  spec.attrs["transpose_lhs"] = static_cast<bool>(op.getTransposeLhs());
+  spec.attrs["transpose_rhs"] = static_cast<bool>(op.getTransposeRhs());
+  return spec;
+}
+
+std::optional<KernelSpec> attentionSpec(tfm::AttentionOp op) {
+  // Additive biases need the score tile, which the family does not take.
+  if (op.getBias())
+    return std::nullopt;
+  for (Value v :
+       {op.getQuery(), op.getKey(), op.getValue(), op.getResult()})
+    if (!isStaticF32(v.getType()))
+      return std::nullopt;
+  KernelSpec spec;
+  spec.op = "attention";
+  spec.args = {arg("query", op.getQuery(), 4), arg("key", op.getKey(), 4),
+               arg("value", op.getValue(), 4)};
+  if (Value lengths = op.getLengths()) {
+    auto type = cast<RankedTensorType>(lengths.getType());
+    if (!type.hasStaticShape() || !type.getElementType().isInteger(64))
+      return std::nullopt;
+    spec.args.push_back(arg("lengths", lengths, 1));
+  }
+  spec.args.push_back(arg("out", op.getResult(), 4));
+  spec.attrs["mask"] = tfm::stringifyMaskKind(op.getMask()).str();
+  spec.attrs["scale"] = op.getScale().convertToFloat();
+  return spec;
+}
+
+std::optional<KernelSpec> normSpec(Operation *op) {
+  if (!allStaticF32(op) ||
+      cast<RankedTensorType>(op->getResultTypes()[0]).getRank() < 2)
+    return std::nullopt;
+  KernelSpec spec;
+  spec.args.push_back(arg("x", op->getOperand(0), 2));
+  if (auto norm = dyn_cast<tfm::LayerNormOp>(op)) {
+    spec.op = "layer_norm";
+    spec.args.push_back(arg("weight", norm.getWeight(), 1));
+    spec.args.push_back(arg("bias", norm.getBias(), 1));
+    spec.attrs["has_residual"] = false;
+    spec.attrs["epsilon"] = norm.getEpsilon().convertToFloat();
+  } else if (auto norm = dyn_cast<tfm::AddLayerNormOp>(op)) {
+    spec.op = "layer_norm";
+    spec.args.push_back(arg("residual", norm.getResidual(), 2));
+    spec.args.push_back(arg("weight", norm.getWeight(), 1));
+    spec.args.push_back(arg("bias", norm.getBias(), 1));
+    spec.attrs["has_residual"] = true;
+    spec.attrs["epsilon"] = norm.getEpsilon().convertToFloat();
+  } else {
+    auto rms = cast<tfm::RmsNormOp>(op);
+    spec.op = "rms_norm";
+    spec.args.push_back(arg("weight", rms.getWeight(), 1));
+    spec.attrs["epsilon"] = rms.getEpsilon().convertToFloat();
+  }
+  spec.args.push_back(arg("out", op->getResult(0), 2));
+  return spec;
+}
+
+std::optional<KernelSpec> softmaxSpec(tfm::SoftmaxOp op) {
+  if (!allStaticF32(op) || op.getType().getRank() < 2 ||
+      op.getNormalizedAxis() != op.getType().getRank() - 1)
+    return std::nullopt;
+  KernelSpec spec;
+  spec.op = "softmax";
+  spec.args = {arg("x", op.getInput(), 2), arg("out", op.getResult(), 2)};
+  return spec;
+}
+
+} // namespace
+
+std::optional<KernelSpec> getHalideKernelSpec(Operation *op,
+                                              const halide::KernelTarget &target) {
+  std::optional<KernelSpec> spec;
+  if (auto linear = dyn_cast<tfm::LinearOp>(op))
+    spec = linearSpec(linear);
+  else if (auto matmul = dyn_cast<tfm::MatmulOp>(op))
+    spec = matmulSpec(matmul);
+  else if (auto attention = dyn_cast<tfm::AttentionOp>(op))
+    spec = attentionSpec(attention);
+  else if (isa<tfm::LayerNormOp, tfm::AddLayerNormOp, tfm::RmsNormOp>(op))
+    spec = normSpec(op);
+  else if (auto softmax = dyn_cast<tfm::SoftmaxOp>(op))
+    spec = softmaxSpec(softmax);
+  // A form the family's checks refuse (a panel layout of another width,
+  // say) stays on the LLVM path.
+  if (!spec || halide::checkKernelSpec(*spec))
+    return std::nullopt;
+  spec->target = target;
+  return spec;
+}
+
+ArrayRef<StringRef> getAutoHalideOps() {
+  static const StringRef ops[] = {"tfm.layer_norm", "tfm.add_layer_norm",
+                                  "tfm.rms_norm", "tfm.softmax"};
+  return ops;
+}
+
+} // namespace kiln
