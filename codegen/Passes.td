@@ -154,9 +154,10 @@ def KilnAssignBackends : Pass<"kiln-assign-backends", "::mlir::ModuleOp"> {
   let description = [{
     Marks each op a Halide kernel can compute (`tfm.linear`, `tfm.matmul`,
     `tfm.attention` without a bias, `tfm.layer_norm`, `tfm.add_layer_norm`,
-    `tfm.rms_norm`, `tfm.softmax`; f32, static shapes) that should become
-    one with `kiln.backend = "halide"`; unmarked ops stay on the LLVM path
-    (hand-written kernels or linalg loops).
+    `tfm.rms_norm`, `tfm.softmax`, and the root of each chain of elementwise
+    ops; f32, static shapes; codegen/halide/HalideKernelOps.h) that should
+    become one with `kiln.backend = "halide"`; unmarked ops stay on the LLVM
+    path (hand-written kernels or linalg loops).
 
     - `backend=llvm`: nothing is marked.
     - `backend=halide`: every such op is marked.
@@ -188,7 +189,10 @@ def KilnConvertToHalideCalls : Pass<"kiln-convert-to-halide-calls",
     `kiln-halide` generates for exactly that op's shapes: the op's kernel
     spec (codegen/halide/KernelSpec.h) is attached to the kernel's external
     declaration as `kiln.halide_spec`, where the driver collects it. Equal
-    specs share one kernel. The kernel takes Halide buffers; a private
+    specs share one kernel. A marked elementwise op computes its whole
+    chain (the elementwise ops whose only use leads to it) in one pass over
+    memory; the chain's other ops are erased. The kernel takes Halide
+    buffers; a private
     wrapper per kernel, taking strided memrefs as the runtime's ukernels do,
     builds them on its stack from the memrefs' descriptors (innermost
     dimension first) and calls it. On tensors, the call is bracketed by

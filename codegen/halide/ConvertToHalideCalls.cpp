@@ -175,6 +175,31 @@ func::FuncOp getOrCreateWrapper(ModuleOp module, const KernelSpec &spec,
 // Ops to specs and calls
 //===----------------------------------------------------------------------===//
 
+/// `value` reshaped to `shape`, which adds leading dimensions of size 1.
+Value expandLeadingOnes(OpBuilder &b, Location loc, Value value,
+                        ArrayRef<int64_t> shape) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (type.getRank() == static_cast<int64_t>(shape.size()))
+    return value;
+  // The new leading dimensions and the first original one form one group
+  // (a scalar has no groups).
+  SmallVector<ReassociationIndices> groups;
+  if (type.getRank() == 0)
+    return tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get(shape, type.getElementType()), value,
+        groups);
+  int64_t extra = shape.size() - type.getRank();
+  ReassociationIndices first;
+  for (int64_t d = 0; d <= extra; ++d)
+    first.push_back(d);
+  groups.push_back(first);
+  for (int64_t d = extra + 1; d < static_cast<int64_t>(shape.size()); ++d)
+    groups.push_back({d});
+  return tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(shape, type.getElementType()), value,
+      groups);
+}
+
 /// Replaces `op` by a call of `spec`'s kernel. The spec's inputs are the
 /// op's operands in order (HalideKernelOps.h), each passed as a read-only
 /// buffer collapsed to the spec's rank; attention reads head-transposed
@@ -185,13 +210,21 @@ void convertToCall(RewriterBase &rewriter, ModuleOp module, Operation *op,
   rewriter.setInsertionPoint(op);
   Location loc = op->getLoc();
   bool attention = isa<tfm::AttentionOp>(op);
+  // An elementwise chain reads its leaves, of the result's rank.
+  std::optional<kiln::ElementwiseChain> chain;
+  if (spec.op == "elementwise")
+    chain = kiln::getElementwiseChain(op);
+  SmallVector<Value> inputs =
+      chain ? chain->leaves : SmallVector<Value>(op->getOperands());
   SmallVector<Value> operands;
-  for (auto [index, operand] : llvm::enumerate(op->getOperands())) {
-    size_t rank = spec.args[index].shape.size();
+  for (auto [index, input] : llvm::enumerate(inputs)) {
+    ArrayRef<int64_t> shape = spec.args[index].shape;
+    if (chain)
+      input = expandLeadingOnes(rewriter, loc, input, shape);
     operands.push_back(attention && index < 3
-                           ? kiln::headsOperand(rewriter, loc, operand)
-                           : kiln::bufferForKernel(rewriter, loc, operand,
-                                                   rank));
+                           ? kiln::headsOperand(rewriter, loc, input)
+                           : kiln::bufferForKernel(rewriter, loc, input,
+                                                   shape.size()));
   }
   assert(operands.size() + 1 == spec.args.size() &&
          "the spec's inputs are the op's operands");
@@ -219,6 +252,10 @@ void convertToCall(RewriterBase &rewriter, ModuleOp module, Operation *op,
       op, kiln::expandFromKernel(
               rewriter, loc, result,
               cast<RankedTensorType>(op->getResult(0).getType())));
+  // The rest of the chain fed only the root: it is dead now.
+  if (chain)
+    for (Operation *dead : llvm::reverse(ArrayRef(chain->ops).drop_back()))
+      rewriter.eraseOp(dead);
 }
 
 struct ConvertToHalideCallsPass

@@ -5,6 +5,7 @@
 #include "dialect/TfmOps.h"
 
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/DenseMap.h"
 
 using namespace mlir;
 namespace tfm = kiln::tfm;
@@ -161,7 +162,110 @@ std::optional<KernelSpec> softmaxSpec(tfm::SoftmaxOp op) {
   return spec;
 }
 
+/// The kernel program's name for an elementwise tfm op, "" for others.
+std::string elementwiseStep(Operation *op) {
+  if (isa<tfm::AddOp>(op))
+    return "add";
+  if (isa<tfm::SubOp>(op))
+    return "sub";
+  if (isa<tfm::MulOp>(op))
+    return "mul";
+  if (isa<tfm::DivOp>(op))
+    return "div";
+  if (auto gelu = dyn_cast<tfm::GeluOp>(op))
+    return gelu.getApproximation() == tfm::GeluApproximation::tanh
+               ? "gelu_tanh"
+               : "gelu";
+  if (isa<tfm::QuickGeluOp>(op))
+    return "quick_gelu";
+  if (isa<tfm::SiluOp>(op))
+    return "silu";
+  if (isa<tfm::ReluOp>(op))
+    return "relu";
+  if (isa<tfm::TanhOp>(op))
+    return "tanh";
+  if (isa<tfm::ScaleOp>(op))
+    return "scale";
+  return "";
+}
+
+bool isElementwise(Operation *op) {
+  return op && !elementwiseStep(op).empty() && allStaticF32(op) &&
+         cast<RankedTensorType>(op->getResult(0).getType()).getRank() >= 1;
+}
+
+/// Collects the chain below `op` in program order.
+void collectChain(Operation *op, ElementwiseChain &chain) {
+  for (Value operand : op->getOperands()) {
+    Operation *producer = operand.getDefiningOp();
+    if (isElementwise(producer) && producer->hasOneUse()) {
+      collectChain(producer, chain);
+    } else if (!llvm::is_contained(chain.leaves, operand)) {
+      chain.leaves.push_back(operand);
+    }
+  }
+  chain.ops.push_back(op);
+}
+
+std::optional<KernelSpec> elementwiseSpec(Operation *root) {
+  std::optional<ElementwiseChain> chain = getElementwiseChain(root);
+  if (!chain)
+    return std::nullopt;
+  auto outType = cast<RankedTensorType>(root->getResult(0).getType());
+  size_t rank = outType.getRank();
+  KernelSpec spec;
+  spec.op = "elementwise";
+  for (auto [index, leaf] : llvm::enumerate(chain->leaves)) {
+    ArrayRef<int64_t> shape = cast<RankedTensorType>(leaf.getType()).getShape();
+    std::vector<int64_t> padded(rank - shape.size(), 1);
+    padded.insert(padded.end(), shape.begin(), shape.end());
+    spec.args.push_back({"in" + std::to_string(index), DType::F32, padded});
+  }
+  spec.args.push_back({"out", DType::F32,
+                       std::vector<int64_t>(outType.getShape().begin(),
+                                            outType.getShape().end())});
+  // Operand numbering: leaves first, then the steps' results.
+  size_t inputs = chain->leaves.size();
+  llvm::DenseMap<Operation *, size_t> stepOf;
+  nlohmann::json program = nlohmann::json::array();
+  auto ref = [&](Value value) -> size_t {
+    if (Operation *producer = value.getDefiningOp())
+      if (auto it = stepOf.find(producer); it != stepOf.end())
+        return inputs + it->second;
+    return llvm::find(chain->leaves, value) - chain->leaves.begin();
+  };
+  for (Operation *op : chain->ops) {
+    std::string step = elementwiseStep(op);
+    if (auto scale = dyn_cast<tfm::ScaleOp>(op)) {
+      using nlohmann::json;
+      program.push_back(
+          json::array({"const", scale.getFactor().convertToFloat()}));
+      size_t factor = inputs + program.size() - 1;
+      program.push_back(json::array({"mul", ref(op->getOperand(0)), factor}));
+    } else if (op->getNumOperands() == 2) {
+      program.push_back(nlohmann::json::array(
+          {step, ref(op->getOperand(0)), ref(op->getOperand(1))}));
+    } else {
+      program.push_back(nlohmann::json::array({step, ref(op->getOperand(0))}));
+    }
+    stepOf[op] = program.size() - 1;
+  }
+  spec.attrs["program"] = program;
+  return spec;
+}
+
 } // namespace
+
+std::optional<ElementwiseChain> getElementwiseChain(Operation *op) {
+  if (!isElementwise(op))
+    return std::nullopt;
+  // Not a root when its only user continues the chain.
+  if (op->hasOneUse() && isElementwise(*op->getUsers().begin()))
+    return std::nullopt;
+  ElementwiseChain chain;
+  collectChain(op, chain);
+  return chain;
+}
 
 std::optional<KernelSpec> getHalideKernelSpec(Operation *op,
                                               const halide::KernelTarget &target) {
@@ -176,6 +280,8 @@ std::optional<KernelSpec> getHalideKernelSpec(Operation *op,
     spec = normSpec(op);
   else if (auto softmax = dyn_cast<tfm::SoftmaxOp>(op))
     spec = softmaxSpec(softmax);
+  else
+    spec = elementwiseSpec(op);
   // A form the family's checks refuse (a panel layout of another width,
   // say) stays on the LLVM path.
   if (!spec || halide::checkKernelSpec(*spec))

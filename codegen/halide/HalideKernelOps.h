@@ -15,6 +15,7 @@
 
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <optional>
@@ -28,6 +29,21 @@ namespace kiln {
 /// the output; leading dimensions merged as the kernels take them.
 std::optional<halide::KernelSpec>
 getHalideKernelSpec(mlir::Operation *op, const halide::KernelTarget &target);
+
+/// A chain of elementwise tfm ops computed by one `elementwise` kernel: the
+/// ops whose only use is another op of the chain, up to `root`, whose result
+/// the kernel writes. `leaves` are the values the chain reads, the kernel's
+/// inputs in order (of lower rank than the result: broadcast from the
+/// leading dimensions); `ops` lists the chain in program order, root last.
+struct ElementwiseChain {
+  llvm::SmallVector<mlir::Value> leaves;
+  llvm::SmallVector<mlir::Operation *> ops;
+};
+
+/// The chain `op` is the root of, or nothing: `op` is not an f32
+/// elementwise op, or its only use is another one (the chain's root is
+/// further down).
+std::optional<ElementwiseChain> getElementwiseChain(mlir::Operation *op);
 
 inline bool isHalideKernelOp(mlir::Operation *op) {
   return getHalideKernelSpec(op, {}).has_value();

@@ -57,3 +57,25 @@ func.func @attention(%p: tensor<2x6x2x4xf32>, %l: tensor<2xi64>) -> tensor<2x6x2
   %1 = tfm.transpose %0 [0, 2, 1, 3] : tensor<2x2x6x4xf32> -> tensor<2x6x2x4xf32>
   return %1 : tensor<2x6x2x4xf32>
 }
+
+// -----
+
+// An elementwise chain (GPT-2's residual add feeding a scaled gelu) becomes
+// one kernel over its leaves: the [16] bias is read as [1, 16]. The chain's
+// inner ops go; the add with a second use is a leaf's producer, not part of
+// the chain.
+// CHECK-LABEL: func.func @chain
+// CHECK:         %[[SUM:.+]] = tfm.add %arg0, %arg1
+// CHECK:         %[[BIAS:.+]] = tensor.expand_shape %arg2 {{\[}}[0, 1]] output_shape [1, 16] : tensor<16xf32> into tensor<1x16xf32>
+// CHECK:         call @{{kiln_hl_elementwise_[0-9a-f]+}}_call
+// CHECK-NOT:     tfm.gelu
+// CHECK-NOT:     tfm.scale
+// CHECK:       kiln.halide_spec = "{{.*}}\22program\22:{{\[}}{{\[}}\22add\22,0,1],{{\[}}\22gelu_tanh\22,2],{{\[}}\22const\22,0.5],{{\[}}\22mul\22,3,4]]{{.*}}"
+func.func @chain(%x: tensor<4x16xf32>, %r: tensor<4x16xf32>, %b: tensor<16xf32>) -> (tensor<4x16xf32>, tensor<4x16xf32>) {
+  %sum = tfm.add %x, %r : tensor<4x16xf32>, tensor<4x16xf32> -> tensor<4x16xf32>
+  %0 = tfm.add %sum, %b : tensor<4x16xf32>, tensor<16xf32> -> tensor<4x16xf32>
+  %1 = tfm.gelu %0 {approximation = #tfm.approximation<tanh>} : tensor<4x16xf32>
+  %2 = tfm.scale %1 {factor = 0.5 : f32, kiln.backend = "halide"} : tensor<4x16xf32>
+  %3 = tfm.relu %sum {kiln.backend = "halide"} : tensor<4x16xf32>
+  return %2, %3 : tensor<4x16xf32>, tensor<4x16xf32>
+}

@@ -3,6 +3,9 @@
 // RUN: kiln compile %s -o %t.exe
 // RUN: rm -rf %t.out && %t.exe --input a=%fixtures/add/a.npy --input b=%fixtures/add/b.npy --output %t.out
 // RUN: npy-compare %t.out/y.npy %fixtures/add/y.npy
+// RUN: kiln compile %s --backend halide -o %t.halide.exe
+// RUN: rm -rf %t.halide.out && %t.halide.exe --input a=%fixtures/add/a.npy --input b=%fixtures/add/b.npy --output %t.halide.out
+// RUN: npy-compare %t.halide.out/y.npy %fixtures/add/y.npy
 
 func.func @forward(%a: tensor<2x3x4xf32> {tfm.name = "a"}, %b: tensor<3x1xf32> {tfm.name = "b"}) -> (tensor<2x3x4xf32> {tfm.name = "y"}) {
 %y = tfm.add %a, %b : tensor<2x3x4xf32>, tensor<3x1xf32> -> tensor<2x3x4xf32>

@@ -3,6 +3,9 @@
 // RUN: kiln compile %s -o %t.exe
 // RUN: rm -rf %t.out && %t.exe --input x=%fixtures/gelu/x.npy --output %t.out
 // RUN: npy-compare %t.out/y.npy %fixtures/gelu/y.npy --atol 2e-06 --rtol 1e-06
+// RUN: kiln compile %s --backend halide -o %t.halide.exe
+// RUN: rm -rf %t.halide.out && %t.halide.exe --input x=%fixtures/gelu/x.npy --output %t.halide.out
+// RUN: npy-compare %t.halide.out/y.npy %fixtures/gelu/y.npy --atol 2e-06 --rtol 1e-06
 
 func.func @forward(%x: tensor<4x33xf32> {tfm.name = "x"}) -> (tensor<4x33xf32> {tfm.name = "y"}) {
 %y = tfm.gelu %x : tensor<4x33xf32>

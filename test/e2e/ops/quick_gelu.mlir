@@ -3,6 +3,9 @@
 // RUN: kiln compile %s -o %t.exe
 // RUN: rm -rf %t.out && %t.exe --input x=%fixtures/quick_gelu/x.npy --output %t.out
 // RUN: npy-compare %t.out/y.npy %fixtures/quick_gelu/y.npy --atol 1e-07 --rtol 1e-06
+// RUN: kiln compile %s --backend halide -o %t.halide.exe
+// RUN: rm -rf %t.halide.out && %t.halide.exe --input x=%fixtures/quick_gelu/x.npy --output %t.halide.out
+// RUN: npy-compare %t.halide.out/y.npy %fixtures/quick_gelu/y.npy --atol 1e-07 --rtol 1e-06
 
 func.func @forward(%x: tensor<4x33xf32> {tfm.name = "x"}) -> (tensor<4x33xf32> {tfm.name = "y"}) {
 %y = tfm.quick_gelu %x : tensor<4x33xf32>

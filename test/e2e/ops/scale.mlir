@@ -3,6 +3,9 @@
 // RUN: kiln compile %s -o %t.exe
 // RUN: rm -rf %t.out && %t.exe --input x=%fixtures/scale/x.npy --output %t.out
 // RUN: npy-compare %t.out/y.npy %fixtures/scale/y.npy
+// RUN: kiln compile %s --backend halide -o %t.halide.exe
+// RUN: rm -rf %t.halide.out && %t.halide.exe --input x=%fixtures/scale/x.npy --output %t.halide.out
+// RUN: npy-compare %t.halide.out/y.npy %fixtures/scale/y.npy
 
 func.func @forward(%x: tensor<4x33xf32> {tfm.name = "x"}) -> (tensor<4x33xf32> {tfm.name = "y"}) {
 %y = tfm.scale %x {factor = 0.125 : f32} : tensor<4x33xf32>

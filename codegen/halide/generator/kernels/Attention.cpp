@@ -84,7 +84,9 @@ BuiltKernel buildAttention(const KernelSpec &spec, const Target &target) {
     if ((sq + candidate - 1) / candidate * candidate <
         (sq + rows - 1) / rows * rows)
       rows = candidate;
-  const int keyTile = (avx512 ? 4 : 2) * lanes;
+  int keyTile = (avx512 ? 4 : 2) * lanes;
+  if (getenv("KT")) keyTile = atoi(getenv("KT"));
+  if (getenv("ROWS")) rows = atoi(getenv("ROWS"));
   // P V tiles divide Dv exactly (V's columns past Dv are not there to read):
   // vectors of the widest power of two dividing Dv, as many per tile as the
   // registers hold and Dv's vector count allows.
@@ -128,6 +130,13 @@ BuiltKernel buildAttention(const KernelSpec &spec, const Target &target) {
   // The group's key range: that of its last (valid) row.
   Expr groupEnd = endOf(min(g * rows + (rows - 1), queries - 1));
 
+  // Chunks (vectors of keys) the group sees. Every access below clamps its
+  // chunk to them: an identity inside the trimmed loops, but bounds
+  // inference does not look at RDom predicates, and the clamp is what sizes
+  // the scores and weights to the group's keys.
+  Expr groupChunks = (groupEnd + (lanes - 1)) / lanes;
+  auto inGroup = [&](const Expr &c) { return clamp(c, 0, groupChunks - 1); };
+
   // Keys transposed (the key as the vector lane); clamped rows past Sk only
   // fill the last tile and are never weighted.
   // keyT(lane, d, chunk) is key (chunk * lanes + lane): chunks of a vector
@@ -152,8 +161,9 @@ BuiltKernel buildAttention(const KernelSpec &spec, const Target &target) {
   chunk.where(chunk * lanes < rowEnd);
   Func maxLanes("max_lanes");
   maxLanes(l, ii, g, h, b) = Float(32).min();
-  maxLanes(l, ii, g, h, b) = max(maxLanes(l, ii, g, h, b),
-                                 maskedScore(chunk * lanes + l, ii, g, h, b));
+  maxLanes(l, ii, g, h, b) =
+      max(maxLanes(l, ii, g, h, b),
+          maskedScore(inGroup(chunk) * lanes + l, ii, g, h, b));
   RDom lane(0, lanes, "lane");
   Func rowMax("row_max");
   rowMax(ii, g, h, b) = Float(32).min();
@@ -166,7 +176,7 @@ BuiltKernel buildAttention(const KernelSpec &spec, const Target &target) {
   chunk2.where(chunk2 * lanes < rowEnd);
   Func sumLanes("sum_lanes");
   sumLanes(l, ii, g, h, b) = 0.0f;
-  sumLanes(l, ii, g, h, b) += weight(chunk2 * lanes + l, ii, g, h, b);
+  sumLanes(l, ii, g, h, b) += weight(inGroup(chunk2) * lanes + l, ii, g, h, b);
   Func rowSum("row_sum");
   rowSum(ii, g, h, b) = 0.0f;
   rowSum(ii, g, h, b) += sumLanes(lane, ii, g, h, b);
@@ -179,7 +189,7 @@ BuiltKernel buildAttention(const KernelSpec &spec, const Target &target) {
   // past Sk.
   RDom r(0, lanes, 0, chunks, "r");
   r.where(r.y * lanes < groupEnd);
-  Expr pvKey = r.y * lanes + r.x;
+  Expr pvKey = inGroup(r.y) * lanes + r.x;
   Expr valueRow = keys % lanes ? min(pvKey, keys - 1) : pvKey;
   Func weighted("weighted");
   weighted(x, ii, g, h, b) = 0.0f;
@@ -238,15 +248,15 @@ BuiltKernel buildAttention(const KernelSpec &spec, const Target &target) {
   dot.store_at(out, taskLoop)
       .compute_at(out, g)
       .bound(ii, 0, rows)
-      .split(kk, kt, kk, keyTile, TailStrategy::RoundUp)
-      .split(kk, kv, kk, lanes)
+      .split(kk, kc, kk, lanes, TailStrategy::RoundUp)
+      .split(kc, kt, kv, keyTile / lanes, TailStrategy::RoundUp)
       .reorder(kk, kv, ii, kt)
       .vectorize(kk)
       .unroll(kv)
       .unroll(ii);
   dot.update()
-      .split(kk, kt, kk, keyTile, TailStrategy::RoundUp)
-      .split(kk, kv, kk, lanes)
+      .split(kk, kc, kk, lanes, TailStrategy::RoundUp)
+      .split(kc, kt, kv, keyTile / lanes, TailStrategy::RoundUp)
       .reorder(kk, kv, ii, rd, kt)
       .vectorize(kk)
       .unroll(kv)
