@@ -31,8 +31,8 @@ FailureOr<llvm::StringMap<std::string>> readTuning(ModuleOp module,
   if (!buffer)
     return module.emitError() << "kiln-assign-backends: cannot read '" << path
                               << "': " << buffer.getError().message();
-  nlohmann::json root = nlohmann::json::parse(
-      (*buffer)->getBuffer(), nullptr, /*allow_exceptions=*/false);
+  nlohmann::json root = nlohmann::json::parse((*buffer)->getBuffer(), nullptr,
+                                              /*allow_exceptions=*/false);
   if (!root.is_object())
     return module.emitError()
            << "kiln-assign-backends: " << path << ": not a JSON object";

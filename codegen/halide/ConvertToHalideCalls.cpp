@@ -221,10 +221,10 @@ void convertToCall(RewriterBase &rewriter, ModuleOp module, Operation *op,
     ArrayRef<int64_t> shape = spec.args[index].shape;
     if (chain)
       input = expandLeadingOnes(rewriter, loc, input, shape);
-    operands.push_back(attention && index < 3
-                           ? kiln::headsOperand(rewriter, loc, input)
-                           : kiln::bufferForKernel(rewriter, loc, input,
-                                                   shape.size()));
+    operands.push_back(
+        attention && index < 3
+            ? kiln::headsOperand(rewriter, loc, input)
+            : kiln::bufferForKernel(rewriter, loc, input, shape.size()));
   }
   assert(operands.size() + 1 == spec.args.size() &&
          "the spec's inputs are the op's operands");
@@ -248,10 +248,10 @@ void convertToCall(RewriterBase &rewriter, ModuleOp module, Operation *op,
     rewriter.eraseOp(op);
     return;
   }
-  rewriter.replaceOp(
-      op, kiln::expandFromKernel(
-              rewriter, loc, result,
-              cast<RankedTensorType>(op->getResult(0).getType())));
+  rewriter.replaceOp(op,
+                     kiln::expandFromKernel(
+                         rewriter, loc, result,
+                         cast<RankedTensorType>(op->getResult(0).getType())));
   // The rest of the chain fed only the root: it is dead now.
   if (chain)
     for (Operation *dead : llvm::reverse(ArrayRef(chain->ops).drop_back()))
@@ -277,8 +277,7 @@ struct ConvertToHalideCallsPass
     IRRewriter rewriter(&getContext());
     for (Operation *op : marked) {
       auto backend = op->getAttrOfType<StringAttr>(kiln::kBackendAttr);
-      std::optional<KernelSpec> spec =
-          kiln::getHalideKernelSpec(op, target);
+      std::optional<KernelSpec> spec = kiln::getHalideKernelSpec(op, target);
       if (!backend || backend.getValue() != "halide" || !spec) {
         op->emitError() << "cannot be computed by a Halide kernel (marked "
                         << op->getAttr(kiln::kBackendAttr) << ")";

@@ -53,8 +53,7 @@ KernelArg arg(const char *name, Value value, size_t rank) {
 bool hasMergeableBatch(tfm::MatmulOp op) {
   ArrayRef<int64_t> out = op.getType().getShape();
   for (Value side : {op.getLhs(), op.getRhs()}) {
-    ArrayRef<int64_t> shape =
-        cast<RankedTensorType>(side.getType()).getShape();
+    ArrayRef<int64_t> shape = cast<RankedTensorType>(side.getType()).getShape();
     bool equal = true, ones = true;
     for (size_t d = 0; d + 2 < shape.size(); ++d) {
       equal &= shape[d] == out[d];
@@ -81,14 +80,12 @@ std::optional<KernelSpec> linearSpec(tfm::LinearOp op) {
                                 : op.getWeightInOut() ? "in_out"
                                                       : "out_in";
   spec.attrs["has_bias"] = static_cast<bool>(op.getBias());
-  spec.attrs["activation"] =
-      tfm::stringifyActivation(op.getActivation()).str();
+  spec.attrs["activation"] = tfm::stringifyActivation(op.getActivation()).str();
   return spec;
 }
 
 std::optional<KernelSpec> matmulSpec(tfm::MatmulOp op) {
-  if (!allStaticF32(op) || op.getType().getRank() < 3 ||
-      !hasMergeableBatch(op))
+  if (!allStaticF32(op) || op.getType().getRank() < 3 || !hasMergeableBatch(op))
     return std::nullopt;
   KernelSpec spec;
   spec.op = "matmul";
@@ -103,8 +100,7 @@ std::optional<KernelSpec> attentionSpec(tfm::AttentionOp op) {
   // Additive biases need the score tile, which the family does not take.
   if (op.getBias())
     return std::nullopt;
-  for (Value v :
-       {op.getQuery(), op.getKey(), op.getValue(), op.getResult()})
+  for (Value v : {op.getQuery(), op.getKey(), op.getValue(), op.getResult()})
     if (!isStaticF32(v.getType()))
       return std::nullopt;
   KernelSpec spec;
@@ -173,9 +169,8 @@ std::string elementwiseStep(Operation *op) {
   if (isa<tfm::DivOp>(op))
     return "div";
   if (auto gelu = dyn_cast<tfm::GeluOp>(op))
-    return gelu.getApproximation() == tfm::GeluApproximation::tanh
-               ? "gelu_tanh"
-               : "gelu";
+    return gelu.getApproximation() == tfm::GeluApproximation::tanh ? "gelu_tanh"
+                                                                   : "gelu";
   if (isa<tfm::QuickGeluOp>(op))
     return "quick_gelu";
   if (isa<tfm::SiluOp>(op))
@@ -267,8 +262,8 @@ std::optional<ElementwiseChain> getElementwiseChain(Operation *op) {
   return chain;
 }
 
-std::optional<KernelSpec> getHalideKernelSpec(Operation *op,
-                                              const halide::KernelTarget &target) {
+std::optional<KernelSpec>
+getHalideKernelSpec(Operation *op, const halide::KernelTarget &target) {
   std::optional<KernelSpec> spec;
   if (auto linear = dyn_cast<tfm::LinearOp>(op))
     spec = linearSpec(linear);

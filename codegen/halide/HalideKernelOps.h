@@ -1,4 +1,5 @@
-//===- HalideKernelOps.h - Which tfm ops a Halide kernel computes -*- C++ -*-===//
+//===- HalideKernelOps.h - Which tfm ops a Halide kernel computes -*- C++
+//-*-===//
 //
 // The one description of how a tfm op maps onto a kernel family of
 // codegen/halide/KernelSpec.h: which ops qualify, and the spec (argument

@@ -363,17 +363,17 @@ tuneHalideKernels(const std::vector<std::string> &specs,
                                               StringRef(outPath)};
       std::string message;
       int status = sys::ExecuteAndWait(
-          options.generator,
-          {options.generator, "tune", StringRef(specPath)}, std::nullopt,
-          redirects, 0, 0, &message);
+          options.generator, {options.generator, "tune", StringRef(specPath)},
+          std::nullopt, redirects, 0, 0, &message);
       Expected<std::string> printed = readText(outPath);
       sys::fs::remove(specPath);
       sys::fs::remove(outPath);
       std::string output = printed ? StringRef(*printed).trim().str() : "";
-      result = nlohmann::json::parse(StringRef(output).rsplit('\n').second.empty()
-                                         ? output
-                                         : StringRef(output).rsplit('\n').second.str(),
-                                     nullptr, false);
+      result = nlohmann::json::parse(
+          StringRef(output).rsplit('\n').second.empty()
+              ? output
+              : StringRef(output).rsplit('\n').second.str(),
+          nullptr, false);
       if (status != 0 || !result.is_object() || !result.contains("halide_ms"))
         return makeError("kiln-halide could not time a ", spec->op, " kernel: ",
                          StringRef(output.empty() ? message : output)

@@ -502,7 +502,8 @@ int compile(const char *argv0) {
     }
     nlohmann::json table(*choices);
     if (sys::fs::createTemporaryFile("kiln-tuning", "json", tuningFile) ||
-        !writeOutput(tuningFile, [&](raw_ostream &os) { os << table.dump(); })) {
+        !writeOutput(tuningFile,
+                     [&](raw_ostream &os) { os << table.dump(); })) {
       errs() << "error: cannot write the tuning choices\n";
       return false;
     }

@@ -89,9 +89,12 @@ template <int R> KilnMemRef<R> memref(Storage &storage) {
 int64_t activationCode(const std::string &name) {
   using contract::Activation;
   static const std::pair<const char *, Activation> codes[] = {
-      {"none", Activation::None},           {"gelu", Activation::Gelu},
-      {"gelu_tanh", Activation::GeluTanh},  {"quick_gelu", Activation::QuickGelu},
-      {"silu", Activation::Silu},           {"relu", Activation::Relu},
+      {"none", Activation::None},
+      {"gelu", Activation::Gelu},
+      {"gelu_tanh", Activation::GeluTanh},
+      {"quick_gelu", Activation::QuickGelu},
+      {"silu", Activation::Silu},
+      {"relu", Activation::Relu},
       {"tanh", Activation::Tanh}};
   for (auto [text, code] : codes)
     if (name == text)
@@ -136,8 +139,8 @@ std::function<void()> llvmKernel(const KernelSpec &spec,
                     v = memref<4>(storage[2]), o = memref<4>(out);
       if (mask == "padding") {
         Storage &lengths = storage[3];
-        KilnIndexMemRef1 l{lengths.i64.data(), lengths.i64.data(), 0,
-                           {lengths.shape[0]}, {1}};
+        KilnIndexMemRef1 l{
+            lengths.i64.data(), lengths.i64.data(), 0, {lengths.shape[0]}, {1}};
         _mlir_ciface_kiln_attention_lengths_f32(&q, &k, &v, &l, &o, scale);
       } else {
         auto code = mask == "causal" ? contract::AttentionMask::Causal
@@ -190,11 +193,10 @@ Expected<TuneResult> tuneKernel(const KernelSpec &spec, int threads) {
 
   Halide::Pipeline pipeline = kernel->pipeline();
   // Parallel loops on Kiln's pool, as in a generated executable.
-  pipeline.jit_handlers().custom_do_par_for =
-      reinterpret_cast<int (*)(Halide::JITUserContext *,
-                               int (*)(Halide::JITUserContext *, int,
-                                       uint8_t *),
-                               int, int, uint8_t *)>(&halide_do_par_for);
+  pipeline.jit_handlers().custom_do_par_for = reinterpret_cast<int (*)(
+      Halide::JITUserContext *,
+      int (*)(Halide::JITUserContext *, int, uint8_t *), int, int, uint8_t *)>(
+      &halide_do_par_for);
   pipeline.compile_jit(*target);
   for (size_t i = 0; i + 1 < spec.args.size(); ++i)
     kernel->inputs[i].set(halideView(storage[i]));

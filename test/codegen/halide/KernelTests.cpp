@@ -487,7 +487,12 @@ INSTANTIATE_TEST_SUITE_P(
         AttentionCase{4, 2, 33, 33, 64, 64, "padding", {0, 5, 33, 100}, true},
         AttentionCase{3, 2, 1, 64, 40, 40, "padding", {-3, 1, 64}, false},
         AttentionCase{2, 2, 70, 70, 64, 64, "causal", {}, true, true},
-        AttentionCase{3, 1, 12, 40, 20, 20, "padding", {0, 7, 41}, true, true}),
+        AttentionCase{3, 1, 12, 40, 20, 20, "padding", {0, 7, 41}, true, true},
+        // Tiny heads (D = 4, Dv = 3) and fewer keys than a vector: the key
+        // packing's row loop has no constant extent.
+        AttentionCase{2, 2, 5, 6, 4, 3, "padding", {3, 6}, true},
+        AttentionCase{1, 2, 3, 5, 4, 4, "causal", {}, false},
+        AttentionCase{1, 1, 2, 7, 8, 3, "none", {}, true, true}),
     [](const auto &info) { return attentionName(info.param); });
 
 //===----------------------------------------------------------------------===//
