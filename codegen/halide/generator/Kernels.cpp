@@ -212,10 +212,19 @@ std::string scheduleGemm(Func out, Func acc, const GemmTiling &tiling,
   Var panel("panel"), lane("lane"), laneVector("lane_vector"),
       rowTile("row_tile"), rowInTile("row_in_tile");
   const int width = tiling.panelWidth, rows = tiling.rows;
+  const int64_t panels = (n + width - 1) / width;
+  // A tile of few rows (decode) has too few accumulators to hide the FMA
+  // latency (one chain per vector): it spans several panels instead, enough
+  // for 8 chains, as many as divide the panels (acc reads whole panels).
+  const int vectorsPerRow = width / tiling.vector;
+  int tilePanels =
+      std::min(4, (8 + rows * vectorsPerRow - 1) / (rows * vectorsPerRow));
+  while (panels % tilePanels)
+    --tilePanels;
   // A partial last panel is guarded (masked stores); the product itself
   // runs over whole panels (acc is bounded to them), which the padded
   // panels make valid.
-  out.split(col, panel, lane, width,
+  out.split(col, panel, lane, width * tilePanels,
             n % width ? TailStrategy::GuardWithIf : TailStrategy::Auto)
       .split(row, rowTile, rowInTile, rows, TailStrategy::ShiftInwards)
       .split(lane, laneVector, lane, tiling.vector)
@@ -225,11 +234,14 @@ std::string scheduleGemm(Func out, Func acc, const GemmTiling &tiling,
       .unroll(rowInTile);
 
   int64_t rowTiles = (m + rows - 1) / rows * outerExtent;
-  int64_t panels = (n + width - 1) / width;
+  const int64_t panelTiles = panels / tilePanels;
   double flops = 2.0 * double(m) * double(n) * double(k) * double(outerExtent);
+  const bool overRows = rowTiles >= 8 || rowTiles >= panelTiles;
   std::string parallel = "serial";
-  if (flops >= 4e6) {
-    if (rowTiles >= 8 || rowTiles >= panels) {
+  // Over panels, tasks are independent streams of B: worth it from N K ~ 1M
+  // (decode); row tiles share B and need twice the work.
+  if (flops >= (overRows ? 4e6 : 2e6)) {
+    if (overRows) {
       // Row tiles (and batches) in parallel: each task keeps its A rows in
       // L1 and streams the panels.
       Var task = rowTile;
@@ -242,7 +254,7 @@ std::string scheduleGemm(Func out, Func acc, const GemmTiling &tiling,
       parallel = "parallel over row tiles";
     } else {
       // Few rows (decode): panels in parallel, a few per task.
-      int64_t perTask = std::max<int64_t>(1, panels / 16);
+      int64_t perTask = std::max<int64_t>(1, panelTiles / 16);
       Var panelTask("panel_task");
       out.split(panel, panelTask, panel, static_cast<int>(perTask),
                 TailStrategy::GuardWithIf)
@@ -252,7 +264,7 @@ std::string scheduleGemm(Func out, Func acc, const GemmTiling &tiling,
     }
   }
 
-  Var accLane = accArgs[0], accRow = accArgs[2];
+  Var accLane = accArgs[0], accPanel = accArgs[1], accRow = accArgs[2];
   Var accVector("acc_vector");
   acc.compute_at(out, panel)
       .bound(accLane, 0, width)
@@ -261,17 +273,125 @@ std::string scheduleGemm(Func out, Func acc, const GemmTiling &tiling,
       .unroll(accVector)
       .unroll(accRow);
   std::vector<VarOrRVar> order = {accLane, accVector, accRow};
+  if (tilePanels > 1) {
+    acc.bound_extent(accPanel, tilePanels).unroll(accPanel);
+    order.insert(order.begin() + 2, accPanel);
+  }
   for (const RVar &r : acc.rvars(0))
     order.push_back(r);
-  acc.update()
-      .split(accLane, accVector, accLane, tiling.vector)
+  Stage update = acc.update();
+  update.split(accLane, accVector, accLane, tiling.vector)
       .reorder(order)
       .vectorize(accLane)
       .unroll(accVector)
       .unroll(accRow);
+  if (tilePanels > 1)
+    update.unroll(accPanel);
+  return "gemm: " + std::to_string(rows) + "x" +
+         std::to_string(width * tilePanels) + " register tiles (" +
+         std::to_string(tiling.vector) + "-lane vectors), K innermost, " +
+         parallel;
+}
+
+int64_t chooseKBlock(const GemmTiling &tiling, int64_t m, int64_t k) {
+  // Unblocked, every row tile streams all of B, and its A rows (rows x K)
+  // stay in L1 only up to 48 KiB (K = 1024 on AVX-512); decode (one row
+  // tile) has no B to reuse.
+  const int64_t bytes = 4;
+  if (k * tiling.rows * bytes <= 48 * 1024 || m < 2 * tiling.rows)
+    return 0;
+  // The deepest block up to 512 that divides K (all blocks alike): a panel's
+  // piece of a block (kc x W, 64 KiB) and the block of A (M x kc, by row
+  // groups) stay in L2. No blocking without a divisor in [256, 512].
+  for (int64_t kc = 512; kc >= 256; --kc)
+    if (k % kc == 0)
+      return kc;
+  return 0;
+}
+
+std::string scheduleBlockedGemm(Func out, Func acc, Func block,
+                                const GemmTiling &tiling, int64_t n, int64_t m,
+                                int64_t k, int64_t kc) {
+  const int width = tiling.panelWidth, rows = tiling.rows;
+  const int panels = static_cast<int>((n + width - 1) / width);
+  const int rowTiles = static_cast<int>((m + rows - 1) / rows);
+  std::vector<Var> accArgs = acc.args();
+  Var j = accArgs[0], p = accArgs[1], row = accArgs[2];
+  Var vec("acc_vector"), rowTile("row_tile"), rowInTile("row_in_tile");
+
+  // acc over whole panels and whole row tiles (block clamps the rows of A).
+  acc.compute_root()
+      .bound(j, 0, width)
+      .bound(p, 0, panels)
+      .bound(row, 0, rowTiles * rows)
+      .vectorize(j, tiling.vector);
+  // The K blocks in order, outermost: per block, the panels in parallel and
+  // per panel the row tiles, which reuse the panel's piece of the block
+  // (kc x W) from L1/L2 while the block of A (M x kc) comes from L2: B is
+  // read once from memory, where unblocked every row tile streams it.
+  RVar kb = acc.rvars(0)[0];
+  std::string parallel = "serial";
+  Stage update = acc.update();
+  // Many rows: the row tiles in groups whose block of A fits half of L2 (B's
+  // block is then read once per group, from L3).
+  const int64_t groupTiles = std::max<int64_t>(1, 512 * 1024 / (rows * kc * 4));
+  Var rowGroup("row_group");
+  update.split(row, rowTile, rowInTile, rows, TailStrategy::RoundUp)
+      .split(j, vec, j, tiling.vector);
+  if (rowTiles > groupTiles) {
+    int64_t groups = (rowTiles + groupTiles - 1) / groupTiles;
+    update
+        .split(rowTile, rowGroup, rowTile,
+               static_cast<int>((rowTiles + groups - 1) / groups),
+               TailStrategy::GuardWithIf)
+        .reorder(j, vec, rowInTile, rowTile, p, rowGroup, kb);
+  } else {
+    update.reorder(j, vec, rowInTile, rowTile, p, kb);
+  }
+  update.vectorize(j).unroll(vec).unroll(rowInTile);
+  if (2.0 * double(m) * double(n) * double(k) >= 4e6) {
+    update.parallel(p);
+    parallel = "panels in parallel";
+  }
+
+  std::vector<Var> blockArgs = block.args();
+  Var bj = blockArgs[0], bRow = blockArgs[2];
+  Var bVec("block_vector");
+  block.compute_at(acc, rowTile)
+      .bound(bj, 0, width)
+      .split(bj, bVec, bj, tiling.vector)
+      .vectorize(bj)
+      .unroll(bVec)
+      .unroll(bRow);
+  std::vector<VarOrRVar> order = {bj, bVec, bRow};
+  for (const RVar &r : block.rvars(0))
+    order.push_back(r);
+  block.update()
+      .split(bj, bVec, bj, tiling.vector)
+      .reorder(order)
+      .vectorize(bj)
+      .unroll(bVec)
+      .unroll(bRow);
+
+  // The bias and activation, once, after the last block: a pass over acc by
+  // panels, rows in parallel tasks of at least 32K elements.
+  std::vector<Var> outArgs = out.args();
+  Var col = outArgs[0], outRow = outArgs[1];
+  Var panel("panel"), lane("lane"), laneVector("lane_vector"), task("task");
+  out.split(col, panel, lane, width,
+            n % width ? TailStrategy::GuardWithIf : TailStrategy::Auto)
+      .split(lane, laneVector, lane, tiling.vector)
+      .vectorize(lane)
+      .unroll(laneVector);
+  const int64_t rowsPerTask = std::max<int64_t>(1, 32 * 1024 / n);
+  if (m >= 2 * rowsPerTask)
+    out.split(outRow, task, outRow, static_cast<int>(rowsPerTask),
+              TailStrategy::GuardWithIf)
+        .parallel(task);
   return "gemm: " + std::to_string(rows) + "x" + std::to_string(width) +
          " register tiles (" + std::to_string(tiling.vector) +
-         "-lane vectors), K innermost, " + parallel;
+         "-lane vectors), K in blocks of " + std::to_string(kc) +
+         " outermost, " + parallel + " per block";
 }
 
 //===----------------------------------------------------------------------===//

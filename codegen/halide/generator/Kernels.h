@@ -80,8 +80,9 @@ Halide::Expr applyActivation(const std::string &name, const Halide::Expr &x);
 //
 // The product is computed as acc(j, p, m, batch...) over column panels:
 // column n = p * panelWidth + j. A register tile is `rows` x panelWidth
-// (panelWidth / vector vectors per row); the K loop runs innermost over the
-// tile with the accumulators in registers.
+// (panelWidth / vector vectors per row), or for few rows (decode) several
+// panels wide, enough accumulators to hide the FMA latency; the K loop runs
+// innermost over the tile with the accumulators in registers.
 struct GemmTiling {
   int vector = 8;      ///< f32 lanes of one vector
   int panelWidth = 16; ///< columns of a register tile (a panel)
@@ -96,11 +97,31 @@ GemmTiling chooseGemmTiling(const Halide::Target &target, int panelWidth,
 /// Schedules `out(n, m, outer...)` = f(acc(n % W, n / W, m, outer...)):
 /// `acc` (pure init, one update over the reduction) is computed per register
 /// tile of `out`. `n` columns, `m` rows; `outerExtent` is the product of the
-/// outer dimensions' extents (batch), all parallel with the row tiles.
+/// outer dimensions' extents (batch), all parallel with the row tiles. Few
+/// row tiles (decode) run groups of panels in parallel instead, from N K of
+/// about 1M.
 /// Returns the one-line summary.
 std::string scheduleGemm(Halide::Func out, Halide::Func acc,
                          const GemmTiling &tiling, int64_t n, int64_t m,
                          int64_t k, int64_t outerExtent);
+
+/// The depth of the K blocks of an m x k by k x n product, or 0 to leave K
+/// whole: K is blocked when a register tile's A rows (rows x k) outgrow L1
+/// and there are several row tiles to share B; the depth is the largest
+/// divisor of k in [256, 512] (no blocking without one).
+int64_t chooseKBlock(const GemmTiling &tiling, int64_t m, int64_t k);
+
+/// Schedules the K-blocked product of linear: `block(j, p, m, kb)` (pure
+/// init, one update over the block's k) is one block's rows x W register
+/// tile, computed per tile of the update of `acc(j, p, m)` (pure zero init,
+/// one update summing the blocks in order), which is computed at root over
+/// whole panels and whole row tiles (`block` must clamp the rows it reads),
+/// the blocks outermost; `out(n, m)` = f(acc(n % W, n / W, m)) is a
+/// vectorized pass over acc. The order depends only on the shape. Returns the
+/// one-line summary.
+std::string scheduleBlockedGemm(Halide::Func out, Halide::Func acc,
+                                Halide::Func block, const GemmTiling &tiling,
+                                int64_t n, int64_t m, int64_t k, int64_t kc);
 
 /// A reduction over the rows of f(d, m): partial(l, m) folds columns
 /// l, l + L, ... of the whole L-lane chunks (vectorizable over l), total(m)

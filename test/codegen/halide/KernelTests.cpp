@@ -311,6 +311,14 @@ std::vector<LinearCase> linearCases() {
   cases.push_back({30, 40, 70, "panels", false, "none", 32, true});
   cases.push_back({1, 40, 70, "in_out", true, "quick_gelu", 16, true});
   cases.push_back({9, 40, 21, "out_in", true, "tanh", 16, true});
+  // Long K: blocked over K (a K block of 512, several row tiles), bias and
+  // activation once after the last block; N not a multiple of the panels.
+  cases.push_back({30, 1536, 70, "panels", true, "gelu", 32});
+  cases.push_back({25, 2048, 48, "out_in", false, "none", 32});
+  cases.push_back({13, 1536, 40, "panels", true, "silu", 16, true});
+  // Decode with N * K past the panel-parallel threshold, and a few rows.
+  cases.push_back({1, 768, 1400, "panels", true, "gelu_tanh", 32});
+  cases.push_back({3, 1100, 1000, "in_out", true, "none", 32});
   return cases;
 }
 

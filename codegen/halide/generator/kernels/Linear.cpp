@@ -7,6 +7,13 @@
 // registers for the whole reduction; the bias and the activation are applied
 // to the finished tile while it is still in registers, before its one store.
 //
+// A long K (a tile's A rows past L1, e.g. BERT's FFN down-projection) is cut
+// into blocks (Kernels.h, chooseKBlock): block(j, p, m, kb) is one block's
+// register tile, and acc, a buffer over the whole output, sums the blocks in
+// order with the block loop outermost, so that every row tile reuses a
+// block of B from cache instead of streaming all of B; the bias and the
+// activation are then applied once, by a pass over acc after the last block.
+//
 // "panels" weights (the layout the compiler packs, [P, K, W] zero padded
 // past N) are read in place: a tile's panel row is W contiguous floats.
 // "in_out" weights are read in place too when N is a multiple of W (a panel
@@ -67,10 +74,26 @@ BuiltKernel buildLinear(const KernelSpec &spec, const Target &target) {
     }
   }
 
-  RDom r(0, static_cast<int>(k), "r");
-  Func acc("acc");
-  acc(j, p, row) = 0.0f;
-  acc(j, p, row) += x(r, row) * panelB(j, r, p);
+  const int64_t kc = chooseKBlock(tiling, m, k);
+  Func acc("acc"), block("acc_block");
+  Var kb("kb");
+  if (kc) {
+    // block(j, p, m, kb): the product over the kc values of K block kb;
+    // acc sums the blocks in order. Rows past M (acc is bounded to whole
+    // row tiles) read row M - 1.
+    RDom r(0, static_cast<int>(kc), "r");
+    Expr kIndex = kb * static_cast<int>(kc) + r;
+    block(j, p, row, kb) = 0.0f;
+    block(j, p, row, kb) +=
+        x(kIndex, min(row, static_cast<int>(m - 1))) * panelB(j, kIndex, p);
+    RDom blocks(0, static_cast<int>(k / kc), "blocks");
+    acc(j, p, row) = 0.0f;
+    acc(j, p, row) += block(j, p, row, blocks);
+  } else {
+    RDom r(0, static_cast<int>(k), "r");
+    acc(j, p, row) = 0.0f;
+    acc(j, p, row) += x(r, row) * panelB(j, r, p);
+  }
 
   Expr value = acc(col % width, col / width, row);
   if (hasBias)
@@ -79,7 +102,9 @@ BuiltKernel buildLinear(const KernelSpec &spec, const Target &target) {
   out(col, row) = applyActivation(activation, value);
   constrainOutput(out, spec.output());
 
-  std::string summary = scheduleGemm(out, acc, tiling, n, m, k, 1);
+  std::string summary =
+      kc ? scheduleBlockedGemm(out, acc, block, tiling, n, m, k, kc)
+         : scheduleGemm(out, acc, tiling, n, m, k, 1);
   kernel.output = out;
   kernel.scheduleSummary =
       "linear " + activation + ": " + summary + "; " + packing;
