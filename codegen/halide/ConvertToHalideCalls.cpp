@@ -1,8 +1,8 @@
 //===- ConvertToHalideCalls.cpp - Ops marked for Halide as kernel calls ---===//
 //
-// For each op kiln-assign-backends marked, this pass writes the op's kernel
-// spec (codegen/halide/KernelSpec.h) and replaces the op by a call. Three
-// functions take part:
+// For each op kiln-assign-backends marked, this pass takes the op's kernel
+// spec (codegen/halide/HalideKernelOps.h) and replaces the op by a call.
+// Three functions take part:
 //
 //   @<name>(!llvm.ptr, ...) -> i32      the kernel kiln-halide generates,
 //                                       declared with its spec attached
@@ -24,7 +24,6 @@
 #include "dialect/TfmOps.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "llvm/ADT/StringExtras.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_KILNCONVERTTOHALIDECALLS
@@ -33,8 +32,6 @@ namespace kiln {
 
 using namespace mlir;
 namespace tfm = kiln::tfm;
-using kiln::halide::DType;
-using kiln::halide::KernelArg;
 using kiln::halide::KernelSpec;
 
 namespace {
