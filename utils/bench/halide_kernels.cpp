@@ -37,10 +37,13 @@
 // caches between calls, as they mostly do in a model.
 //
 // Each cell is the median of --runs timed runs per implementation, taken in
-// --rounds rounds that interleave the implementations, each round after one
-// untimed call; a run repeats the call until it lasts >= --min-ms. Rows with
-// more than one thread sleep 100 ms before each implementation's round, so
-// that the previous library's spinning workers have gone to sleep. GEMMs
+// --rounds rounds that interleave the implementations; a run repeats the
+// call until it lasts >= --min-ms. Rows with more than one thread sleep
+// 100 ms before each implementation's round, so that the previous library's
+// spinning workers have gone to sleep; every round then starts with untimed
+// calls for --warm-ms (20): right after such a pause a 2-thread call can
+// take several times its steady time (the woken cores and pool workers
+// ramping up), and in a model the kernels run back to back. GEMMs
 // report GFLOP/s (2 M N K; attention 4 H D per visible query-key pair) and
 // their fraction of --peak-gflops per core times the threads (255: the
 // 512-bit fp32 FMA peak of this machine's cores, as shared/tools/roofline.cpp
@@ -56,7 +59,8 @@
 //   cmake -S . -B build && cmake --build build --target halide_kernel_bench
 //   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
 //       build/bin/halide_kernel_bench [--threads N] [--runs 25] [--rounds 5]
-//       [--min-ms 1] [--filter TEXT] [--features avx2+fma+avx512]
+//       [--min-ms 1] [--warm-ms 20] [--filter TEXT]
+//       [--features avx2+fma+avx512]
 //       [--peak-gflops 255] [--triad-gbs 39,47]
 //
 // Without --threads, every row runs with 1 and then 2 threads. --filter keeps
@@ -109,6 +113,7 @@ struct Options {
   int runs = 25;
   int rounds = 5;
   double minMs = 1.0;
+  double warmMs = 20.0;
   std::string filter;
   double peakPerCore = 255.0;
   double triad[2] = {39.0, 47.0};
@@ -581,6 +586,93 @@ private:
   dnnl::stream stream;
 };
 
+/// GPT-2's tied LM head on the last position: logits [1, V] = x [1, D] W^T
+/// with the embedding W [V, D] as is ("out_in": no bias, no panels; its 154
+/// MB exceed the L3). Both backends get it unpacked: the llvm path computes
+/// it with kiln_matmul_f32 on W transposed.
+class LmHeadCase {
+public:
+  LmHeadCase(int64_t k, int64_t n)
+      : k(k), n(n), x(k), weight(n * k), outHalide(n), outKiln(n), outBlas(n),
+        outDnnl(n) {
+    fillRandom(x, 31);
+    fillRandom(weight, 32, 0.05f);
+    View xView = dense(x.data, {1, k}), wView = dense(weight.data, {n, k});
+    halide = std::make_unique<HalideKernel>(
+        makeSpec("linear",
+                 {arg("x", {1, k}), arg("weight", {n, k}), arg("out", {1, n})},
+                 {{"weight_layout", "out_in"},
+                  {"has_bias", false},
+                  {"activation", "none"}}),
+        std::vector<View>{xView, wView, dense(outHalide.data, {1, n})});
+    kx = memref<2>(xView);
+    kw = memref<2>(wView);
+    ko = memref<2>(dense(outKiln.data, {1, n}));
+
+    using tag = dnnl::memory::format_tag;
+    using dt = dnnl::memory::data_type;
+    dnnl::engine &engine = dnnlEngine();
+    dnnl::memory::desc srcMd({1, k}, dt::f32, tag::ab);
+    dnnl::memory::desc wtsAny({k, n}, dt::f32, tag::any);
+    dnnl::memory::desc dstMd({1, n}, dt::f32, tag::ab);
+#if DNNL_VERSION_MAJOR >= 3
+    dnnl::matmul::primitive_desc pd(engine, srcMd, wtsAny, dstMd);
+#else
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(srcMd, wtsAny, dstMd),
+                                    engine);
+#endif
+    matmul = dnnl::matmul(pd);
+    src = dnnl::memory(srcMd, engine, x.data);
+    dst = dnnl::memory(dstMd, engine, outDnnl.data);
+    stream = dnnl::stream(engine);
+    dnnl::memory plain({{k, n}, dt::f32, tag::ba}, engine, weight.data);
+    wts = dnnl::memory(pd.weights_desc(), engine);
+    dnnl::reorder(plain, wts).execute(stream, plain, wts);
+    stream.wait();
+  }
+
+  Row row() {
+    Row r;
+    r.name = label(k, n);
+    r.metric = Metric::GBytes;
+    r.work = 4.0 * (n * k + k + n);
+    r.impls.push_back({"halide", [this] { (*halide)(); }});
+    r.impls.push_back({"kiln", [this] {
+                         std::memset(outKiln.data, 0, 4 * n);
+                         _mlir_ciface_kiln_matmul_f32(&kx, &kw, &ko, 0, 1);
+                       }});
+    r.impls.push_back({"openblas", [this] {
+                         cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, 1.0f,
+                                     weight.data, k, x.data, 1, 0.0f,
+                                     outBlas.data, 1);
+                       }});
+    r.impls.push_back({"onednn", [this] {
+                         matmul.execute(stream, {{DNNL_ARG_SRC, src},
+                                                 {DNNL_ARG_WEIGHTS, wts},
+                                                 {DNNL_ARG_DST, dst}});
+                         stream.wait();
+                       }});
+    r.check = [this] {
+      return relativeDifference(outHalide.data, outKiln.data, outKiln.size);
+    };
+    return r;
+  }
+
+  static std::string label(int64_t k, int64_t n) {
+    return "lm_head M=1 K=" + std::to_string(k) + " N=" + std::to_string(n) +
+           " out_in";
+  }
+
+private:
+  int64_t k, n;
+  Floats x, weight, outHalide, outKiln, outBlas, outDnnl;
+  std::unique_ptr<HalideKernel> halide;
+  KilnMemRef<2> kx, kw, ko;
+  dnnl::matmul matmul;
+  dnnl::memory src, wts, dst;
+  dnnl::stream stream;
+};
+
 /// Attention per (batch, head). Prefill rows: Q, K, V and O are head-swap
 /// views of [B, S, H, D] tensors. Decode rows (sq = 1): Q and O likewise,
 /// K and V the [B, H, context, D] cache.
@@ -780,15 +872,23 @@ const char *kImpls[] = {"halide", "kiln", "openblas", "onednn"};
 
 void runRow(Row &row, int threads, const Options &options) {
   setThreads(threads);
-  auto pause = [&] {
+  // Before an implementation's round: with several threads, a pause for the
+  // previous library's spinning workers to sleep; then calls for at least
+  // --warm-ms, until the cores are awake and running again (a pool's
+  // workers woken from a sleep, like an idle vCPU, take milliseconds to
+  // reach their steady speed; in a model the kernels run back to back).
+  auto prepare = [&](Impl &impl) {
     if (threads > 1)
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    double start = seconds();
+    do
+      impl.call();
+    while (seconds() - start < options.warmMs * 1e-3);
   };
-  // Repetitions per run, from one warm call of each implementation.
+  // Repetitions per run, from one call of each implementation after that.
   std::vector<int> reps;
   for (Impl &impl : row.impls) {
-    pause();
-    impl.call();
+    prepare(impl);
     double start = seconds();
     impl.call();
     double once = std::max(seconds() - start, 1e-7);
@@ -800,8 +900,7 @@ void runRow(Row &row, int threads, const Options &options) {
   int perRound = (options.runs + options.rounds - 1) / options.rounds;
   for (int round = 0; round < options.rounds; ++round)
     for (size_t i = 0; i < row.impls.size(); ++i) {
-      pause();
-      row.impls[i].call(); // back in cache after the other implementations
+      prepare(row.impls[i]);
       std::vector<double> t = timeRuns(row.impls[i].call, reps[i], perRound);
       times[i].insert(times[i].end(), t.begin(), t.end());
     }
@@ -836,7 +935,8 @@ void runRow(Row &row, int threads, const Options &options) {
 void usage() {
   std::fprintf(stderr,
                "usage: halide_kernel_bench [--threads N] [--runs R] "
-               "[--rounds K] [--min-ms T] [--filter TEXT] [--features F+F] "
+               "[--rounds K] [--min-ms T] [--warm-ms T] [--filter TEXT] "
+               "[--features F+F] "
                "[--peak-gflops P] "
                "[--triad-gbs B1,B2]\n");
   std::exit(2);
@@ -857,6 +957,8 @@ Options parseOptions(int argc, char **argv) {
       options.rounds = std::max(1, std::atoi(value));
     else if (flag == "--min-ms")
       options.minMs = std::atof(value);
+    else if (flag == "--warm-ms")
+      options.warmMs = std::atof(value);
     else if (flag == "--features") {
       std::vector<std::string> &features = kernelFeatures();
       features.clear();
@@ -916,6 +1018,11 @@ int main(int argc, char **argv) {
   addLinear(1, 768, 768, "none");
   addLinear(1, 768, 3072, "gelu_tanh");
   addLinear(1, 3072, 768, "none");
+  std::vector<std::unique_ptr<LmHeadCase>> lmHeads;
+  if (wanted(LmHeadCase::label(768, 50257))) {
+    lmHeads.push_back(std::make_unique<LmHeadCase>(768, 50257));
+    rows.push_back(lmHeads.back()->row());
+  }
 
   auto addAttention = [&](std::string label, int64_t b, int64_t sq, int64_t sk,
                           const char *mask, int64_t length = 0) {
@@ -953,11 +1060,11 @@ int main(int argc, char **argv) {
               halideTarget().to_string().c_str(), OPENBLAS_VERSION,
               dnnl_version()->major, dnnl_version()->minor,
               dnnl_version()->patch, rows.size(), seconds() - compileStart);
-  std::printf("median of %d runs (%d rounds) per cell, each run >= %.1f ms; "
-              "%% of %.0f GFLOP/s per core or of the triad (%.0f GB/s 1 "
-              "thread, %.0f GB/s 2 threads)\n",
-              options.runs, options.rounds, options.minMs, options.peakPerCore,
-              options.triad[0], options.triad[1]);
+  std::printf("median of %d runs (%d rounds, each after %.0f ms of calls) per "
+              "cell, each run >= %.1f ms; %% of %.0f GFLOP/s per core or of "
+              "the triad (%.0f GB/s 1 thread, %.0f GB/s 2 threads)\n",
+              options.runs, options.rounds, options.warmMs, options.minMs,
+              options.peakPerCore, options.triad[0], options.triad[1]);
   std::printf("h/k = kiln time / halide time (> 1: Halide faster); diff = max "
               "|halide - kiln| / max |kiln|\n");
   for (int threads : options.threads) {
