@@ -165,8 +165,9 @@ def KilnAssignBackends : Pass<"kiln-assign-backends", "::mlir::ModuleOp"> {
       its spec (`kiln compile --tune` times both candidates at their real
       shapes); otherwise a rule per op kind, from the measurements of both
       backends on this machine (docs/performance.md, "Halide backend"):
-      the kinds whose Halide kernel was faster than the hand-written one
-      are marked (`getAutoHalideOps`).
+      the kinds whose Halide kernel was faster than what the LLVM path
+      runs (a hand-written kernel or generated loops) are marked
+      (`getAutoHalideOps`: norms, softmax, elementwise chains).
 
     The file is keyed by the kernels' function names, which cover the
     target (`target-features`, as kiln-convert-to-halide-calls takes it).

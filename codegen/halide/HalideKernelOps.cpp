@@ -286,8 +286,15 @@ getHalideKernelSpec(Operation *op, const halide::KernelTarget &target) {
 }
 
 ArrayRef<StringRef> getAutoHalideOps() {
-  static const StringRef ops[] = {"tfm.layer_norm", "tfm.add_layer_norm",
-                                  "tfm.rms_norm", "tfm.softmax"};
+  // Normalizations beat the hand-written kernels; softmax and elementwise
+  // chains beat the generated loops by an order of magnitude
+  // (docs/performance.md, "Halide backend"). GEMMs and attention stay on
+  // the hand-written kernels, which tie or win at the models' shapes.
+  static const StringRef ops[] = {
+      "tfm.layer_norm", "tfm.add_layer_norm", "tfm.rms_norm", "tfm.softmax",
+      // Roots of elementwise chains.
+      "tfm.add", "tfm.sub", "tfm.mul", "tfm.div", "tfm.gelu",
+      "tfm.quick_gelu", "tfm.silu", "tfm.relu", "tfm.tanh", "tfm.scale"};
   return ops;
 }
 

@@ -169,7 +169,13 @@ BuiltKernel buildAttention(const KernelSpec &spec, const Target &target) {
       return chunkBits(width, b);
     return scoreChunks / width % 2;
   };
+  // The whole tiles: likewise a per-batch table with padding.
+  Func tileCount("tile_count");
   Expr fullTiles = scoreChunks / tileChunks;
+  if (mask == "padding") {
+    tileCount(b) = fullTiles;
+    fullTiles = tileCount(b);
+  }
 
   // Keys transposed (the key as the vector lane); clamped rows past Sk only
   // fill the last tile and are never weighted.
@@ -342,6 +348,7 @@ BuiltKernel buildAttention(const KernelSpec &spec, const Target &target) {
   if (mask == "padding") {
     visibleKeys.compute_root();
     chunkBits.compute_root().bound(w, 1, tileChunks);
+    tileCount.compute_root();
     if (packTrimmed)
       packChunks.compute_root();
   }
