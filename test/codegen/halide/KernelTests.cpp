@@ -319,6 +319,16 @@ std::vector<LinearCase> linearCases() {
   // Decode with N * K past the panel-parallel threshold, and a few rows.
   cases.push_back({1, 768, 1400, "panels", true, "gelu_tanh", 32});
   cases.push_back({3, 1100, 1000, "in_out", true, "none", 32});
+  // The streaming path (few rows, unpacked weights read once in place):
+  // parallel column tasks (N K >= 1M), K not a multiple of the vectors (a
+  // tail vector and scalars), N not a multiple of the blocks.
+  cases.push_back({1, 768, 5000, "out_in", false, "none", 32});
+  cases.push_back({2, 100, 300, "out_in", true, "gelu", 32});
+  cases.push_back({1, 770, 1000, "in_out", true, "silu", 32});
+  cases.push_back({8, 45, 7, "out_in", true, "relu", 32});
+  cases.push_back({5, 9, 5, "in_out", false, "none", 32});
+  cases.push_back({1, 768, 1500, "out_in", true, "gelu_tanh", 32, true});
+  cases.push_back({4, 100, 1001, "in_out", true, "gelu", 32, true});
   return cases;
 }
 
@@ -500,7 +510,14 @@ INSTANTIATE_TEST_SUITE_P(
         // packing's row loop has no constant extent.
         AttentionCase{2, 2, 5, 6, 4, 3, "padding", {3, 6}, true},
         AttentionCase{1, 2, 3, 5, 4, 4, "causal", {}, false},
-        AttentionCase{1, 1, 2, 7, 8, 3, "none", {}, true, true}),
+        AttentionCase{1, 1, 2, 7, 8, 3, "none", {}, true, true},
+        // Decode with padding over a large cache and few visible keys: the
+        // scored and packed keys stop at the visible ones.
+        AttentionCase{1, 3, 1, 300, 64, 64, "padding", {37}, true},
+        AttentionCase{2, 2, 1, 257, 64, 64, "padding", {0, 129}, true},
+        AttentionCase{1, 2, 2, 200, 32, 32, "padding", {17}, false},
+        AttentionCase{2, 1, 1, 150, 30, 30, "padding", {20, 150}, true},
+        AttentionCase{2, 2, 1, 300, 64, 64, "padding", {37, 290}, true, true}),
     [](const auto &info) { return attentionName(info.param); });
 
 //===----------------------------------------------------------------------===//

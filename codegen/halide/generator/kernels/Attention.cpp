@@ -8,7 +8,8 @@
 // groups) run in parallel. Per task, the keys the block can see are packed
 // transposed, kT(key, d): a score tile then reads keys as the vector lane.
 // (With fewer than 4 query rows, decode, each tile's keys are read by one
-// group only: they are packed per tile instead, while they are in L1.)
+// group only: they are packed per tile instead, while they are in L1, and
+// only for the tiles the group scores.)
 // Per group, over its chunks (vectors of keys) up to the group's end:
 //   1. scores S(key, row) = Q(row) . K(key), a GEMM with R rows x T chunks
 //      of accumulators in registers (Q broadcast) and D innermost, for the
@@ -169,7 +170,8 @@ BuiltKernel buildAttention(const KernelSpec &spec, const Target &target) {
       return chunkBits(width, b);
     return scoreChunks / width % 2;
   };
-  // The whole tiles: likewise a per-batch table with padding.
+  // The whole tiles: likewise a per-batch table with padding (which the
+  // guards of the packing per tile test too).
   Func tileCount("tile_count");
   Expr fullTiles = scoreChunks / tileChunks;
   if (mask == "padding") {
@@ -183,7 +185,6 @@ BuiltKernel buildAttention(const KernelSpec &spec, const Target &target) {
   // of keys, each D vectors long.
   Var kd("kd"), kc("kc");
   Func keyRows("key_rows"), keyT("key_t");
-  keyRows(kd, kk, h, b) = key(kd, min(kk, keys - 1), h, b);
   // With padding, only the batch item's chunks are packed (an RDom trimmed
   // by a per-batch count; bounds inference would pack them all).
   // Few rows (decode: a single group) use the keys of a score tile once:
@@ -191,14 +192,34 @@ BuiltKernel buildAttention(const KernelSpec &spec, const Target &target) {
   // only readers (no parts).
   const bool packPerTile =
       (tileChunks / 2 < minPart || tileChunks == 1) && !splitChunk;
+  // Packed per tile with padding, the tiles past the group's are skipped:
+  // the packing (the key rows loaded too, where they are a stage of their
+  // own) is an update over an RDom of one point, whose predicate tests the
+  // pure chunk (row). The body of the loop over tiles is then a no-op past
+  // the count, and Halide trims the loop to it (a producer computed
+  // unconditionally in the loop would keep all of its tiles).
   Func packChunks("pack_chunks");
-  RDom pk(0, tiles * tileChunks, "pk");
+  RDom pk(0, tiles * tileChunks, "pk"), packOnce(0, 1, "pack_once"),
+      rowOnce(0, 1, "row_once");
   const bool packTrimmed = mask == "padding" && !packPerTile;
+  const bool packGuarded = mask == "padding" && packPerTile;
+  const bool rowsGuarded = packGuarded && d % 4 == 0;
+  if (rowsGuarded) {
+    rowOnce.where(kk / keyTile < fullTiles);
+    keyRows(kd, kk, h, b) = undef<float>();
+    keyRows(kd, kk, h, b) = key(kd, min(kk + rowOnce, keys - 1), h, b);
+  } else {
+    keyRows(kd, kk, h, b) = key(kd, min(kk, keys - 1), h, b);
+  }
   if (packTrimmed) {
     packChunks(b) = scoreChunks;
     pk.where(pk < packChunks(b));
     keyT(l, kd, kc, h, b) = undef<float>();
     keyT(l, kd, pk, h, b) = keyRows(kd, pk * lanes + l, h, b);
+  } else if (packGuarded) {
+    packOnce.where(kc / tileChunks < fullTiles);
+    keyT(l, kd, kc, h, b) = undef<float>();
+    keyT(l, kd, kc, h, b) = keyRows(kd, (kc + packOnce) * lanes + l, h, b);
   } else {
     keyT(l, kd, kc, h, b) = keyRows(kd, kc * lanes + l, h, b);
   }
@@ -356,14 +377,16 @@ BuiltKernel buildAttention(const KernelSpec &spec, const Target &target) {
     keyT.compute_at(dot, full.y);
   else
     keyT.compute_at(out, taskLoop);
-  Stage packing = packTrimmed ? Stage(keyT.update()) : Stage(keyT);
+  Stage packing =
+      packTrimmed || packGuarded ? Stage(keyT.update()) : Stage(keyT);
   if (d % 4 == 0) {
     packing.split(kd, kd, kdi, 4)
         .reorder(l, kdi, kd, packTrimmed ? VarOrRVar(pk.x) : VarOrRVar(kc))
         .vectorize(l)
         .vectorize(kdi);
-    keyRows.compute_at(keyT, kd).vectorize(kd).unroll(
-        kk, lanes, TailStrategy::GuardWithIf);
+    keyRows.compute_at(keyT, kd);
+    Stage rowLoads = rowsGuarded ? Stage(keyRows.update()) : Stage(keyRows);
+    rowLoads.vectorize(kd).unroll(kk, lanes, TailStrategy::GuardWithIf);
   } else {
     packing.vectorize(l);
   }
