@@ -167,7 +167,8 @@ def KilnAssignBackends : Pass<"kiln-assign-backends", "::mlir::ModuleOp"> {
       backends on this machine (docs/performance.md, "Halide backend"):
       the kinds whose Halide kernel was faster than what the LLVM path
       runs (a hand-written kernel or generated loops) are marked
-      (`getAutoHalideOps`: norms, softmax, elementwise chains).
+      (`prefersHalide`: norms, softmax, elementwise chains, and linear
+      layers of at most 8 rows, which stream their weights).
 
     The file is keyed by the kernels' function names, which cover the
     target (`target-features`, as kiln-convert-to-halide-calls takes it).

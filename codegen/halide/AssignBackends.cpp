@@ -82,10 +82,8 @@ struct AssignBackendsPass
       bool halide = true;
       if (backend == "auto") {
         auto measured = tuned.find(spec->functionName());
-        halide = measured != tuned.end()
-                     ? measured->second == "halide"
-                     : llvm::is_contained(kiln::getAutoHalideOps(),
-                                          op->getName().getStringRef());
+        halide = measured != tuned.end() ? measured->second == "halide"
+                                         : kiln::prefersHalide(*spec);
       }
       if (halide)
         op->setAttr(kiln::kBackendAttr, b.getStringAttr("halide"));

@@ -285,17 +285,18 @@ getHalideKernelSpec(Operation *op, const halide::KernelTarget &target) {
   return spec;
 }
 
-ArrayRef<StringRef> getAutoHalideOps() {
+bool prefersHalide(const KernelSpec &spec) {
   // Normalizations beat the hand-written kernels; softmax and elementwise
-  // chains beat the generated loops by an order of magnitude
-  // (docs/performance.md, "Halide backend"). GEMMs and attention stay on
-  // the hand-written kernels, which tie or win at the models' shapes.
-  static const StringRef ops[] = {
-      "tfm.layer_norm", "tfm.add_layer_norm", "tfm.rms_norm", "tfm.softmax",
-      // Roots of elementwise chains.
-      "tfm.add", "tfm.sub", "tfm.mul", "tfm.div", "tfm.gelu",
-      "tfm.quick_gelu", "tfm.silu", "tfm.relu", "tfm.tanh", "tfm.scale"};
-  return ops;
+  // chains beat the generated loops by an order of magnitude.
+  if (spec.op == "layer_norm" || spec.op == "rms_norm" ||
+      spec.op == "softmax" || spec.op == "elementwise")
+    return true;
+  // Linear layers of a few rows (decoding, the LM head on the last
+  // position) stream their weights faster and split them over threads;
+  // larger products tie with the hand-written GEMM at the models' shapes,
+  // and attention is a few percent slower in Halide.
+  constexpr int64_t kMaxStreamingRows = 8;
+  return spec.op == "linear" && spec.args[0].shape[0] <= kMaxStreamingRows;
 }
 
 } // namespace kiln

@@ -50,9 +50,11 @@ inline bool isHalideKernelOp(mlir::Operation *op) {
   return getHalideKernelSpec(op, {}).has_value();
 }
 
-/// The op names `kiln-assign-backends{backend=auto}` sends to Halide when no
-/// measurement says otherwise.
-llvm::ArrayRef<llvm::StringRef> getAutoHalideOps();
+/// Whether `kiln-assign-backends{backend=auto}` sends the kernel of `spec`
+/// to Halide when no measurement of its own says otherwise: the kinds whose
+/// Halide kernels measured faster than the LLVM path's (docs/performance.md,
+/// "Halide backend").
+bool prefersHalide(const halide::KernelSpec &spec);
 
 } // namespace kiln
 

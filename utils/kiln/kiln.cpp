@@ -451,6 +451,15 @@ int compile(const char *argv0) {
     return funcs;
   };
 
+  auto halideOptions = [&] {
+    kiln::HalideGeneratorOptions options;
+    options.generator = kiln::findHalideGenerator(argv0);
+    options.cacheDir = halideCacheDir.empty() ? kiln::defaultHalideCacheDir()
+                                              : halideCacheDir.getValue();
+    options.runtimeFeatures = halideFeatures;
+    options.jobs = std::max(1u, std::thread::hardware_concurrency());
+    return options;
+  };
   // Halide kernels are generated in the background, in other processes,
   // while the host code is lowered.
   std::future<kiln::Expected<std::vector<std::string>>> halideObjects;
@@ -460,14 +469,8 @@ int compile(const char *argv0) {
     hasHalideKernels = !specs.empty();
     if (!hasHalideKernels || emitKind != EmitKind::Exe)
       return;
-    kiln::HalideGeneratorOptions options;
-    options.generator = kiln::findHalideGenerator(argv0);
-    options.cacheDir = halideCacheDir.empty() ? kiln::defaultHalideCacheDir()
-                                              : halideCacheDir.getValue();
-    if (!dumpDir.empty())
-      options.dumpDir = dumpDir;
-    options.runtimeFeatures = halideFeatures;
-    options.jobs = std::max(1u, std::thread::hardware_concurrency());
+    kiln::HalideGeneratorOptions options = halideOptions();
+    options.dumpDir = dumpDir;
     halideObjects = std::async(std::launch::async, [specs, options] {
       return kiln::generateHalideKernels(specs, options);
     });
@@ -490,12 +493,8 @@ int compile(const char *argv0) {
       if (auto spec = kiln::getHalideKernelSpec(op, kernelTarget))
         specs.push_back(spec->toJson());
     });
-    kiln::HalideGeneratorOptions options;
-    options.generator = kiln::findHalideGenerator(argv0);
-    options.cacheDir = halideCacheDir.empty() ? kiln::defaultHalideCacheDir()
-                                              : halideCacheDir.getValue();
     kiln::Expected<std::map<std::string, std::string>> choices =
-        kiln::tuneHalideKernels(specs, options, errs());
+        kiln::tuneHalideKernels(specs, halideOptions(), errs());
     if (!choices) {
       errs() << "error: " << choices.message() << "\n";
       return false;
