@@ -163,7 +163,7 @@ def KilnAssignBackends : Pass<"kiln-assign-backends", "::mlir::ModuleOp"> {
     - `backend=halide`: every such op is marked.
     - `backend=auto`: per kernel, the choice `tuning-file` records for
       its spec (`kiln compile --tune` times both candidates at their real
-      shapes); otherwise a rule per op kind, from the measurements of both
+      shapes); otherwise a rule per kernel kind, from the measurements of both
       backends on this machine (docs/performance.md, "Halide backend"):
       the kinds whose Halide kernel was faster than what the LLVM path
       runs (a hand-written kernel or generated loops) are marked
@@ -194,10 +194,9 @@ def KilnConvertToHalideCalls : Pass<"kiln-convert-to-halide-calls",
     specs share one kernel. A marked elementwise op computes its whole
     chain (the elementwise ops whose only use leads to it) in one pass over
     memory; the chain's other ops are erased. The kernel takes Halide
-    buffers; a private
-    wrapper per kernel, taking strided memrefs as the runtime's ukernels do,
-    builds them on its stack from the memrefs' descriptors (innermost
-    dimension first) and calls it. On tensors, the call is bracketed by
+    buffers; a private wrapper per kernel, taking strided memrefs as the
+    runtime's ukernels do, builds them on its stack from the memrefs'
+    descriptors (innermost dimension first) and calls it. On tensors, the call is bracketed by
     bufferization ops, as the ukernel passes do, so views (the attention
     head split and merge) reach the kernel without copies.
   }];
