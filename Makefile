@@ -25,8 +25,9 @@ FUZZ_SECONDS ?= 60
 
 all: build
 
-deps:
-	@missing=$$(for p in $(PACKAGES); do \
+# Installs the Debian packages of $(1) that are missing.
+define apt_install
+	@missing=$$(for p in $(1); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
 	  done); \
 	if [ -n "$$missing" ]; then \
@@ -34,6 +35,10 @@ deps:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
+endef
+
+deps:
+	$(call apt_install,$(PACKAGES))
 
 # Halide 21's C++ SDK (from PyPI's wheel, SHA-256 pinned), which the
 # Halide backend's generator, kiln-halide, links.
@@ -58,14 +63,7 @@ BENCH_PACKAGES := libopenblas-dev libdnnl-dev
 BENCH_PYPI := onnxruntime openvino
 
 bench-deps: deps
-	@missing=$$(for p in $(BENCH_PACKAGES); do \
-	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
-	  done); \
-	if [ -n "$$missing" ]; then \
-	  echo "Installing:" $$missing; \
-	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
-	fi
+	$(call apt_install,$(BENCH_PACKAGES))
 	python3 -m pip install -q $(BENCH_PYPI)
 	@for m in torch transformers onnx; do \
 	  python3 -c "import $$m" 2>/dev/null || python3 -m pip install -q $$m; \

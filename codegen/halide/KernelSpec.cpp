@@ -30,16 +30,19 @@ std::string KernelSpec::toJson() const {
   return root.dump();
 }
 
-std::string KernelSpec::functionName() const {
-  // FNV-1a over the canonical text: stable across runs and machines.
+std::string hashHex(const std::string &bytes) {
   uint64_t hash = 14695981039346656037ull;
-  for (unsigned char c : toJson()) {
+  for (unsigned char c : bytes) {
     hash ^= c;
     hash *= 1099511628211ull;
   }
   char hex[17];
   snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(hash));
-  return "kiln_hl_" + op + "_" + hex;
+  return hex;
+}
+
+std::string KernelSpec::functionName() const {
+  return "kiln_hl_" + op + "_" + hashHex(toJson());
 }
 
 namespace {

@@ -132,6 +132,10 @@ struct KernelSpec {
 
 const char *dtypeName(DType dtype);
 
+/// 16 hex digits of the 64-bit FNV-1a hash of `bytes`: stable across runs,
+/// machines and compilers (function names and the generator's build id).
+std::string hashHex(const std::string &bytes);
+
 /// Checks that the args and attrs fit `spec.op` (the table above).
 Error checkKernelSpec(const KernelSpec &spec);
 

@@ -69,14 +69,22 @@ Error writeFile(const std::string &path, const std::string &text) {
   return Error::success();
 }
 
-int compileSpec(const std::string &specPath, const std::string &dir,
-                bool stmtHtml) {
+/// The checked spec in `specPath`; errors name the file.
+Expected<KernelSpec> loadSpec(const std::string &specPath) {
   Expected<std::string> text = readFile(specPath);
   if (!text)
-    return fail(text.message());
+    return text.takeError();
   Expected<KernelSpec> spec = KernelSpec::fromJson(*text);
   if (!spec)
-    return fail(specPath + ": " + spec.message());
+    return makeError(specPath, ": ", spec.message());
+  return spec;
+}
+
+int compileSpec(const std::string &specPath, const std::string &dir,
+                bool stmtHtml) {
+  Expected<KernelSpec> spec = loadSpec(specPath);
+  if (!spec)
+    return fail(spec.message());
   Expected<Halide::Target> target = makeTarget(spec->target, false);
   if (!target)
     return fail(specPath + ": " + target.message());
@@ -122,26 +130,13 @@ int compileRuntimeObject(const std::string &features,
 /// version), and a rebuilt generator never reuses stale kernels.
 std::string buildId() {
   Expected<std::string> bytes = readFile("/proc/self/exe");
-  if (!bytes)
-    return "unknown";
-  uint64_t hash = 14695981039346656037ull;
-  for (unsigned char c : *bytes) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  char hex[17];
-  std::snprintf(hex, sizeof(hex), "%016llx",
-                static_cast<unsigned long long>(hash));
-  return hex;
+  return bytes ? hashHex(*bytes) : "unknown";
 }
 
 int tuneSpec(const std::string &specPath, int threads) {
-  Expected<std::string> text = readFile(specPath);
-  if (!text)
-    return fail(text.message());
-  Expected<KernelSpec> spec = KernelSpec::fromJson(*text);
+  Expected<KernelSpec> spec = loadSpec(specPath);
   if (!spec)
-    return fail(specPath + ": " + spec.message());
+    return fail(spec.message());
   Expected<TuneResult> result = tuneKernel(*spec, threads);
   if (!result)
     return fail(specPath + ": " + result.message());
