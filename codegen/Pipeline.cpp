@@ -22,6 +22,7 @@ namespace kiln {
 
 llvm::ArrayRef<llvm::StringRef> getOptionalPasses() {
   static const llvm::StringRef passes[] = {"tfm-fuse-attention",
+                                           "tfm-fuse-patch-embed",
                                            "tfm-fuse-epilogue",
                                            "tfm-fuse-qkv",
                                            "tfm-fuse-residual-norm",
@@ -47,7 +48,8 @@ getLoweringStages(ArrayRef<std::string> disabledPasses, int panelWidth,
   };
   std::vector<std::string> tfm;
   for (StringRef pass :
-       {"tfm-fuse-attention", "tfm-fuse-epilogue", "tfm-fuse-qkv",
+       {"tfm-fuse-attention", "tfm-fuse-patch-embed", "tfm-fuse-epilogue",
+        "tfm-fuse-qkv",
         "tfm-fuse-residual-norm", "canonicalize", "cse", "tfm-pack-weights",
         "tfm-hoist-weight-expressions"}) {
     if (!enabled(pass))

@@ -141,6 +141,81 @@ LogicalResult LinearOp::verify() {
   return verifyResultShape(*this, expected);
 }
 
+/// The checks conv2d and patch_embed share: an NCHW image, an OIHW weight
+/// on the image's channels, an [O] bias and one element type.
+static LogicalResult verifyImageFilter(Operation *op, Value input,
+                                       Value weight, Value bias) {
+  ArrayRef<int64_t> image = shapeOf(input), filter = shapeOf(weight);
+  if (image.size() != 4)
+    return op->emitOpError() << "'input' must be [batch, channels, height, "
+                                "width], got "
+                             << formatShape(image);
+  if (filter.size() != 4)
+    return op->emitOpError() << "'weight' must be [out, channels, height, "
+                                "width], got "
+                             << formatShape(filter);
+  if (filter[1] != image[1])
+    return op->emitOpError()
+           << "'weight' " << formatShape(filter) << " has " << filter[1]
+           << " input channels but 'input' " << formatShape(image) << " has "
+           << image[1];
+  SmallVector<Value> values = {input, weight};
+  SmallVector<StringRef> names = {"input", "weight"};
+  if (bias) {
+    ArrayRef<int64_t> biasShape = shapeOf(bias);
+    if (biasShape.size() != 1 || biasShape[0] != filter[0])
+      return op->emitOpError()
+             << "'bias' has shape " << formatShape(biasShape) << " but 'weight' "
+             << formatShape(filter) << " has " << filter[0] << " outputs";
+    values.push_back(bias);
+    names.push_back("bias");
+  }
+  values.push_back(op->getResult(0));
+  names.push_back("result");
+  return verifySameElementType(op, values, names);
+}
+
+LogicalResult Conv2dOp::verify() {
+  if (failed(verifyImageFilter(*this, getInput(), getWeight(), getBias())))
+    return failure();
+  auto pairOf = [&](ArrayRef<int64_t> values, StringRef name,
+                    int64_t least) -> LogicalResult {
+    if (values.size() != 2 || values[0] < least || values[1] < least)
+      return emitOpError() << "'" << name << "' must be two integers >= "
+                           << least << ", got " << formatShape(values);
+    return success();
+  };
+  if (failed(pairOf(getStrides(), "strides", 1)) ||
+      failed(pairOf(getPadding(), "padding", 0)) ||
+      failed(pairOf(getDilation(), "dilation", 1)))
+    return failure();
+  ArrayRef<int64_t> image = shapeOf(getInput()), filter = shapeOf(getWeight());
+  SmallVector<int64_t> expected = {image[0], filter[0]};
+  for (int axis = 0; axis < 2; ++axis) {
+    int64_t padded = image[2 + axis] + 2 * getPadding()[axis];
+    int64_t span = getDilation()[axis] * (filter[2 + axis] - 1) + 1;
+    if (span > padded)
+      return emitOpError() << "the kernel spans " << span
+                           << " pixels but the padded image has " << padded
+                           << " along axis " << 2 + axis;
+    expected.push_back((padded - span) / getStrides()[axis] + 1);
+  }
+  return verifyResultShape(*this, expected);
+}
+
+LogicalResult PatchEmbedOp::verify() {
+  if (failed(verifyImageFilter(*this, getInput(), getWeight(), getBias())))
+    return failure();
+  ArrayRef<int64_t> image = shapeOf(getInput()), filter = shapeOf(getWeight());
+  if (filter[2] < 1 || filter[3] < 1 || image[2] % filter[2] ||
+      image[3] % filter[3])
+    return emitOpError() << "the " << image[2] << "x" << image[3]
+                         << " image is not a whole number of " << filter[2]
+                         << "x" << filter[3] << " patches";
+  int64_t patches = (image[2] / filter[2]) * (image[3] / filter[3]);
+  return verifyResultShape(*this, {image[0], patches, filter[0]});
+}
+
 LogicalResult PackPanelsOp::verify() {
   ArrayRef<int64_t> weight = shapeOf(getWeight());
   ArrayRef<int64_t> result = shapeOf(getResult());

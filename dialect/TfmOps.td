@@ -113,6 +113,59 @@ def Tfm_LinearOp : Tfm_Op<"linear", [Pure]> {
   }];
 }
 
+def Tfm_Conv2dOp : Tfm_Op<"conv2d", [Pure]> {
+  let summary = "2-D convolution over NCHW images (torch.nn.Conv2d)";
+  let description = [{
+    With `input` `[B, C, H, W]`, `weight` `[O, C, KH, KW]` and the optional
+    `bias` `[O]`:
+
+    `result[b, o, y, x] = bias[o] + sum_{c, i, j} weight[o, c, i, j] ·
+    input[b, c, y·sh + i·dh − ph, x·sw + j·dw − pw]`, reading zeros outside
+    the image, for a result `[B, O, OH, OW]` with
+    `OH = (H + 2·ph − dh·(KH − 1) − 1) / sh + 1` (and OW alike).
+
+    `strides` = [sh, sw], `padding` = [ph, pw] (zeros on both sides of each
+    axis, as torch's symmetric padding), `dilation` = [dh, dw]. One group.
+    `tfm-fuse-patch-embed` turns the non-overlapping form that vision models
+    use to cut an image into patches into `tfm.patch_embed`.
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input, Tfm_FloatTensor:$weight,
+                   Optional<Tfm_FloatTensor>:$bias,
+                   DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$padding,
+                   DenseI64ArrayAttr:$dilation);
+  let results = (outs Tfm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tfm_PatchEmbedOp : Tfm_Op<"patch_embed", [Pure]> {
+  let summary = "Project non-overlapping image patches: one GEMM over patches";
+  let description = [{
+    With `input` `[B, C, H, W]`, `weight` `[E, C, PH, PW]` and the optional
+    `bias` `[E]`, H a multiple of PH and W of PW:
+
+    `result[b, q, e] = bias[e] + sum_{c, i, j} weight[e, c, i, j] ·
+    input[b, c, qy·PH + i, qx·PW + j]` with `q = qy · (W / PW) + qx`, a
+    result `[B, (H / PH) · (W / PW), E]`.
+
+    It is `conv2d` with kernel = stride = patch, flattened over the patch
+    grid and transposed to tokens, as ViT, CLIP and Swin embed images. As one
+    op it is a GEMM with M = patches, K = C·PH·PW, N = E whose rows are read
+    straight from the image, with no im2col copy.
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input, Tfm_FloatTensor:$weight,
+                   Optional<Tfm_FloatTensor>:$bias);
+  let results = (outs Tfm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def Tfm_PackPanelsOp : Tfm_Op<"pack_panels", [Pure]> {
   let summary = "Lay a weight out in column panels for the GEMM kernels";
   let description = [{

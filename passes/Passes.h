@@ -24,6 +24,12 @@ mlir::FailureOr<AttentionOp> fuseAttention(mlir::RewriterBase &rewriter,
 /// Returns the value that replaces the attention result.
 mlir::Value decomposeAttention(mlir::RewriterBase &rewriter, AttentionOp op);
 
+/// Rewrites `conv2d(x)` flattened and transposed into tokens, ending in
+/// `tokens` (the transpose or the reshape), into one tfm.patch_embed; fails,
+/// saying why, when the convolution's patches overlap, pad or dilate.
+mlir::FailureOr<PatchEmbedOp> fusePatchEmbed(mlir::RewriterBase &rewriter,
+                                             mlir::Operation *tokens);
+
 /// Folds the activation computed by `activationOp` into the tfm.linear that
 /// produces its operand; fails, saying why, when it cannot.
 mlir::LogicalResult fuseEpilogue(mlir::RewriterBase &rewriter,

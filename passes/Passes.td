@@ -40,6 +40,25 @@ def TfmFuseAttention : Pass<"tfm-fuse-attention"> {
   let dependentDialects = ["::kiln::tfm::TfmDialect"];
 }
 
+def TfmFusePatchEmbed : Pass<"tfm-fuse-patch-embed"> {
+  let summary = "Rewrite a patchifying convolution and its flatten into tfm.patch_embed";
+  let description = [{
+    Matches the patch embedding of vision transformers as the reference
+    computes it, `conv2d(x).flatten(2).transpose(1, 2)`:
+    `tfm.transpose [0, 2, 1]` of `tfm.reshape [B, E, GH·GW]` of
+    `tfm.conv2d`, or `tfm.reshape [B, GH·GW, E]` of `tfm.transpose
+    [0, 2, 3, 1]` of it, where the convolution's stride equals its kernel
+    size, without padding or dilation, on an image that is a whole number of
+    patches. The chain becomes one `tfm.patch_embed`: a GEMM over the
+    patches, read in place from the image, producing the tokens in order.
+
+    Nothing is fused when the convolution or the grid has another use, or
+    for overlapping or skipping strides, padding or dilation; the pattern
+    says which condition failed.
+  }];
+  let dependentDialects = ["::kiln::tfm::TfmDialect"];
+}
+
 def TfmOutlineWeights : Pass<"tfm-outline-weights", "::mlir::ModuleOp"> {
   let summary = "Turn tfm.weight ops into arguments of the entry function";
   let description = [{

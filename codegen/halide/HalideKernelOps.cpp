@@ -148,6 +148,22 @@ std::optional<KernelSpec> normSpec(Operation *op) {
   return spec;
 }
 
+/// Square patches only: the family's kernel takes one patch size.
+std::optional<KernelSpec> patchEmbedSpec(tfm::PatchEmbedOp op) {
+  ArrayRef<int64_t> filter = op.getWeight().getType().getShape();
+  if (!allStaticF32(op) || filter[2] != filter[3])
+    return std::nullopt;
+  KernelSpec spec;
+  spec.op = "patch_embed";
+  spec.args = {arg("image", op.getInput(), 4), arg("weight", op.getWeight(), 4)};
+  if (op.getBias())
+    spec.args.push_back(arg("bias", op.getBias(), 1));
+  spec.args.push_back(arg("out", op.getResult(), 3));
+  spec.attrs["patch"] = filter[2];
+  spec.attrs["has_bias"] = static_cast<bool>(op.getBias());
+  return spec;
+}
+
 std::optional<KernelSpec> softmaxSpec(tfm::SoftmaxOp op) {
   if (!allStaticF32(op) || op.getType().getRank() < 2 ||
       op.getNormalizedAxis() != op.getType().getRank() - 1)
@@ -275,6 +291,8 @@ getHalideKernelSpec(Operation *op, const halide::KernelTarget &target) {
     spec = normSpec(op);
   else if (auto softmax = dyn_cast<tfm::SoftmaxOp>(op))
     spec = softmaxSpec(softmax);
+  else if (auto patchEmbed = dyn_cast<tfm::PatchEmbedOp>(op))
+    spec = patchEmbedSpec(patchEmbed);
   else
     spec = elementwiseSpec(op);
   // A form the family's checks refuse (a panel layout of another width,
@@ -287,9 +305,12 @@ getHalideKernelSpec(Operation *op, const halide::KernelTarget &target) {
 
 bool prefersHalide(const KernelSpec &spec) {
   // Normalizations beat the hand-written kernels; softmax and elementwise
-  // chains beat the generated loops by an order of magnitude.
+  // chains beat the generated loops by an order of magnitude; the patch
+  // embedding reads the image in place where the LLVM path first rearranges
+  // it into rows.
   if (spec.op == "layer_norm" || spec.op == "rms_norm" ||
-      spec.op == "softmax" || spec.op == "elementwise")
+      spec.op == "softmax" || spec.op == "elementwise" ||
+      spec.op == "patch_embed")
     return true;
   // Linear layers of a few rows (decoding, the LM head on the last
   // position) stream their weights faster and split them over threads;

@@ -298,13 +298,50 @@ Value buildPanelsContraction(OpBuilder &b, Location loc, Value lhs,
   return generic.getResult(0);
 }
 
+/// The bias broadcast along `broadcastDims` of `type`, or zeros: the
+/// accumulator a product adds onto.
+Value biasOrZeros(OpBuilder &b, Location loc, Value bias,
+                  RankedTensorType type, ArrayRef<int64_t> broadcastDims) {
+  if (!bias)
+    return filledTensor(b, loc, type,
+                        b.getFloatAttr(type.getElementType(), 0.0));
+  return linalg::BroadcastOp::create(b, loc, bias, emptyTensor(b, loc, type),
+                                     broadcastDims)
+      .getResult()[0];
+}
+
+/// lhs [M, K] · Wᵀ + bias for a weight [N, K] (or lhs · W for a weight
+/// [K, N] with `weightInOut`): a linalg.matmul onto the bias, which
+/// kiln-matmul-to-ukernel turns into a GEMM call.
+Value buildLinearProduct(OpBuilder &b, Location loc, Value lhs, Value weight,
+                         Value bias, bool weightInOut) {
+  MLIRContext *ctx = b.getContext();
+  auto lhsType = cast<RankedTensorType>(lhs.getType());
+  ArrayRef<int64_t> weightShape =
+      cast<RankedTensorType>(weight.getType()).getShape();
+  auto accType = RankedTensorType::get(
+      {lhsType.getShape()[0], weightShape[weightInOut ? 1 : 0]},
+      lhsType.getElementType());
+  Value init = biasOrZeros(b, loc, bias, accType, {0});
+  auto matmul = linalg::MatmulOp::create(b, loc, TypeRange{accType},
+                                         ValueRange{lhs, weight},
+                                         ValueRange{init});
+  // (m, n, k): x[m, k] · W[n, k] (W read transposed), or x[m, k] · W[k, n]
+  // for a weight stored [in, out].
+  SmallVector<unsigned> weightDims = weightInOut ? SmallVector<unsigned>{2, 1}
+                                                 : SmallVector<unsigned>{1, 2};
+  matmul.setIndexingMapsAttr(b.getAffineMapArrayAttr(
+      {contractionMap(ctx, {0, 2}, 3), contractionMap(ctx, weightDims, 3),
+       contractionMap(ctx, {0, 1}, 3)}));
+  return matmul.getResult(0);
+}
+
 struct LinearLowering : OpConversionPattern<LinearOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(LinearOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
     RankedTensorType inputType = op.getInput().getType();
     Type elementType = inputType.getElementType();
     int64_t k = op.getInFeatures();
@@ -314,38 +351,93 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
     auto accType = RankedTensorType::get({m, n}, elementType);
 
     Value lhs = buildReshape(rewriter, loc, adaptor.getInput(), lhsType);
-    Value init;
-    if (Value bias = adaptor.getBias()) {
-      // Start the accumulator from the bias: the matmul adds onto it.
-      init = linalg::BroadcastOp::create(rewriter, loc, bias,
-                                         emptyTensor(rewriter, loc, accType),
-                                         ArrayRef<int64_t>{0})
-                 .getResult()[0];
-    } else {
-      init = filledTensor(rewriter, loc, accType,
-                          rewriter.getFloatAttr(elementType, 0.0));
-    }
     Value result;
     if (op.getWeightPanels()) {
+      Value init = biasOrZeros(rewriter, loc, adaptor.getBias(), accType, {0});
       result =
           buildPanelsContraction(rewriter, loc, lhs, adaptor.getWeight(), init);
     } else {
-      auto matmul = linalg::MatmulOp::create(
-          rewriter, loc, TypeRange{accType},
-          ValueRange{lhs, adaptor.getWeight()}, ValueRange{init});
-      // (m, n, k): x[m, k] · W[n, k] (W read transposed), or x[m, k] ·
-      // W[k, n] for a weight stored [in, out].
-      SmallVector<unsigned> weightDims = op.getWeightInOut()
-                                             ? SmallVector<unsigned>{2, 1}
-                                             : SmallVector<unsigned>{1, 2};
-      matmul.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(
-          {contractionMap(ctx, {0, 2}, 3), contractionMap(ctx, weightDims, 3),
-           contractionMap(ctx, {0, 1}, 3)}));
-      result = matmul.getResult(0);
+      result = buildLinearProduct(rewriter, loc, lhs, adaptor.getWeight(),
+                                  adaptor.getBias(), op.getWeightInOut());
     }
     if (op.getActivation() != Activation::none)
       result = applyUnary(rewriter, loc, result, op.getActivation());
     rewriter.replaceOp(op, buildReshape(rewriter, loc, result, op.getType()));
+    return success();
+  }
+};
+
+/// linalg.conv_2d_nchw_fchw onto the broadcast bias, on the image padded
+/// with zeros where the op pads.
+struct Conv2dLowering : OpConversionPattern<Conv2dOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(Conv2dOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType();
+    Value input = adaptor.getInput();
+    ArrayRef<int64_t> padding = op.getPadding();
+    if (padding[0] || padding[1]) {
+      auto inputType = cast<RankedTensorType>(input.getType());
+      SmallVector<int64_t> shape(inputType.getShape());
+      shape[2] += 2 * padding[0];
+      shape[3] += 2 * padding[1];
+      SmallVector<OpFoldResult> pads = {
+          rewriter.getIndexAttr(0), rewriter.getIndexAttr(0),
+          rewriter.getIndexAttr(padding[0]), rewriter.getIndexAttr(padding[1])};
+      Value zero = floatConstant(rewriter, loc, type.getElementType(), 0.0);
+      input = tensor::PadOp::create(
+          rewriter, loc, RankedTensorType::get(shape, type.getElementType()),
+          input, pads, pads, zero);
+    }
+    Value init = biasOrZeros(rewriter, loc, adaptor.getBias(), type, {0, 2, 3});
+    auto conv = linalg::Conv2DNchwFchwOp::create(
+        rewriter, loc, TypeRange{type},
+        ValueRange{input, adaptor.getWeight()}, ValueRange{init},
+        rewriter.getI64VectorAttr(op.getStrides()),
+        rewriter.getI64VectorAttr(op.getDilation()));
+    rewriter.replaceOp(op, conv.getResult(0));
+    return success();
+  }
+};
+
+/// The patches laid out as the rows of a matrix, [B·GH·GW, C·PH·PW], then one
+/// product with the weight seen as [E, C·PH·PW]. Patches do not overlap, so
+/// the rows are a permutation of the image: one copy of its size (the Halide
+/// kernel reads them in place instead).
+struct PatchEmbedLowering : OpConversionPattern<PatchEmbedOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(PatchEmbedOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType();
+    Type elementType = type.getElementType();
+    ArrayRef<int64_t> image = op.getInput().getType().getShape();
+    ArrayRef<int64_t> filter = op.getWeight().getType().getShape();
+    int64_t batch = image[0], channels = image[1], ph = filter[2],
+            pw = filter[3], gh = image[2] / ph, gw = image[3] / pw;
+    auto tiled = RankedTensorType::get({batch, channels, gh, ph, gw, pw},
+                                       elementType);
+    Value grid = buildReshape(rewriter, loc, adaptor.getInput(), tiled);
+    auto patchesType = RankedTensorType::get({batch, gh, gw, channels, ph, pw},
+                                             elementType);
+    Value patches =
+        linalg::TransposeOp::create(rewriter, loc, grid,
+                                    emptyTensor(rewriter, loc, patchesType),
+                                    ArrayRef<int64_t>{0, 2, 4, 1, 3, 5})
+            .getResult()[0];
+    int64_t k = channels * ph * pw;
+    Value rows = buildReshape(
+        rewriter, loc, patches,
+        RankedTensorType::get({batch * gh * gw, k}, elementType));
+    Value weight = buildReshape(
+        rewriter, loc, adaptor.getWeight(),
+        RankedTensorType::get({filter[0], k}, elementType));
+    Value product = buildLinearProduct(rewriter, loc, rows, weight,
+                                       adaptor.getBias(), false);
+    rewriter.replaceOp(op, buildReshape(rewriter, loc, product, type));
     return success();
   }
 };
@@ -958,7 +1050,8 @@ struct KvCacheWriteLowering : OpConversionPattern<KvCacheWriteOp> {
 
 void kiln::populateTfmToLinalgPatterns(RewritePatternSet &patterns) {
   MLIRContext *ctx = patterns.getContext();
-  patterns.add<ConstantLowering, LinearLowering, MatmulLowering,
+  patterns.add<ConstantLowering, LinearLowering, Conv2dLowering,
+               PatchEmbedLowering, MatmulLowering,
                LayerNormLowering, AddLayerNormLowering, RmsNormLowering,
                GeluLowering, ScaleLowering, SoftmaxLowering, ReshapeLowering,
                TransposeLowering, PackPanelsLowering, SliceLowering,
