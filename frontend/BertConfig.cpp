@@ -3,53 +3,11 @@
 #include "frontend/BertConfig.h"
 
 #include "frontend/JsonReader.h"
+#include "frontend/Labels.h"
 
 #include <cfloat>
 
 namespace kiln {
-
-/// id2label and num_labels. transformers saves id2label (string keys "0" to
-/// "N-1") and its inverse label2id; num_labels is the size of id2label, or
-/// makes LABEL_<i> names when id2label is absent. label2id is only
-/// type-checked.
-static void readLabels(JsonReader &reader, BertConfig &config) {
-  const nlohmann::json *id2label = reader.object("id2label");
-  std::optional<int64_t> numLabels = reader.optionalInteger("num_labels");
-  const nlohmann::json *label2id = reader.object("label2id");
-  if (reader.failed())
-    return;
-  if (!id2label) {
-    config.numLabels = numLabels.value_or(config.numLabels);
-    return;
-  }
-  int64_t count = static_cast<int64_t>(id2label->size());
-  if (count == 0) {
-    reader.fail("id2label", "at least one label");
-    return;
-  }
-  config.labelNames.assign(count, std::string());
-  std::vector<bool> seen(count, false);
-  for (auto it = id2label->begin(); it != id2label->end(); ++it) {
-    std::optional<int64_t> index = parseIndex(it.key(), count - 1);
-    if (!index || seen[*index]) {
-      reader.failWith("field 'id2label': expected the keys \"0\" to \"" +
-                      std::to_string(count - 1) + "\", got key " +
-                      describeJson(it.key()));
-      return;
-    }
-    if (!it->is_string()) {
-      reader.failWith("field 'id2label': label \"" + it.key() +
-                      "\": expected a string, got " + describeJson(*it));
-      return;
-    }
-    seen[*index] = true;
-    config.labelNames[*index] = it->get<std::string>();
-  }
-  // As in transformers: id2label decides the labels; a num_labels that
-  // disagrees is overridden (transformers warns), and label2id, which
-  // nothing here reads, may be stale.
-  config.numLabels = count;
-}
 
 Expected<BertConfig> BertConfig::parse(const nlohmann::json &json,
                                        const std::string &path) {
@@ -97,7 +55,11 @@ Expected<BertConfig> BertConfig::parse(const nlohmann::json &json,
   // inside the table.
   config.padTokenId = reader.integer("pad_token_id", config.padTokenId, 0,
                                      config.vocabSize - 1);
-  readLabels(reader, config);
+  Labels labels;
+  labels.count = config.numLabels;
+  readLabels(reader, labels);
+  config.numLabels = labels.count;
+  config.labelNames = std::move(labels.names);
   if (Error error = reader.takeError())
     return error;
   if (positions != "absolute")

@@ -23,8 +23,10 @@ Expected<BuiltModel> buildModelFromFolder(const std::string &folder,
     return buildGpt2(*checkpoint, context, options);
   if (modelType == "bert" || modelType == "roberta")
     return buildBert(*checkpoint, context, options);
+  if (modelType == "vit")
+    return buildVit(*checkpoint, context, options);
   return makeError(checkpoint->configPath(), ": model_type '", modelType,
-                   "' is not supported (supported: gpt2, bert, roberta)");
+                   "' is not supported (supported: gpt2, bert, roberta, vit)");
 }
 
 } // namespace kiln

@@ -68,6 +68,12 @@ Expected<BuiltModel> buildBert(const CheckpointFolder &checkpoint,
                                mlir::MLIRContext &context,
                                const ModelBuildOptions &options);
 
+/// ViT (ViTModel, ViTForImageClassification): entries classify_<B> from
+/// pixels (see models/Vit.cpp).
+Expected<BuiltModel> buildVit(const CheckpointFolder &checkpoint,
+                              mlir::MLIRContext &context,
+                              const ModelBuildOptions &options);
+
 } // namespace kiln
 
 #endif // KILN_MODELS_MODELS_H

@@ -67,6 +67,32 @@ public:
   /// mask) · V, with `mask` broadcasting onto the scores (or null).
   mlir::Value attention(mlir::Location loc, mlir::Value query, mlir::Value key,
                         mlir::Value value, mlir::Value mask, double scale);
+
+  /// The patch embedding as vision models compute it, at `path`
+  /// (`path.weight` [E, C, PH, PW], optional `path.bias`): a convolution
+  /// with stride = kernel, its grid flattened and the channels moved last,
+  /// [B, C, H, W] -> [B, (H / PH)·(W / PW), E] (`conv(x).flatten(2)
+  /// .transpose(1, 2)`), left for tfm-fuse-patch-embed.
+  mlir::Value patchEmbedding(const std::string &path, mlir::Value pixels,
+                             int64_t embed, int64_t patchHeight,
+                             int64_t patchWidth, bool bias);
+  /// `token` ([1, 1, D] or [D]) before each sequence of x [B, N, D]:
+  /// [B, N + 1, D].
+  mlir::Value prependToken(mlir::Location loc, mlir::Value token, mlir::Value x);
+  /// Row `row` of every sequence: [B, S, D] -> [B, D].
+  mlir::Value takeRow(mlir::Location loc, mlir::Value x, int64_t row);
+
+  /// The module names of a pre-LN transformer block, relative to the block.
+  struct PreLnNames {
+    const char *norm1, *query, *key, *value, *attention, *output, *norm2,
+        *fc1, *mlp, *fc2;
+  };
+  /// x + attn(norm1(x)), then h + fc2(act(fc1(norm2(h)))), at `path` (ViT's
+  /// and CLIP's encoder layers). `mask` (or null) is added to the scores.
+  mlir::Value preLnBlock(const std::string &path, const PreLnNames &names,
+                         mlir::Value x, int64_t heads, int64_t inner,
+                         const std::string &act, double epsilon,
+                         bool qkvBias, mlir::Value mask);
 };
 
 } // namespace kiln

@@ -1,0 +1,87 @@
+//===- VisionCommon.cpp - What the vision model builders share ------------===//
+
+#include "models/VisionCommon.h"
+
+#include "frontend/Checkpoint.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+#include <algorithm>
+
+using namespace mlir;
+
+namespace kiln {
+
+Expected<std::string> chooseVisionHead(const std::string &requested,
+                                       const std::string &architecture,
+                                       const char *baseArchitecture,
+                                       const char *classifierArchitecture,
+                                       const std::string &configPath) {
+  if (!requested.empty()) {
+    if (requested == "base" || requested == "image-classification")
+      return requested;
+    return makeError("--head ", requested,
+                     " is not a head (base, image-classification)");
+  }
+  if (architecture.empty() || architecture == baseArchitecture)
+    return std::string("base");
+  if (architecture == classifierArchitecture)
+    return std::string("image-classification");
+  return makeError(configPath, ": architecture '", architecture,
+                   "' is not supported (", baseArchitecture, ", ",
+                   classifierArchitecture, "; or choose a head with --head)");
+}
+
+Expected<std::vector<int64_t>>
+visionBatchSizes(const ModelBuildOptions &options) {
+  int64_t batch = options.batchSize > 0 ? options.batchSize : 8;
+  std::vector<int64_t> sizes = {1};
+  if (batch > 1)
+    sizes.push_back(batch);
+  return sizes;
+}
+
+Expected<nlohmann::json> preprocessorMetadata(const CheckpointFolder &ckpt,
+                                              int64_t height, int64_t width,
+                                              std::vector<ModelFile> &files) {
+  const char *name = "preprocessor_config.json";
+  if (!ckpt.hasFile(name))
+    return makeError(ckpt.folder(), ": no ", name,
+                     " (the image preprocessing the model expects)");
+  std::string path = ckpt.file(name);
+  Expected<nlohmann::json> settings = readJsonFile(path);
+  if (!settings)
+    return settings.takeError();
+  (void)height;
+  (void)width;
+  files.push_back({name, path});
+  return nlohmann::json{{"file", name}};
+}
+
+nlohmann::json labelMetadata(const Labels &labels, bool all) {
+  nlohmann::json names = nlohmann::json::object();
+  if (all || !labels.names.empty())
+    for (int64_t index = 0; index < labels.count; ++index)
+      names[std::to_string(index)] = labels.name(index);
+  return names;
+}
+
+Block *beginVisionEntry(TfmBuilder &builder, ModuleOp module,
+                        const std::string &name, Type pixels,
+                        ArrayRef<std::pair<std::string, Type>> results) {
+  OpBuilder &b = builder.b;
+  SmallVector<Type> resultTypes;
+  for (auto &result : results)
+    resultTypes.push_back(result.second);
+  b.setInsertionPointToEnd(module.getBody());
+  auto func = func::FuncOp::create(b, builder.at(name), name,
+                                   b.getFunctionType({pixels}, resultTypes));
+  func.setArgAttr(0, "tfm.name", b.getStringAttr("pixel_values"));
+  for (auto [i, result] : llvm::enumerate(results))
+    func.setResultAttr(i, "tfm.name", b.getStringAttr(result.first));
+  Block *entry = func.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  return entry;
+}
+
+} // namespace kiln

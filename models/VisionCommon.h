@@ -1,0 +1,56 @@
+//===- VisionCommon.h - What the vision model builders share ----*- C++ -*-===//
+//
+// ViT, Swin and CLIP executables take image files: their builders pick the
+// head and the batch sizes the same way, embed the checkpoint's
+// preprocessor_config.json (checked at compile time against the model's
+// image size) and describe their labels the same way.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_MODELS_VISIONCOMMON_H
+#define KILN_MODELS_VISIONCOMMON_H
+
+#include "frontend/Labels.h"
+#include "models/Models.h"
+#include "models/TfmBuilder.h"
+
+#include <nlohmann/json.hpp>
+
+namespace kiln {
+
+class CheckpointFolder;
+
+/// "base" or "image-classification": --head, else from `architecture`
+/// (empty: base).
+Expected<std::string> chooseVisionHead(const std::string &requested,
+                                       const std::string &architecture,
+                                       const char *baseArchitecture,
+                                       const char *classifierArchitecture,
+                                       const std::string &configPath);
+
+/// The batch sizes entries are built for: 1 and --batch (default 8).
+Expected<std::vector<int64_t>>
+visionBatchSizes(const ModelBuildOptions &options);
+
+/// Embeds preprocessor_config.json (appended to `files`) after checking
+/// that it parses and produces `height` x `width` pixels; returns the
+/// metadata naming it.
+Expected<nlohmann::json> preprocessorMetadata(const CheckpointFolder &ckpt,
+                                              int64_t height, int64_t width,
+                                              std::vector<ModelFile> &files);
+
+/// id2label as metadata: every label for a classifier (`all`), else only
+/// the names config.json gives.
+nlohmann::json labelMetadata(const Labels &labels, bool all);
+
+/// Starts the public function `name` with one argument `pixel_values` of
+/// type `pixels` and the named results; returns its entry block with the
+/// builder's insertion point at its start.
+mlir::Block *
+beginVisionEntry(TfmBuilder &builder, mlir::ModuleOp module,
+                 const std::string &name, mlir::Type pixels,
+                 llvm::ArrayRef<std::pair<std::string, mlir::Type>> results);
+
+} // namespace kiln
+
+#endif // KILN_MODELS_VISIONCOMMON_H
