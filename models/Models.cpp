@@ -25,8 +25,13 @@ Expected<BuiltModel> buildModelFromFolder(const std::string &folder,
     return buildBert(*checkpoint, context, options);
   if (modelType == "vit")
     return buildVit(*checkpoint, context, options);
+  if (modelType == "swin")
+    return buildSwin(*checkpoint, context, options);
+  if (modelType == "clip")
+    return buildClip(*checkpoint, context, options);
   return makeError(checkpoint->configPath(), ": model_type '", modelType,
-                   "' is not supported (supported: gpt2, bert, roberta, vit)");
+                   "' is not supported (supported: gpt2, bert, roberta, vit, "
+                   "swin, clip)");
 }
 
 } // namespace kiln

@@ -74,6 +74,18 @@ Expected<BuiltModel> buildVit(const CheckpointFolder &checkpoint,
                               mlir::MLIRContext &context,
                               const ModelBuildOptions &options);
 
+/// Swin (SwinModel, SwinForImageClassification): entries classify_<B>
+/// from pixels (see models/Swin.cpp).
+Expected<BuiltModel> buildSwin(const CheckpointFolder &checkpoint,
+                               mlir::MLIRContext &context,
+                               const ModelBuildOptions &options);
+
+/// CLIP (CLIPModel): entries image_embed_<B> and text_embed_<B>_<S> (see
+/// models/Clip.cpp).
+Expected<BuiltModel> buildClip(const CheckpointFolder &checkpoint,
+                               mlir::MLIRContext &context,
+                               const ModelBuildOptions &options);
+
 } // namespace kiln
 
 #endif // KILN_MODELS_MODELS_H
