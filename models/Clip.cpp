@@ -10,7 +10,8 @@
 // (--sequence-lengths, the last one the text tower's context):
 //   image_embed_<B>    pixel_values [B, C, H, W]
 //                      -> image_embeds [B, P] (projected, not normalized),
-//                         logit_scale [1] (log of the logits' scale)
+//                         log_scale [1] (the logit_scale weight: the log of
+//                         the logits' scale)
 //   text_embed_<B>_<S> input_ids [B, S], eos_positions [B]
 //                      -> text_embeds [B, P] (projected, not normalized)
 // The executable normalizes the embeddings and scores each image against
@@ -146,7 +147,7 @@ void ClipBuilder::buildImageEmbed(ModuleOp module, int64_t batch) {
   Block *entry = beginVisionEntry(
       *this, module, name, pixels,
       {{"image_embeds", tensor({batch, config.projectionDim})},
-       {"logit_scale", tensor({1})}});
+       {"log_scale", tensor({1})}});
 
   Location loc = at("vision_model.embeddings");
   Value patches = patchEmbedding("vision_model.embeddings.patch_embedding",

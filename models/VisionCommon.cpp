@@ -3,6 +3,7 @@
 #include "models/VisionCommon.h"
 
 #include "frontend/Checkpoint.h"
+#include "runtime/image/Preprocess.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
@@ -49,11 +50,20 @@ Expected<nlohmann::json> preprocessorMetadata(const CheckpointFolder &ckpt,
     return makeError(ckpt.folder(), ": no ", name,
                      " (the image preprocessing the model expects)");
   std::string path = ckpt.file(name);
-  Expected<nlohmann::json> settings = readJsonFile(path);
-  if (!settings)
-    return settings.takeError();
-  (void)height;
-  (void)width;
+  // The executable's own parser, so that what compiles also runs.
+  Expected<PreprocessConfig> config = readPreprocessConfig(path);
+  if (!config)
+    return config.takeError();
+  std::optional<ImageSize> size = fixedOutputSize(*config);
+  if (!size)
+    return makeError(path, ": the preprocessing does not give images of one "
+                           "size (it needs a resize to {height, width} or a "
+                           "center crop); the model takes ",
+                     height, "x", width);
+  if (size->height != height || size->width != width)
+    return makeError(path, ": the preprocessing gives ", size->height, "x",
+                     size->width, " images but the model takes ", height, "x",
+                     width);
   files.push_back({name, path});
   return nlohmann::json{{"file", name}};
 }

@@ -2,10 +2,12 @@
 
 #include "runtime/apps/AppMain.h"
 #include "runtime/apps/CommandLine.h"
+#include "runtime/apps/ImageClassification.h"
 #include "runtime/apps/ModelMain.h"
 #include "runtime/session/Signature.h"
 #include "runtime/apps/TextEncoding.h"
 #include "runtime/apps/TextGeneration.h"
+#include "runtime/apps/ZeroShot.h"
 
 #include <exception>
 #include <new>
@@ -29,6 +31,10 @@ int runAppMain(const ModelSymbols &model, int argc, char **argv,
     return runTextGeneration(model, argc, argv, out, err);
   if (task == "text-encoding")
     return runTextEncoding(model, argc, argv, out, err);
+  if (task == "image-classification")
+    return runImageClassification(model, argc, argv, out, err);
+  if (task == "zero-shot-image-classification")
+    return runZeroShot(model, argc, argv, out, err);
   return runModelMain(model, argc, argv, out, err);
 }
 

@@ -3,8 +3,10 @@
 // main() of generated executables calls runAppMain, which picks the command
 // line from the model's metadata.task: "text-generation" runs
 // runTextGeneration (TextGeneration.h), "text-encoding" runs
-// runTextEncoding (TextEncoding.h); anything else, or no task, runs the
-// generic .npy command line (ModelMain.h).
+// runTextEncoding (TextEncoding.h), "image-classification" runs
+// runImageClassification (ImageClassification.h),
+// "zero-shot-image-classification" runs runZeroShot (ZeroShot.h); anything
+// else, or no task, runs the generic .npy command line (ModelMain.h).
 //
 //===----------------------------------------------------------------------===//
 

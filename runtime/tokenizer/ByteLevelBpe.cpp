@@ -1,15 +1,20 @@
-//===- ByteLevelBpe.cpp - GPT-2 / RoBERTa byte-level BPE tokenizer --------===//
+//===- ByteLevelBpe.cpp - GPT-2 / RoBERTa / CLIP byte-level BPE -----------===//
 //
 // Behaviour follows the Hugging Face `tokenizers` library (the reference of
 // the test fixtures), including its less obvious choices:
 //  - added tokens are found as AddedTokenSplitter.h describes; the text
-//    between them, with no normalizer, is searched for the normalized ones;
+//    between them, normalized (CLIP) or not (GPT-2, RoBERTa), is searched for
+//    the normalized ones;
 //  - added token ids are those of the model vocab when it has the content,
 //    else new ids from the vocab's entry count up (tokenizer.json's "id" is
 //    not used, as in `tokenizers`);
 //  - the prefix space goes in front of every stretch of text between added
 //    tokens, not only in front of the whole text;
-//  - merges are applied lowest rank first, leftmost first among equal ranks.
+//  - merges are applied lowest rank first, leftmost first among equal ranks;
+//  - with CLIP's Split pre-tokenizer the ByteLevel one still applies GPT-2's
+//    regex to each piece (it only matters for "<|endoftext|>" written in the
+//    text but not taken as an added token: "<|", "endoftext", "|>"); each of
+//    those words gets the end-of-word suffix on its last byte.
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,6 +43,7 @@ using unicode::kLetter;
 using unicode::kNumber;
 using unicode::kSpace;
 using unicode::kWord;
+using utf8::appendUtf8;
 using utf8::charAt;
 using utf8::charBefore;
 using utf8::decodeUtf8;
@@ -88,24 +94,6 @@ size_t appendLossyUtf8(std::string_view bytes, bool holdIncompleteTail,
     pos += step.length;
   }
   return pos;
-}
-
-void appendUtf8(uint32_t codepoint, std::string &out) {
-  if (codepoint < 0x80) {
-    out += static_cast<char>(codepoint);
-  } else if (codepoint < 0x800) {
-    out += static_cast<char>(0xC0 | codepoint >> 6);
-    out += static_cast<char>(0x80 | (codepoint & 0x3F));
-  } else if (codepoint < 0x10000) {
-    out += static_cast<char>(0xE0 | codepoint >> 12);
-    out += static_cast<char>(0x80 | (codepoint >> 6 & 0x3F));
-    out += static_cast<char>(0x80 | (codepoint & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | codepoint >> 18);
-    out += static_cast<char>(0x80 | (codepoint >> 12 & 0x3F));
-    out += static_cast<char>(0x80 | (codepoint >> 6 & 0x3F));
-    out += static_cast<char>(0x80 | (codepoint & 0x3F));
-  }
 }
 
 //===----------------------------------------------------------------------===//
@@ -247,6 +235,51 @@ template <typename Emit> void splitPreTokens(std::string_view text, Emit emit) {
   }
 }
 
+/// CLIP's split regex, whose matches are kept and the rest (white space)
+/// removed, as its Split pre-tokenizer does.
+constexpr const char kClipSplitRegex[] =
+    "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|"
+    "[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+";
+
+/// Calls `emit(begin, end)` for each match of CLIP's regex (kClipSplitRegex)
+/// in order: the special tokens spelled out, contractions, letter runs,
+/// single digits and runs of anything else but white space. White space
+/// between matches is dropped.
+template <typename Emit>
+void splitClipPieces(std::string_view text, Emit emit) {
+  static constexpr std::string_view kSpecials[] = {"<|startoftext|>",
+                                                   "<|endoftext|>"};
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t length = 0;
+    for (std::string_view special : kSpecials)
+      if (text.substr(pos, special.size()) == special)
+        length = special.size();
+    if (!length)
+      length = contractionLength(text, pos);
+    if (length) {
+      emit(pos, pos + length);
+      pos += length;
+      continue;
+    }
+    TextChar lead = charAt(text, pos);
+    RunKind kind = runKind(lead.classes);
+    size_t end = pos + lead.length;
+    if (kind == RunKind::Letter || kind == RunKind::Other) {
+      // Greedy runs: an apostrophe inside a punctuation run stays there.
+      while (end < text.size()) {
+        TextChar c = charAt(text, end);
+        if (runKind(c.classes) != kind)
+          break;
+        end += c.length;
+      }
+    }
+    if (kind != RunKind::Space)
+      emit(pos, end);
+    pos = end;
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // Loading helpers
 //===----------------------------------------------------------------------===//
@@ -314,19 +347,9 @@ Error readMerges(const json &model, const std::string &where,
   return Error::success();
 }
 
-/// Byte-level BPE takes no normalizer (an empty sequence is none) and the
-/// ByteLevel decoder (null decodes the same way here).
-Error checkNormalizerAndDecoder(const json &root, const std::string &where) {
-  auto normalizer = root.find("normalizer");
-  if (normalizer != root.end() && !normalizer->is_null()) {
-    auto inner = normalizer->find("normalizers");
-    bool emptySequence = typeOf(*normalizer) == "Sequence" &&
-                         inner != normalizer->end() && inner->is_array() &&
-                         inner->empty();
-    if (!emptySequence)
-      return makeError(where, "normalizer: \"", typeOf(*normalizer),
-                       "\" is not supported (byte-level BPE takes none)");
-  }
+/// Byte-level BPE takes the ByteLevel decoder (null decodes the same way
+/// here).
+Error checkDecoder(const json &root, const std::string &where) {
   auto decoder = root.find("decoder");
   if (decoder != root.end() && !decoder->is_null() &&
       typeOf(*decoder) != "ByteLevel")
@@ -335,33 +358,94 @@ Error checkNormalizerAndDecoder(const json &root, const std::string &where) {
   return Error::success();
 }
 
-/// Reads the ByteLevel pre-tokenizer, alone or as the only step of a
-/// sequence. Its defaults are those of `tokenizers`.
+/// Checks that a Split pre-tokenizer is CLIP's: its regex, matches kept.
+Error checkClipSplit(const json &split, const std::string &where) {
+  auto pattern = split.find("pattern");
+  const json *regex = nullptr;
+  if (pattern != split.end() && pattern->is_object()) {
+    auto it = pattern->find("Regex");
+    if (it != pattern->end() && it->is_string())
+      regex = &*it;
+  }
+  if (!regex || *regex != kClipSplitRegex)
+    return makeError(where, "pattern: only CLIP's regex ", kClipSplitRegex,
+                     " is supported, found ",
+                     pattern == split.end() ? "none" : describe(*pattern));
+  Expected<std::string> behavior = readString(split, "behavior", "", where);
+  if (!behavior)
+    return behavior.takeError();
+  Expected<bool> invert = readBool(split, "invert", false, where);
+  if (!invert)
+    return invert.takeError();
+  if (*behavior != "Removed" || !*invert)
+    return makeError(where,
+                     "expected behavior \"Removed\" and invert true (keep "
+                     "the matches), found \"",
+                     *behavior, "\" and ", *invert ? "true" : "false");
+  return Error::success();
+}
+
+/// Reads the ByteLevel pre-tokenizer, alone, as the only step of a
+/// sequence, or after CLIP's Split. Its defaults are those of `tokenizers`.
 Error readPreTokenizer(const json &root, const std::string &where,
-                       bool &addPrefixSpace, bool &useRegex) {
+                       bool &addPrefixSpace, bool &useRegex,
+                       bool &splitLikeClip) {
   auto found = root.find("pre_tokenizer");
   if (found == root.end() || found->is_null())
     return makeError(where, "pre_tokenizer: missing; expected ByteLevel");
   const json *preTokenizer = &*found;
+  std::string field = "pre_tokenizer";
+  splitLikeClip = false;
   if (typeOf(*preTokenizer) == "Sequence") {
     auto steps = preTokenizer->find("pretokenizers");
-    if (steps != preTokenizer->end() && steps->is_array() && steps->size() == 1)
+    if (steps != preTokenizer->end() && steps->is_array() &&
+        steps->size() == 2 && typeOf((*steps)[0]) == "Split") {
+      if (Error error = checkClipSplit(
+              (*steps)[0], where + "pre_tokenizer.pretokenizers[0]."))
+        return error;
+      splitLikeClip = true;
+      preTokenizer = &(*steps)[1];
+      field = "pre_tokenizer.pretokenizers[1]";
+    } else if (steps != preTokenizer->end() && steps->is_array() &&
+               steps->size() == 1) {
       preTokenizer = &(*steps)[0];
+    }
   }
   if (typeOf(*preTokenizer) != "ByteLevel")
-    return makeError(where, "pre_tokenizer: expected ByteLevel, found \"",
+    return makeError(where, field, ": expected ByteLevel, found \"",
                      typeOf(*preTokenizer), "\"");
-  Expected<bool> prefixSpace = readBool(*preTokenizer, "add_prefix_space", true,
-                                        where + "pre_tokenizer.");
+  Expected<bool> prefixSpace =
+      readBool(*preTokenizer, "add_prefix_space", true, where + field + ".");
   if (!prefixSpace)
     return prefixSpace.takeError();
   Expected<bool> regex =
-      readBool(*preTokenizer, "use_regex", true, where + "pre_tokenizer.");
+      readBool(*preTokenizer, "use_regex", true, where + field + ".");
   if (!regex)
     return regex.takeError();
   addPrefixSpace = *prefixSpace;
   useRegex = *regex;
   return Error::success();
+}
+
+/// The cls and sep tokens of a RobertaProcessing or BertProcessing
+/// post-processor (["<s>", 0] pairs), nullopt for others or none.
+std::optional<std::pair<std::string, std::string>>
+readWrapTokens(const json &root) {
+  auto processor = root.find("post_processor");
+  if (processor == root.end() || (typeOf(*processor) != "RobertaProcessing" &&
+                                  typeOf(*processor) != "BertProcessing"))
+    return std::nullopt;
+  auto tokenOf = [&](const char *field) -> std::optional<std::string> {
+    auto it = processor->find(field);
+    if (it == processor->end() || !it->is_array() || it->empty() ||
+        !(*it)[0].is_string())
+      return std::nullopt;
+    return (*it)[0].get<std::string>();
+  };
+  std::optional<std::string> cls = tokenOf("cls"), sep = tokenOf("sep");
+  if (!cls || !sep)
+    return std::nullopt;
+  return std::make_pair(*cls, *sep);
 }
 
 bool isFile(const std::string &path) {
@@ -458,6 +542,8 @@ Error ByteLevelBpe::build(
   for (int byte = 0; byte < 256; ++byte) {
     auto it = vocab.find(alphabet.spelling[byte]);
     byteTokenIds[byte] = it == vocab.end() ? -1 : it->second;
+    it = vocab.find(alphabet.spelling[byte] + wordSuffix);
+    lastByteTokenIds[byte] = it == vocab.end() ? -1 : it->second;
   }
 
   merges.reserve(mergePairs.size());
@@ -541,9 +627,13 @@ void ByteLevelBpe::addTokens(std::vector<AddedToken> tokens) {
 
   std::vector<AddedTokenSplitter::Token> patterns;
   patterns.reserve(addedTokens.size());
+  // Normalized tokens are searched for in normalized text, by their
+  // normalized content.
   for (const AddedToken &token : addedTokens)
-    patterns.push_back({token.content, token.id, token.singleWord,
-                        token.stripLeft, token.stripRight, token.normalized});
+    patterns.push_back(
+        {token.normalized ? normalizer.apply(token.content) : token.content,
+         token.id, token.singleWord, token.stripLeft, token.stripRight,
+         token.normalized});
   splitter.assign(std::move(patterns));
   cache->words.clear();
 }
@@ -571,14 +661,16 @@ ByteLevelBpe::fromTokenizerJson(std::string_view text,
     if (!modelType.empty() && modelType != "BPE")
       return makeError(where, "model.type: expected \"BPE\", found \"",
                        modelType, "\"");
-    for (const char *field :
-         {"continuing_subword_prefix", "end_of_word_suffix"}) {
-      auto it = model.find(field);
-      if (it != model.end() && !it->is_null() &&
-          !(it->is_string() && it->get<std::string>().empty()))
-        return makeError(where, "model.", field, ": ", describe(*it),
-                         " is not supported by byte-level BPE");
-    }
+    auto prefix = model.find("continuing_subword_prefix");
+    if (prefix != model.end() && !prefix->is_null() &&
+        !(prefix->is_string() && prefix->get<std::string>().empty()))
+      return makeError(where,
+                       "model.continuing_subword_prefix: ", describe(*prefix),
+                       " is not supported by byte-level BPE");
+    Expected<std::string> suffix =
+        readString(model, "end_of_word_suffix", "", where + "model.");
+    if (!suffix)
+      return suffix.takeError();
     auto dropout = model.find("dropout");
     if (dropout != model.end() && !dropout->is_null() &&
         !(dropout->is_number() && dropout->get<double>() == 0.0))
@@ -587,6 +679,7 @@ ByteLevelBpe::fromTokenizerJson(std::string_view text,
 
     ByteLevelBpe tokenizer;
     tokenizer.source = name;
+    tokenizer.wordSuffix = *suffix;
     auto vocab = model.find("vocab");
     if (vocab == model.end() || !vocab->is_object())
       return makeError(where, "model.vocab: expected an object of token ids");
@@ -631,12 +724,21 @@ ByteLevelBpe::fromTokenizerJson(std::string_view text,
                            "vocab lacks byte tokens (byte ",
                            byte, ")");
 
-    if (Error error = checkNormalizerAndDecoder(root, where))
+    if (Error error = checkDecoder(root, where))
       return error;
+    auto normalizer = root.find("normalizer");
+    if (normalizer != root.end()) {
+      Expected<TextNormalizer> steps =
+          TextNormalizer::fromJson(*normalizer, where);
+      if (!steps)
+        return steps.takeError();
+      tokenizer.normalizer = std::move(*steps);
+    }
     if (Error error =
             readPreTokenizer(root, where, tokenizer.alwaysAddPrefixSpace,
-                             tokenizer.splitWithRegex))
+                             tokenizer.splitWithRegex, tokenizer.splitLikeClip))
       return error;
+    tokenizer.wrapTokens = readWrapTokens(root);
 
     Expected<std::vector<AddedToken>> added =
         readAddedTokens<AddedToken>(root, where);
@@ -777,17 +879,32 @@ std::vector<int32_t> ByteLevelBpe::encode(std::string_view text,
   ids.reserve(text.size() / 3);
   bool prefixSpace = addPrefixSpace || alwaysAddPrefixSpace;
   if (addedTokens.empty()) {
-    encodeText(text, prefixSpace, ids);
+    if (normalizer.empty())
+      encodeText(text, prefixSpace, ids);
+    else
+      encodeText(normalizer.apply(text), prefixSpace, ids);
     return ids;
   }
+  AddedTokenSplitter::Normalizer normalize;
+  if (!normalizer.empty())
+    normalize = [&](std::string_view piece) { return normalizer.apply(piece); };
   splitter.split(
-      text, /*normalize=*/nullptr, [&](int32_t id) { ids.push_back(id); },
+      text, normalize, [&](int32_t id) { ids.push_back(id); },
       [&](std::string_view piece) { encodeText(piece, prefixSpace, ids); });
   return ids;
 }
 
 void ByteLevelBpe::encodeText(std::string_view text, bool prefixSpace,
                               std::vector<int32_t> &ids) const {
+  if (!splitLikeClip)
+    return encodePiece(text, prefixSpace, ids);
+  splitClipPieces(text, [&](size_t begin, size_t end) {
+    encodePiece(text.substr(begin, end - begin), prefixSpace, ids);
+  });
+}
+
+void ByteLevelBpe::encodePiece(std::string_view text, bool prefixSpace,
+                               std::vector<int32_t> &ids) const {
   if (text.empty())
     return;
   std::string withSpace;
@@ -809,7 +926,8 @@ void ByteLevelBpe::encodeText(std::string_view text, bool prefixSpace,
 void ByteLevelBpe::encodeWord(std::string_view word,
                               std::vector<int32_t> &ids) const {
   if (ignoreMerges) {
-    // Llama-3 style: a word that is a token is not split at all.
+    // Llama-3 style: a word that is a token is not split at all (looked up
+    // without the end-of-word suffix, as `tokenizers` does).
     std::string spelled;
     for (char byte : word)
       spelled += byteAlphabet().spelling[static_cast<unsigned char>(byte)];
@@ -820,8 +938,8 @@ void ByteLevelBpe::encodeWord(std::string_view word,
     }
   }
   if (word.size() == 1 &&
-      byteTokenIds[static_cast<unsigned char>(word[0])] >= 0) {
-    ids.push_back(byteTokenIds[static_cast<unsigned char>(word[0])]);
+      lastByteTokenIds[static_cast<unsigned char>(word[0])] >= 0) {
+    ids.push_back(lastByteTokenIds[static_cast<unsigned char>(word[0])]);
     return;
   }
   bool cacheable = word.size() <= kMaxCachedWordBytes;
@@ -864,8 +982,10 @@ void ByteLevelBpe::mergeWord(std::string_view word,
     symbols.push_back({id, index - 1, -1});
   };
   bool lastWasUnknown = false;
-  for (char byte : word) {
-    int32_t id = byteTokenIds[static_cast<unsigned char>(byte)];
+  for (size_t i = 0; i < word.size(); ++i) {
+    auto byte = static_cast<unsigned char>(word[i]);
+    int32_t id =
+        i + 1 < word.size() ? byteTokenIds[byte] : lastByteTokenIds[byte];
     if (id >= 0) {
       append(id);
       lastWasUnknown = false;

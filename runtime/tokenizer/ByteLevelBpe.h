@@ -1,13 +1,19 @@
-//===- ByteLevelBpe.h - GPT-2 / RoBERTa byte-level BPE ----------*- C++ -*-===//
+//===- ByteLevelBpe.h - GPT-2 / RoBERTa / CLIP byte-level BPE ---*- C++ -*-===//
 //
-// The tokenizer of GPT-2, RoBERTa, BART and their relatives, matching the
-// Hugging Face `tokenizers` library id for id:
+// The tokenizer of GPT-2, RoBERTa, BART, CLIP and their relatives, matching
+// the Hugging Face `tokenizers` library id for id:
 //   1. added tokens (<|endoftext|>, <mask>, ...) found literally in the text
 //      become their ids; the text between them is processed on its own;
-//   2. GPT-2's regex splits that text into pre-tokens (words with their
-//      leading space, digit runs, punctuation runs, white space);
-//   3. each pre-token's UTF-8 bytes are spelled in GPT-2's byte alphabet (one
-//      printable character per byte) and merged pairwise by merge rank.
+//   2. CLIP only: that text is normalized (NFC, white space runs to one
+//      space, lowercase) and split by CLIP's regex into letter runs, single
+//      digits, contractions and punctuation runs, white space dropped;
+//   3. GPT-2's regex splits the text (or each CLIP piece) into pre-tokens
+//      (words with their leading space, digit runs, punctuation runs, white
+//      space);
+//   4. each pre-token's UTF-8 bytes are spelled in GPT-2's byte alphabet (one
+//      printable character per byte), the last one with the end-of-word
+//      suffix when the model has one (CLIP's "</w>"), and merged pairwise by
+//      merge rank.
 // Decoding maps the byte alphabet back to bytes and the bytes to UTF-8.
 //
 //===----------------------------------------------------------------------===//
@@ -17,6 +23,7 @@
 
 #include "runtime/support/Error.h"
 #include "runtime/tokenizer/AddedTokenSplitter.h"
+#include "runtime/tokenizer/TextNormalizer.h"
 
 #include <array>
 #include <cstddef>
@@ -35,10 +42,13 @@ namespace kiln {
 class ByteLevelBpe {
 public:
   /// From a Hugging Face tokenizer.json: model.type "BPE" with model.vocab and
-  /// model.merges ("a b" strings or [a, b] pairs), a ByteLevel pre-tokenizer
-  /// and decoder, no normalizer, and added_tokens (their "special",
-  /// "lstrip", "rstrip", "single_word" and "normalized" flags are honoured).
-  /// The post-processor is ignored: encode() never adds <s> or </s>. A
+  /// model.merges ("a b" strings or [a, b] pairs), optionally an
+  /// end_of_word_suffix, a ByteLevel pre-tokenizer (alone, or after CLIP's
+  /// Split), the ByteLevel decoder, no normalizer or the steps of CLIP's
+  /// (NFC, Lowercase, Replace of \s+ by a space), and added_tokens (their
+  /// "special", "lstrip", "rstrip", "single_word" and "normalized" flags are
+  /// honoured). The post-processor is not applied: encode() never adds <s>
+  /// or </s> (postProcessorTokens() tells which it would add). A
   /// pre-tokenizer with add_prefix_space true makes every encode() add the
   /// prefix space. `name` names the source in errors.
   static Expected<ByteLevelBpe> fromTokenizerJson(std::string_view json,
@@ -85,6 +95,16 @@ public:
   std::optional<std::string_view> tokenText(int32_t id) const;
   /// Largest id + 1.
   size_t vocabSize() const;
+  /// What the model appends to the last symbol of each word ("</w>" for
+  /// CLIP), "" when nothing; decoded text keeps it.
+  const std::string &endOfWordSuffix() const { return wordSuffix; }
+  /// The tokens tokenizer.json's post-processor puts before and after a
+  /// single text (the cls and sep of RobertaProcessing or BertProcessing),
+  /// when it is one of those.
+  const std::optional<std::pair<std::string, std::string>> &
+  postProcessorTokens() const {
+    return wrapTokens;
+  }
 
 private:
   friend class BpeStreamDecoder;
@@ -137,6 +157,9 @@ private:
 
   void encodeText(std::string_view text, bool prefixSpace,
                   std::vector<int32_t> &ids) const;
+  /// GPT-2's regex split (when on) and BPE of one piece of text.
+  void encodePiece(std::string_view text, bool prefixSpace,
+                   std::vector<int32_t> &ids) const;
   void encodeWord(std::string_view word, std::vector<int32_t> &ids) const;
   void mergeWord(std::string_view word, std::vector<int32_t> &ids) const;
   bool isKnownId(int32_t id) const;
@@ -154,12 +177,20 @@ private:
   MergeTable merges;
   /// Id of the one-character token of each byte, -1 when the vocab lacks it.
   std::array<int32_t, 256> byteTokenIds{};
+  /// The same, for the last byte of a word: with the end-of-word suffix.
+  std::array<int32_t, 256> lastByteTokenIds{};
   std::vector<AddedToken> addedTokens;
   std::unordered_map<std::string, size_t> addedTokenIndex;
   /// Finds the added tokens in the text to encode.
   AddedTokenSplitter splitter;
 
-  // Options of the BPE model and pre-tokenizer in tokenizer.json.
+  // Options of the BPE model, normalizer, pre-tokenizer and post-processor
+  // in tokenizer.json.
+  std::string wordSuffix;
+  TextNormalizer normalizer;
+  /// CLIP's Split pre-tokenizer runs before the ByteLevel one.
+  bool splitLikeClip = false;
+  std::optional<std::pair<std::string, std::string>> wrapTokens;
   bool alwaysAddPrefixSpace = false;
   bool splitWithRegex = true;
   bool ignoreMerges = false;

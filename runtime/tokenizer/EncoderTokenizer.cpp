@@ -1,14 +1,16 @@
-//===- EncoderTokenizer.cpp - BERT / RoBERTa tokenizer with specials ------===//
+//===- EncoderTokenizer.cpp - BERT / RoBERTa / CLIP tokenizers ------------===//
 //
 // Loads the tokenizer named by the model metadata and adds the special tokens
 // as `tokenizers`' post-processors do (TemplateProcessing / BertProcessing
-// for BERT, RobertaProcessing for RoBERTa).
+// for BERT, RobertaProcessing for RoBERTa and CLIP).
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/tokenizer/EncoderTokenizer.h"
 #include "runtime/tokenizer/ByteLevelBpe.h"
 #include "runtime/tokenizer/TokenizerJson.h"
+#include "runtime/tokenizer/UnicodeTables.h"
+#include "runtime/tokenizer/Utf8.h"
 #include "runtime/tokenizer/WordPiece.h"
 
 #include <nlohmann/json.hpp>
@@ -29,10 +31,15 @@ using FileLookup =
 
 struct SpecialTokens {
   std::string cls, sep, mask, pad, unk;
+  /// Whether "special_tokens" named cls and sep (bos and eos for CLIP).
+  bool clsGiven = false, sepGiven = false;
 };
 
+/// CLIP calls the tokens around a text bos and eos, and has no mask.
+bool isClipKind(const std::string &kind) { return kind == "clip_bpe"; }
+
 Expected<SpecialTokens> readSpecialTokens(const json &metadata,
-                                          SpecialTokens tokens) {
+                                          SpecialTokens tokens, bool clip) {
   auto it = metadata.find("special_tokens");
   if (it == metadata.end() || it->is_null())
     return tokens;
@@ -40,17 +47,22 @@ Expected<SpecialTokens> readSpecialTokens(const json &metadata,
     return makeError(kWhere, "special_tokens: expected an object, found ",
                      describe(*it));
   std::string where = std::string(kWhere) + "special_tokens.";
-  std::pair<const char *, std::string *> fields[] = {{"cls", &tokens.cls},
-                                                     {"sep", &tokens.sep},
-                                                     {"mask", &tokens.mask},
-                                                     {"pad", &tokens.pad},
-                                                     {"unk", &tokens.unk}};
+  std::pair<const char *, std::string *> fields[] = {
+      {clip ? "bos" : "cls", &tokens.cls},
+      {clip ? "eos" : "sep", &tokens.sep},
+      {clip ? nullptr : "mask", &tokens.mask},
+      {"pad", &tokens.pad},
+      {"unk", &tokens.unk}};
   for (auto &[field, value] : fields) {
+    if (!field)
+      continue;
     Expected<std::string> text = readString(*it, field, *value, where);
     if (!text)
       return text.takeError();
     *value = *text;
   }
+  tokens.clsGiven = it->contains(clip ? "bos" : "cls");
+  tokens.sepGiven = it->contains(clip ? "eos" : "sep");
   return tokens;
 }
 
@@ -80,6 +92,44 @@ Expected<std::vector<NamedFile>> readFiles(const json &metadata,
     files.push_back({name, *bytes});
   }
   return files;
+}
+
+/// Each end-of-word suffix ("</w>") as a space, as CLIP's decoding does.
+std::string replaceWordSuffix(std::string text, const std::string &suffix) {
+  if (suffix.empty())
+    return text;
+  std::string out;
+  out.reserve(text.size());
+  size_t pos = 0;
+  for (size_t found; (found = text.find(suffix, pos)) != std::string::npos;
+       pos = found + suffix.size()) {
+    out.append(text, pos, found - pos);
+    out += ' ';
+  }
+  out.append(text, pos, std::string::npos);
+  return out;
+}
+
+/// Python's str.strip(): white space (str.isspace) removed at both ends.
+std::string stripWhiteSpace(const std::string &text) {
+  auto spaceAt = [&](size_t pos, size_t &length) {
+    utf8::Utf8Step step = utf8::decodeUtf8(
+        reinterpret_cast<const unsigned char *>(text.data()) + pos,
+        text.size() - pos);
+    length = step.length;
+    return step.valid &&
+           ((unicode::classify(step.codepoint) & unicode::kSpace) ||
+            (step.codepoint >= 0x1C && step.codepoint <= 0x1F));
+  };
+  size_t begin = 0, length = 0;
+  while (begin < text.size() && spaceAt(begin, length))
+    begin += length;
+  size_t end = begin;
+  // The end of the last character that is not white space.
+  for (size_t pos = begin; pos < text.size(); pos += length)
+    if (!spaceAt(pos, length))
+      end = pos + length;
+  return text.substr(begin, end - begin);
 }
 
 bool endsWith(const std::string &text, std::string_view suffix) {
@@ -196,9 +246,91 @@ Expected<ByteLevelBpe> loadVocabAndMerges(const NamedFile &vocabFile,
   return direct ? tokenizer.takeError() : direct.takeError();
 }
 
+/// vocab.json + merges.txt as the tokenizer.json that `transformers`'
+/// CLIPTokenizer makes of them: CLIP's normalizer and split, the "</w>"
+/// end-of-word suffix, the unknown token, and the special tokens as special
+/// added tokens matched in the raw text.
+Expected<ByteLevelBpe> loadClipVocabAndMerges(const NamedFile &vocabFile,
+                                              const NamedFile &mergesFile,
+                                              const SpecialTokens &specials) {
+  Expected<json> vocab = parse(vocabFile.bytes, vocabFile.name);
+  if (!vocab)
+    return vocab.takeError();
+  if (!vocab->is_object())
+    return makeError(vocabFile.name,
+                     ": expected a JSON object of token ids, found ",
+                     vocab->type_name());
+  json merges = json::array();
+  std::string_view text = mergesFile.bytes;
+  for (size_t lineStart = 0; lineStart < text.size();) {
+    size_t lineEnd = std::min(text.find('\n', lineStart), text.size());
+    std::string_view line = text.substr(lineStart, lineEnd - lineStart);
+    lineStart = lineEnd + 1;
+    if (!line.empty() && line.back() == '\r')
+      line.remove_suffix(1);
+    if (line.empty() || line.substr(0, 8) == "#version")
+      continue;
+    merges.push_back(std::string(line));
+  }
+  json added = json::array();
+  std::vector<std::string> seen;
+  for (const std::string *token :
+       {&specials.cls, &specials.sep, &specials.unk, &specials.pad}) {
+    if (token->empty() ||
+        std::find(seen.begin(), seen.end(), *token) != seen.end())
+      continue;
+    seen.push_back(*token);
+    added.push_back({{"content", *token},
+                     {"special", true},
+                     {"normalized", false},
+                     {"single_word", false},
+                     {"lstrip", false},
+                     {"rstrip", false}});
+  }
+  json root = {
+      {"model",
+       {{"type", "BPE"},
+        {"vocab", std::move(*vocab)},
+        {"merges", merges},
+        {"end_of_word_suffix", "</w>"},
+        {"unk_token", specials.unk.empty() ? json() : json(specials.unk)}}},
+      {"normalizer",
+       {{"type", "Sequence"},
+        {"normalizers",
+         {{{"type", "NFC"}},
+          {{"type", "Replace"},
+           {"pattern", {{"Regex", "\\s+"}}},
+           {"content", " "}},
+          {{"type", "Lowercase"}}}}}},
+      {"pre_tokenizer",
+       {{"type", "Sequence"},
+        {"pretokenizers",
+         {{{"type", "Split"},
+           {"pattern",
+            {{"Regex", "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|"
+                       "'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|"
+                       "[^\\s\\p{L}\\p{N}]+"}}},
+           {"behavior", "Removed"},
+           {"invert", true}},
+          {{"type", "ByteLevel"},
+           {"add_prefix_space", false},
+           {"use_regex", true}}}}}},
+      {"decoder", {{"type", "ByteLevel"}}},
+      {"added_tokens", std::move(added)}};
+  std::string name = vocabFile.name + " + " + mergesFile.name;
+  Expected<ByteLevelBpe> tokenizer = ByteLevelBpe::fromTokenizerJson(
+      root.dump(-1, ' ', false, json::error_handler_t::replace), name);
+  if (tokenizer)
+    return tokenizer;
+  // The direct loader names lines of merges.txt in its messages.
+  Expected<ByteLevelBpe> direct = ByteLevelBpe::fromVocabAndMerges(
+      vocabFile.bytes, mergesFile.bytes, vocabFile.name, mergesFile.name);
+  return direct ? tokenizer.takeError() : direct.takeError();
+}
+
 Expected<ByteLevelBpe> loadByteLevelBpe(const std::vector<NamedFile> &files,
                                         const SpecialTokens &specials,
-                                        bool addPrefixSpace) {
+                                        bool addPrefixSpace, bool clip) {
   for (const NamedFile &file : files)
     if (baseName(file.name) == "tokenizer.json")
       return ByteLevelBpe::fromTokenizerJson(file.bytes, file.name);
@@ -210,10 +342,13 @@ Expected<ByteLevelBpe> loadByteLevelBpe(const std::vector<NamedFile> &files,
     const NamedFile &merges = files[firstIsMerges ? 0 : 1];
     const NamedFile &vocab = files[firstIsMerges ? 1 : 0];
     if (endsWith(merges.name, ".txt") && !endsWith(vocab.name, ".txt"))
-      return loadVocabAndMerges(vocab, merges, specials, addPrefixSpace);
+      return clip ? loadClipVocabAndMerges(vocab, merges, specials)
+                  : loadVocabAndMerges(vocab, merges, specials, addPrefixSpace);
   }
-  return makeError(kWhere, "files: expected tokenizer.json, or vocab.json and "
-                           "merges.txt, for byte_level_bpe");
+  return makeError(kWhere,
+                   "files: expected tokenizer.json, or vocab.json and "
+                   "merges.txt, for ",
+                   clip ? "clip_bpe" : "byte_level_bpe");
 }
 
 } // namespace
@@ -235,13 +370,21 @@ Expected<EncoderTokenizer> EncoderTokenizer::create(const json &metadata,
     } else if (*kindName == "byte_level_bpe") {
       tokenizer.kind = Kind::ByteLevelBpe;
       defaults = {"<s>", "</s>", "<mask>", "<pad>", "<unk>"};
+    } else if (isClipKind(*kindName)) {
+      tokenizer.kind = Kind::ClipBpe;
+      // CLIPTokenizer's: the end of text also pads and stands for unknown
+      // characters; no mask.
+      defaults = {"<|startoftext|>", "<|endoftext|>", "", "<|endoftext|>",
+                  "<|endoftext|>"};
     } else {
       return makeError(kWhere,
-                       "kind: expected \"wordpiece\" or "
-                       "\"byte_level_bpe\", found ",
+                       "kind: expected \"wordpiece\", \"byte_level_bpe\" or "
+                       "\"clip_bpe\", found ",
                        describe(metadata.value("kind", json())));
     }
-    Expected<SpecialTokens> specials = readSpecialTokens(metadata, defaults);
+    bool clip = tokenizer.kind == Kind::ClipBpe;
+    Expected<SpecialTokens> specials =
+        readSpecialTokens(metadata, defaults, clip);
     if (!specials)
       return specials.takeError();
     Expected<std::vector<NamedFile>> files = readFiles(metadata, file);
@@ -262,18 +405,36 @@ Expected<EncoderTokenizer> EncoderTokenizer::create(const json &metadata,
         return prefixSpace.takeError();
       tokenizer.addPrefixSpace = *prefixSpace;
       Expected<ByteLevelBpe> loaded =
-          loadByteLevelBpe(*files, *specials, *prefixSpace);
+          loadByteLevelBpe(*files, *specials, *prefixSpace, clip);
       if (!loaded)
         return loaded.takeError();
       tokenizer.bpe = std::make_shared<const ByteLevelBpe>(std::move(*loaded));
+      // CLIP: a tokenizer.json's post-processor names the tokens around a
+      // text, unless the metadata does.
+      if (clip && tokenizer.bpe->postProcessorTokens()) {
+        const auto &[first, last] = *tokenizer.bpe->postProcessorTokens();
+        if (!specials->clsGiven)
+          specials->cls = first;
+        if (!specials->sepGiven)
+          specials->sep = last;
+      }
+    }
+    auto maxLength = metadata.find("model_max_length");
+    if (maxLength != metadata.end() && !maxLength->is_null()) {
+      if (!maxLength->is_number_integer() || maxLength->get<int64_t>() <= 0)
+        return makeError(kWhere,
+                         "model_max_length: expected a positive integer, "
+                         "found ",
+                         describe(*maxLength));
+      tokenizer.maxLength = maxLength->get<size_t>();
     }
     for (const NamedFile &named : *files)
       source += (source.empty() ? "" : " + ") + named.name;
 
     // The special tokens the encodings need.
     std::pair<const char *, const std::string *> required[] = {
-        {"cls", &specials->cls},
-        {"sep", &specials->sep},
+        {clip ? "bos" : "cls", &specials->cls},
+        {clip ? "eos" : "sep", &specials->sep},
         {"pad", &specials->pad}};
     int32_t *ids[] = {&tokenizer.clsId, &tokenizer.sepId,
                       &tokenizer.padTokenId};
@@ -327,10 +488,10 @@ EncodedText EncoderTokenizer::encode(std::string_view text) const {
 EncodedText EncoderTokenizer::encodePair(std::string_view first,
                                          std::string_view second) const {
   EncodedText out = encode(first);
-  // BERT: [SEP] b [SEP] of type 1 after [CLS] a [SEP]; RoBERTa: </s> b </s>,
-  // all of type 0.
+  // BERT: [SEP] b [SEP] of type 1 after [CLS] a [SEP]; RoBERTa and CLIP
+  // (RobertaProcessing): </s> b </s>, all of type 0.
   int32_t secondType = kind == Kind::WordPiece ? 1 : 0;
-  if (kind == Kind::ByteLevelBpe)
+  if (kind != Kind::WordPiece)
     append(out, sepId, 0);
   for (int32_t id : tokenize(second))
     append(out, id, secondType);
@@ -344,11 +505,23 @@ const std::string &EncoderTokenizer::maskToken() const { return maskTokenText; }
 
 int32_t EncoderTokenizer::padId() const { return padTokenId; }
 
+int32_t EncoderTokenizer::bosId() const { return clsId; }
+
+int32_t EncoderTokenizer::eosId() const { return sepId; }
+
+std::optional<size_t> EncoderTokenizer::modelMaxLength() const {
+  return maxLength;
+}
+
 std::string EncoderTokenizer::displayToken(int32_t id) const {
   if (kind == Kind::WordPiece)
     return std::string(wordPiece->tokenText(id).value_or(std::string_view()));
   Expected<std::string> text = bpe->decode({id});
-  return text ? std::move(*text) : std::string();
+  if (!text)
+    return std::string();
+  if (kind == Kind::ClipBpe)
+    return replaceWordSuffix(std::move(*text), bpe->endOfWordSuffix());
+  return std::move(*text);
 }
 
 std::string EncoderTokenizer::decode(const std::vector<int32_t> &ids) const {
@@ -361,7 +534,13 @@ std::string EncoderTokenizer::decode(const std::vector<int32_t> &ids) const {
     if (bpe->tokenText(id))
       known.push_back(id);
   Expected<std::string> text = bpe->decode(known, /*skipSpecialTokens=*/true);
-  return text ? std::move(*text) : std::string();
+  if (!text)
+    return std::string();
+  if (kind != Kind::ClipBpe)
+    return std::move(*text);
+  // What transformers' CLIPTokenizer does after the ByteLevel decoder.
+  return stripWhiteSpace(
+      replaceWordSuffix(std::move(*text), bpe->endOfWordSuffix()));
 }
 
 size_t EncoderTokenizer::vocabSize() const {

@@ -1,14 +1,16 @@
-//===- EncoderTokenizer.h - BERT / RoBERTa tokenizer with specials -*- C++ -*-//
+//===- EncoderTokenizer.h - Text-encoder tokenizers with specials -*- C++ -*-//
 //
 // One interface over the tokenizers of encoder models: WordPiece (BERT,
-// MiniLM, ...) and byte-level BPE (RoBERTa), with the special tokens those
-// models put around their inputs, as the post-processors of the Hugging Face
-// `tokenizers` library do:
+// MiniLM, ...), byte-level BPE (RoBERTa) and CLIP's byte-level BPE, with the
+// special tokens those models put around their inputs, as the
+// post-processors of the Hugging Face `tokenizers` library do:
 //   WordPiece  [CLS] a [SEP]            [CLS] a [SEP] b [SEP]
 //              type ids 0 ... 0         0 for [CLS] a [SEP], 1 for b [SEP]
 //   BPE        <s> a </s>               <s> a </s></s> b </s>
 //              type ids all 0           all 0
-// Truncation and padding are the caller's business.
+//   CLIP       <|startoftext|> a <|endoftext|>    (pairs as BPE)
+// Truncation and padding are the caller's business: bosId(), eosId(),
+// padId() and modelMaxLength() tell what they need.
 //
 //===----------------------------------------------------------------------===//
 
@@ -52,10 +54,17 @@ public:
   ///   {"kind":"byte_level_bpe","files":["tokenizer.json"]} or
   ///   {"kind":"byte_level_bpe","files":["vocab.json","merges.txt"],
   ///    "add_prefix_space":false}
+  ///   {"kind":"clip_bpe","files":["tokenizer.json"]} or
+  ///   {"kind":"clip_bpe","files":["vocab.json","merges.txt"]}
   /// optionally with "special_tokens":{"cls":"[CLS]","sep":"[SEP]",
   /// "mask":"[MASK]","pad":"[PAD]","unk":"[UNK]"} (defaults: [CLS] [SEP]
   /// [MASK] [PAD] [UNK] for wordpiece, <s> </s> <mask> <pad> <unk> for
-  /// byte_level_bpe).
+  /// byte_level_bpe); for clip_bpe the keys are "bos", "eos", "pad" and
+  /// "unk" (defaults: <|startoftext|>, <|endoftext|>, and <|endoftext|> for
+  /// the last two, as CLIPTokenizer; a tokenizer.json's RobertaProcessing
+  /// post-processor names bos and eos when the metadata does not), with no
+  /// mask. Any kind may give "model_max_length" (CLIP's text context, 77),
+  /// which modelMaxLength() returns.
   /// `file(name)` returns the bytes of a file the metadata names (embedded
   /// in the executable), or nullopt.
   ///
@@ -67,28 +76,41 @@ public:
   /// byte_level_bpe, "add_prefix_space": true also adds the prefix space to
   /// a tokenizer.json that does not. The cls, sep and pad tokens must be in
   /// the vocab; the mask token may be missing (maskId() is then nullopt).
+  /// clip_bpe's vocab.json + merges.txt load as transformers'
+  /// CLIPTokenizer(Fast) builds them: CLIP's normalizer (NFC, white space
+  /// runs to a space, lowercase) and split regex, "</w>" on the last symbol
+  /// of each word, unknown symbols as the unk token.
   static Expected<EncoderTokenizer>
   create(const nlohmann::json &metadata,
          const std::function<std::optional<std::string_view>(std::string_view)>
              &file);
 
-  /// [CLS] text [SEP] | <s> text </s>
+  /// [CLS] text [SEP] | <s> text </s> | <|startoftext|> text <|endoftext|>
   EncodedText encode(std::string_view text) const;
-  /// [CLS] a [SEP] b [SEP] | <s> a </s></s> b </s>
+  /// [CLS] a [SEP] b [SEP] | <s> a </s></s> b </s> (CLIP alike)
   EncodedText encodePair(std::string_view first, std::string_view second) const;
   std::optional<int32_t> maskId() const;
   const std::string &maskToken() const;
   int32_t padId() const;
+  /// The id encode() puts first: [CLS], <s>, <|startoftext|>.
+  int32_t bosId() const;
+  /// The id encode() puts last: [SEP], </s>, <|endoftext|> (the token
+  /// CLIP's text tower pools; a truncated encoding should end with it).
+  int32_t eosId() const;
+  /// The metadata's "model_max_length": the most ids the model takes.
+  std::optional<size_t> modelMaxLength() const;
   /// How a candidate token reads in text: "paris", "##ian" (WordPiece),
-  /// " Paris" (BPE, Ġ → space, bytes decoded). "" for an unknown id.
+  /// " Paris" (BPE, Ġ → space, bytes decoded), "paris " (CLIP, </w> →
+  /// space). "" for an unknown id.
   std::string displayToken(int32_t id) const;
   /// Like tokenizers' decode(ids, skip_special_tokens=true); unknown ids are
-  /// skipped.
+  /// skipped. CLIP: as transformers' CLIPTokenizer, each </w> becomes a
+  /// space and the text is stripped.
   std::string decode(const std::vector<int32_t> &ids) const;
   size_t vocabSize() const;
 
 private:
-  enum class Kind { WordPiece, ByteLevelBpe };
+  enum class Kind { WordPiece, ByteLevelBpe, ClipBpe };
 
   EncoderTokenizer() = default;
 
@@ -108,6 +130,7 @@ private:
   int32_t padTokenId = 0;
   std::optional<int32_t> maskTokenId;
   std::string maskTokenText;
+  std::optional<size_t> maxLength;
 };
 
 } // namespace kiln

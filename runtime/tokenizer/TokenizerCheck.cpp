@@ -60,7 +60,11 @@ Error checkModelTokenizer(std::string_view metadataJson,
     std::string task = metadata->value("task", json()).is_string()
                            ? (*metadata)["task"].get<std::string>()
                            : std::string();
-    if (task == "text-encoding") {
+    std::string kind = tokenizer.value("kind", json()).is_string()
+                           ? tokenizer["kind"].get<std::string>()
+                           : std::string();
+    // Text encoders, and CLIP's text tower, load theirs as EncoderTokenizer.
+    if (task == "text-encoding" || kind == "clip_bpe") {
       Expected<EncoderTokenizer> loaded = EncoderTokenizer::create(
           tokenizer,
           [&](std::string_view path) -> std::optional<std::string_view> {
@@ -72,9 +76,6 @@ Error checkModelTokenizer(std::string_view metadataJson,
       return loaded ? Error::success() : loaded.takeError();
     }
     // Text generation (and the hidden states of the same models).
-    std::string kind = tokenizer.value("kind", json()).is_string()
-                           ? tokenizer["kind"].get<std::string>()
-                           : std::string();
     if (kind != "byte_level_bpe")
       return makeError("model metadata: tokenizer.kind: '", kind,
                        "' is not a tokenizer of ",
@@ -85,6 +86,14 @@ Error checkModelTokenizer(std::string_view metadataJson,
     // Only allocation failures or library surprises get here.
     return makeError("cannot load the tokenizer: ", e.what());
   }
+}
+
+Error checkClipTokenizer(const std::vector<TokenizerFile> &files) {
+  json names = json::array();
+  for (const TokenizerFile &file : files)
+    names.push_back(file.name);
+  json metadata = {{"tokenizer", {{"kind", "clip_bpe"}, {"files", names}}}};
+  return checkModelTokenizer(metadata.dump(), files);
 }
 
 } // namespace kiln

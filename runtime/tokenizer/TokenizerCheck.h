@@ -27,11 +27,17 @@ struct TokenizerFile {
 /// Loads the tokenizer that the executable's application will load, from
 /// the model metadata (JSON with "task" and "tokenizer", as the model
 /// builders write it) and `files`, read from their paths: text-encoding
-/// models through EncoderTokenizer, the others (byte-level BPE) as text
-/// generation does. Errors name the file by its path. Succeeds when the
-/// metadata names no tokenizer.
+/// models and CLIP (tokenizer kind "clip_bpe") through EncoderTokenizer,
+/// the others (byte-level BPE) as text generation does. Errors name the
+/// file by its path. Succeeds when the metadata names no tokenizer.
 Error checkModelTokenizer(std::string_view metadataJson,
                           const std::vector<TokenizerFile> &files);
+
+/// Loads CLIP's tokenizer as the zero-shot application will: `files` are
+/// tokenizer.json, or vocab.json and merges.txt, named as the metadata
+/// names them ({"kind":"clip_bpe","files":[names]}). The error names the
+/// file at fault by its path.
+Error checkClipTokenizer(const std::vector<TokenizerFile> &files);
 
 } // namespace kiln
 

@@ -1,8 +1,8 @@
 //===- Utf8.h - Strict UTF-8 decoding for the tokenizers --------*- C++ -*-===//
 //
-// Decoding one character at a time, and the class bits of the character at
-// or before a position, for byte-level BPE and the added-token splitter.
-// Internal to runtime/tokenizer/.
+// Decoding one character at a time, the class bits of the character at or
+// before a position, and encoding, for byte-level BPE, its normalizers and
+// the added-token splitter. Internal to runtime/tokenizer/.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace kiln::utf8 {
@@ -99,6 +100,25 @@ inline TextChar charBefore(std::string_view text, size_t end, size_t &start) {
   }
   start = begin;
   return c;
+}
+
+/// Appends a code point (at most U+10FFFF) as UTF-8.
+inline void appendUtf8(uint32_t codepoint, std::string &out) {
+  if (codepoint < 0x80) {
+    out += static_cast<char>(codepoint);
+  } else if (codepoint < 0x800) {
+    out += static_cast<char>(0xC0 | codepoint >> 6);
+    out += static_cast<char>(0x80 | (codepoint & 0x3F));
+  } else if (codepoint < 0x10000) {
+    out += static_cast<char>(0xE0 | codepoint >> 12);
+    out += static_cast<char>(0x80 | (codepoint >> 6 & 0x3F));
+    out += static_cast<char>(0x80 | (codepoint & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | codepoint >> 18);
+    out += static_cast<char>(0x80 | (codepoint >> 12 & 0x3F));
+    out += static_cast<char>(0x80 | (codepoint >> 6 & 0x3F));
+    out += static_cast<char>(0x80 | (codepoint & 0x3F));
+  }
 }
 
 } // namespace kiln::utf8

@@ -2,9 +2,10 @@
 //
 // Input: the text a user hands to a compiled model at run time. The
 // tokenizers are real ones from test/fixtures, loaded once: GPT-2 (vocab.json
-// + merges.txt), a BPE with added tokens of every flag, RoBERTa and MiniLM
-// through EncoderTokenizer, and a small WordPiece given added tokens of every
-// flag. Each encodes the text; the ids must decode (TokenizerChecks.h).
+// + merges.txt), a BPE with added tokens of every flag, RoBERTa, MiniLM and
+// CLIP through EncoderTokenizer (CLIP's BPE also alone), and a small
+// WordPiece given added tokens of every flag. Each encodes the text; the ids
+// must decode (TokenizerChecks.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -52,9 +53,9 @@ std::string wordPieceWithAddedTokens() {
 }
 
 struct Tokenizers {
-  std::unique_ptr<ByteLevelBpe> gpt2, added;
+  std::unique_ptr<ByteLevelBpe> gpt2, added, clipBpe;
   std::unique_ptr<WordPiece> wordPiece;
-  std::unique_ptr<EncoderTokenizer> roberta, minilm;
+  std::unique_ptr<EncoderTokenizer> roberta, minilm, clip;
 };
 
 template <typename T> std::unique_ptr<T> loaded(Expected<T> value) {
@@ -81,6 +82,9 @@ const Tokenizers &tokenizers() {
         wordPieceWithAddedTokens(), "encoder/tokenizer.json"));
     t->roberta = encoder("byte_level_bpe", "tokenizer/roberta/tokenizer.json");
     t->minilm = encoder("wordpiece", "tokenizer/minilm/tokenizer.json");
+    t->clip = encoder("clip_bpe", "tokenizer/clip/tokenizer.json");
+    t->clipBpe = loaded(ByteLevelBpe::fromTokenizerJson(
+        fixture("tokenizer/clip/tokenizer.json"), "clip/tokenizer.json"));
     return t;
   }();
   return *all;
@@ -131,5 +135,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   t.roberta->decode(roberta.ids);
   EncodedText minilm = t.minilm->encodePair(text, text);
   t.minilm->decode(minilm.ids);
+  // CLIP normalizes (NFC, white space, lowercase) before its split.
+  fuzz::checkEncode(*t.clipBpe, text);
+  EncodedText clip = t.clip->encode(text);
+  FUZZ_CHECK(clip.ids.size() >= 2 && clip.ids.front() == t.clip->bosId() &&
+                 clip.ids.back() == t.clip->eosId(),
+             "CLIP's encoding is not <|startoftext|> ... <|endoftext|>");
+  t.clip->decode(clip.ids);
   return 0;
 }

@@ -268,8 +268,8 @@ TEST(EncoderTokenizerErrors, MetadataFields) {
   expectError("[]", "tokenizer: expected an object");
   expectError(R"({"files": ["vocab.txt"]})", "tokenizer.kind");
   expectError(R"({"kind": "sentencepiece", "files": ["vocab.txt"]})",
-              "tokenizer.kind: expected \"wordpiece\" or \"byte_level_bpe\", "
-              "found \"sentencepiece\"");
+              "tokenizer.kind: expected \"wordpiece\", \"byte_level_bpe\" "
+              "or \"clip_bpe\", found \"sentencepiece\"");
   expectError(R"({"kind": 3, "files": ["vocab.txt"]})", "tokenizer.kind");
   expectError(R"({"kind": "wordpiece"})", "tokenizer.files");
   expectError(R"({"kind": "wordpiece", "files": []})", "tokenizer.files");
