@@ -420,7 +420,9 @@ void recordKernelScratch(ModuleOp module, std::string &signatureJson) {
     } else if (callee == "kiln_linear_panels_f32") {
       product(shape(3), last(shape(1), 1));
     } else if (callee == "kiln_attention_f32" ||
-               callee == "kiln_attention_lengths_f32") {
+               callee == "kiln_attention_lengths_f32" ||
+               callee == "kiln_attention_bias_f32" ||
+               callee == "kiln_attention_bias_lengths_f32") {
       headDim = std::max({headDim, last(shape(0), 0), last(shape(2), 0)});
     } else if (callee == "kiln_layer_norm_f32" ||
                callee == "kiln_rms_norm_f32") {

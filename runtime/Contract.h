@@ -168,10 +168,14 @@ inline constexpr const char *kLinearPanelsKernel = "kiln_linear_panels_f32";
 inline constexpr const char *kLayerNormKernel = "kiln_layer_norm_f32";
 inline constexpr const char *kRmsNormKernel = "kiln_rms_norm_f32";
 /// Attention.h: fused attention, with no or a causal mask, or with the
-/// padding mask of per-item lengths.
+/// padding mask of per-item lengths; the *_bias_* forms also add a bias
+/// (a [B, H, Sq, Sk] view, broadcast axes of size 1 or stride 0).
 inline constexpr const char *kAttentionKernel = "kiln_attention_f32";
 inline constexpr const char *kAttentionLengthsKernel =
     "kiln_attention_lengths_f32";
+inline constexpr const char *kAttentionBiasKernel = "kiln_attention_bias_f32";
+inline constexpr const char *kAttentionBiasLengthsKernel =
+    "kiln_attention_bias_lengths_f32";
 
 /// The `activation` operand of kiln_linear_panels_f32.
 enum class Activation : int64_t {
@@ -184,8 +188,9 @@ enum class Activation : int64_t {
   Tanh = 6,
 };
 
-/// Attention masks. kiln_attention_f32's `mask` operand is None or Causal;
-/// kiln_attention_lengths_f32 applies Padding.
+/// Attention masks. The `mask` operand of kiln_attention_f32 and
+/// kiln_attention_bias_f32 is None or Causal; the *_lengths_f32 forms apply
+/// Padding.
 enum class AttentionMask : int64_t {
   None = 0,
   Causal = 1,

@@ -4,10 +4,13 @@
 // with an online softmax: it never materializes the [Sq, Sk] scores, skips
 // key tiles a causal mask or the padding lengths hide, and so costs O(S·d)
 // memory. On tensors, the call is bracketed by bufferization ops: read-only
-// buffers of Q, K, V (and lengths), a fresh output buffer, and a `restrict`
-// tensor of it, which one-shot bufferization takes as they are. The kernel
-// takes any strides, so the head split and merge transposes around attention
-// become views instead of copies.
+// buffers of Q, K, V (and lengths, bias), a fresh output buffer, and a
+// `restrict` tensor of it, which one-shot bufferization takes as they are.
+// The kernel takes any strides, so the head split and merge transposes
+// around attention become views instead of copies, and an additive bias
+// that broadcasts onto the scores ([1, H, Sq, Sk] relative positions shared
+// by the batch, [B, 1, 1, Sk] masks) reaches it as a [B, H, Sq, Sk] view
+// with stride 0 on the broadcast axes, read tile by tile next to the scores.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,9 +37,9 @@ LogicalResult rewriteAsKernelCall(RewriterBase &rewriter, ModuleOp module,
                                   AttentionOp op) {
   if (!op.getType().getElementType().isF32())
     return rewriter.notifyMatchFailure(op, "not f32");
-  // Additive biases (relative positions) need the score tile: decompose.
-  if (op.getBias())
-    return rewriter.notifyMatchFailure(op, "has a bias");
+  Value bias = op.getBias();
+  if (bias && !cast<RankedTensorType>(bias.getType()).hasStaticShape())
+    return rewriter.notifyMatchFailure(op, "bias of a dynamic shape");
   Value lengths = op.getLengths();
   if (lengths &&
       !cast<RankedTensorType>(lengths.getType()).getElementType().isInteger(64))
@@ -45,28 +48,36 @@ LogicalResult rewriteAsKernelCall(RewriterBase &rewriter, ModuleOp module,
   MLIRContext *ctx = rewriter.getContext();
   Type operand = kiln::getDynamicStridedType(rewriter.getF32Type(), 4);
   Type scale = rewriter.getF32Type();
-  func::FuncOp kernel;
-  if (lengths) {
-    Type lengthsType =
-        kiln::getDynamicStridedType(rewriter.getI64Type(), /*rank=*/1);
-    kernel = kiln::declareUkernel(
-        module, kiln::contract::kAttentionLengthsKernel,
-        FunctionType::get(
-            ctx, {operand, operand, operand, lengthsType, operand, scale}, {}));
-  } else {
-    kernel = kiln::declareUkernel(
-        module, kiln::contract::kAttentionKernel,
-        FunctionType::get(
-            ctx,
-            {operand, operand, operand, operand, rewriter.getI64Type(), scale},
-            {}));
-  }
+  // (q, k, v, [bias,] lengths, out, scale) or (q, k, v, [bias,] out, mask,
+  // scale), as in runtime/kernels/Attention.h.
+  SmallVector<Type> inputs = {operand, operand, operand};
+  if (bias)
+    inputs.push_back(operand);
+  if (lengths)
+    inputs.push_back(
+        kiln::getDynamicStridedType(rewriter.getI64Type(), /*rank=*/1));
+  inputs.push_back(operand);
+  if (!lengths)
+    inputs.push_back(rewriter.getI64Type());
+  inputs.push_back(scale);
+  StringRef name = lengths ? (bias ? kiln::contract::kAttentionBiasLengthsKernel
+                                   : kiln::contract::kAttentionLengthsKernel)
+                           : (bias ? kiln::contract::kAttentionBiasKernel
+                                   : kiln::contract::kAttentionKernel);
+  func::FuncOp kernel =
+      kiln::declareUkernel(module, name, FunctionType::get(ctx, inputs, {}));
 
   rewriter.setInsertionPoint(op);
   Location loc = op.getLoc();
   SmallVector<Value> args;
   for (Value input : {op.getQuery(), op.getKey(), op.getValue()})
     args.push_back(kiln::headsOperand(rewriter, loc, input));
+  if (bias) {
+    ArrayRef<int64_t> q = op.getQuery().getType().getShape();
+    int64_t keys = op.getKey().getType().getShape()[2];
+    args.push_back(kiln::broadcastBufferForKernel(rewriter, loc, bias,
+                                                  {q[0], q[1], q[2], keys}));
+  }
   if (lengths)
     args.push_back(kiln::bufferForKernel(rewriter, loc, lengths, 1));
   // When the heads are merged right after ([B, H, S, D] -> [B, S, H, D]),

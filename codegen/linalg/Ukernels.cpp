@@ -77,6 +77,40 @@ Value bufferForKernel(OpBuilder &builder, Location loc, Value tensor,
   return castToDynamicStrided(builder, loc, buffer);
 }
 
+Value broadcastBufferForKernel(OpBuilder &builder, Location loc, Value tensor,
+                               ArrayRef<int64_t> shape) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  assert(type.hasStaticShape() && type.getRank() <= int64_t(shape.size()) &&
+         "a static operand of at most the view's rank");
+  Value buffer = bufferForKernel(builder, loc, tensor, type.getRank());
+  // The view keeps the buffer's base and offset and takes its strides, except
+  // on the broadcast axes, which read the same elements again (stride 0).
+  auto metadata =
+      memref::ExtractStridedMetadataOp::create(builder, loc, buffer);
+  int64_t missing = int64_t(shape.size()) - type.getRank();
+  SmallVector<OpFoldResult> sizes, strides;
+  SmallVector<int64_t> staticStrides;
+  for (int64_t axis = 0; axis < int64_t(shape.size()); ++axis) {
+    sizes.push_back(builder.getIndexAttr(shape[axis]));
+    int64_t from = axis - missing;
+    if (from < 0 || type.getShape()[from] == 1) {
+      strides.push_back(builder.getIndexAttr(0));
+      staticStrides.push_back(0);
+    } else {
+      strides.push_back(metadata.getStrides()[from]);
+      staticStrides.push_back(ShapedType::kDynamic);
+    }
+  }
+  auto viewType = MemRefType::get(shape, type.getElementType(),
+                                  StridedLayoutAttr::get(builder.getContext(),
+                                                         ShapedType::kDynamic,
+                                                         staticStrides));
+  Value view = memref::ReinterpretCastOp::create(
+      builder, loc, viewType, metadata.getBaseBuffer(),
+      OpFoldResult(metadata.getOffset()), sizes, strides);
+  return castToDynamicStrided(builder, loc, view);
+}
+
 KernelResult allocateKernelResult(OpBuilder &builder, Location loc,
                                   ArrayRef<int64_t> shape, Type elementType) {
   Value buffer = memref::AllocOp::create(

@@ -38,6 +38,15 @@ mlir::Value castToDynamicStrided(mlir::OpBuilder &builder, mlir::Location loc,
 mlir::Value bufferForKernel(mlir::OpBuilder &builder, mlir::Location loc,
                             mlir::Value tensor, unsigned rank);
 
+/// On tensors: the read-only buffer of `tensor`, whose shape broadcasts onto
+/// `shape` (numpy rules: missing leading axes and axes of size 1 stretch),
+/// as a view of `shape` in which the broadcast axes have stride 0, cast to
+/// the dynamic strided type of that rank. The kernel reads the broadcast
+/// operand in place: no expanded copy is made.
+mlir::Value broadcastBufferForKernel(mlir::OpBuilder &builder,
+                                     mlir::Location loc, mlir::Value tensor,
+                                     llvm::ArrayRef<int64_t> shape);
+
 /// A fresh buffer for a kernel's output of `shape`, aligned as the runtime's
 /// buffers are (contract::kBufferAlignment), and the cast of it to pass to
 /// the kernel.

@@ -49,6 +49,20 @@ bool linkExecutable(ArrayRef<std::string> objects, StringRef runtimeDir,
   archives.push_back("-Wl,--no-whole-archive");
   if (!addArchives(KILN_RUNTIME_ARCHIVES))
     return false;
+  // Static system libraries the runtime needs (libjpeg.a), by the absolute
+  // paths CMake found, so that executables need no shared library of theirs.
+  SmallVector<StringRef> systemArchives;
+  StringRef(KILN_RUNTIME_SYSTEM_ARCHIVES)
+      .split(systemArchives, ',', -1, /*KeepEmpty=*/false);
+  for (StringRef archive : systemArchives) {
+    if (!sys::fs::exists(archive)) {
+      error = "static library '" + archive.str() +
+              "' not found (Kiln was configured with it: reinstall its "
+              "package, e.g. libjpeg62-turbo-dev for libjpeg.a)";
+      return false;
+    }
+    archives.push_back(archive.str());
+  }
   const char *driverName = std::getenv("KILN_CXX");
   ErrorOr<std::string> driver =
       sys::findProgramByName(driverName ? driverName : "c++");

@@ -12,18 +12,20 @@
 // each tile of up to kBK keys that some row of the block can see, K is packed
 // transposed as [D][kBK] so that a row's scores are FMAs along the keys, and
 // groups of kRows query rows run the row-group kernel: scores in registers
-// (kRows x 64 keys), then per row the new running max m, alpha =
-// exp(m_old - m), P = exp(S - m), l = l * alpha + sum(P), and acc = acc *
-// alpha + P V (FMAs along Dv). At the end O = acc / l. Q and V rows are read
-// in place (copied only when their elements are strided).
+// (kRows x 64 keys), scaled and biased, then per row the new running max m,
+// alpha = exp(m_old - m), P = exp(S - m), l = l * alpha + sum(P), and acc =
+// acc * alpha + P V (FMAs along Dv). At the end O = acc / l. Q, V and bias
+// rows are read in place (copied only when their elements are strided; a
+// bias broadcast over the keys is such a case).
 //
 // Summation order. A score is an fma chain over D from zero, then a multiply
-// by the scale; each row sum adds the 16-key chunks of a tile lane-wise, then
-// reduces 16 lanes in a fixed tree; acc is rescaled, then gets an fma chain
-// over the tile's keys in order. All of it depends only on the tiling, which
-// depends only on the shape: bit-identical results for any team size, and for
-// the AVX2 and AVX-512 kernels (which use the same exp, VectorMath.h's with
-// Cephes' polynomial, and the same orders).
+// by the scale (with a bias: one fma of the scale and the bias); each row sum
+// adds the 16-key chunks of a tile lane-wise, then reduces 16 lanes in a fixed
+// tree; acc is rescaled, then gets an fma chain over the tile's keys in order.
+// All of it depends only on the tiling, which depends only on the shape:
+// bit-identical results for any team size, and for the AVX2 and AVX-512 kernels
+// (which use the same exp, VectorMath.h's with Cephes' polynomial, and the same
+// orders).
 //
 //===----------------------------------------------------------------------===//
 
@@ -70,6 +72,10 @@ struct RowGroup {
   int64_t rsV;
   int64_t dv;
   float scale;
+  // Row i's bias for key j of the tile at bias[i * biasStride + j]; null
+  // when there is none. Only the visible keys are read.
+  const float *bias;
+  int64_t biasStride;
   float *m;   // running max of each row
   float *l;   // running sum of each row
   float *acc; // output accumulator row i at acc + i * accStride
@@ -147,11 +153,16 @@ template <int R> void rowGroup256(const RowGroup &g) {
   float mNew[kRows];
   for (int i = 0; i < R; ++i) {
     int vis = g.visible[i];
+    const float *bias = g.bias ? g.bias + i * g.biasStride : nullptr;
     __m256 mx = negInf;
     for (int h = 0; h < 2 * chunks; ++h) {
-      __m256 si = _mm256_mul_ps(_mm256_load_ps(s[i] + 8 * h), scale);
-      si = _mm256_blendv_ps(negInf, si,
-                            _mm256_castsi256_ps(firstLanes8(vis - 8 * h)));
+      __m256i lanes = firstLanes8(vis - 8 * h);
+      __m256 si = _mm256_load_ps(s[i] + 8 * h);
+      // Masked loads: the bias past the visible keys may not exist.
+      si = bias ? _mm256_fmadd_ps(si, scale,
+                                  _mm256_maskload_ps(bias + 8 * h, lanes))
+                : _mm256_mul_ps(si, scale);
+      si = _mm256_blendv_ps(negInf, si, _mm256_castsi256_ps(lanes));
       _mm256_store_ps(s[i] + 8 * h, si);
       mx = _mm256_max_ps(mx, si);
     }
@@ -259,10 +270,17 @@ KILN_AVX512_TARGET void softmax512(const RowGroup &g, float (*p)[kBK],
   float mNew[kRows];
   for (int i = 0; i < R; ++i) {
     int vis = g.visible[i];
+    const float *bias = g.bias ? g.bias + i * g.biasStride : nullptr;
     __m512 mx = negInf;
     for (int c = 0; c < NV; ++c) {
-      s[i][c] = _mm512_mask_mul_ps(negInf, firstLanes16(vis - 16 * c), s[i][c],
-                                   scale);
+      __mmask16 lanes = firstLanes16(vis - 16 * c);
+      // Masked loads: the bias past the visible keys may not exist.
+      s[i][c] =
+          bias ? _mm512_mask_mov_ps(negInf, lanes,
+                                    _mm512_fmadd_ps(s[i][c], scale,
+                                                    _mm512_maskz_loadu_ps(
+                                                        lanes, bias + 16 * c)))
+               : _mm512_mask_mul_ps(negInf, lanes, s[i][c], scale);
       mx = _mm512_max_ps(mx, s[i][c]);
     }
     float mOld = g.m[i];
@@ -410,12 +428,13 @@ struct ScalarKernels {
       if (vis == 0)
         continue;
       const float *q = g.q + i * g.qStride;
+      const float *bias = g.bias ? g.bias + i * g.biasStride : nullptr;
       float mx = -INFINITY;
       for (int j = 0; j < vis; ++j) {
         float s = 0.0f;
         for (int64_t x = 0; x < g.d; ++x)
           s = std::fma(q[x], g.kt[x * kBK + j], s);
-        p[j] = s * g.scale;
+        p[j] = bias ? std::fma(s, g.scale, bias[j]) : s * g.scale;
         mx = std::max(mx, p[j]);
       }
       float mNew = std::max(g.m[i], mx);
@@ -447,12 +466,14 @@ IsaChoice isa;
 
 thread_local ScratchBuffer scratch(kiln::contract::kAttentionKernel);
 
-/// One call: shapes, base pointers, strides (in elements), mask.
+/// One call: shapes, base pointers, strides (in elements), bias, mask.
 struct Problem {
   int64_t batch, heads, sq, sk, d, dv;
   const float *q, *k, *v;
   float *out;
   const int64_t *qs, *ks, *vs, *os; // strides [4]
+  const float *bias;                // null: none
+  int64_t bs[4];                    // the bias's strides, 0 to broadcast
   AttentionMask mask;
   const int64_t *lengths;
   int64_t lengthsStride;
@@ -517,6 +538,7 @@ void runBlock(const Problem &p, int64_t b, int64_t h, int64_t i0, int64_t nq) {
   const float *k = p.k + b * p.ks[0] + h * p.ks[1];
   const float *v = p.v + b * p.vs[0] + h * p.vs[1];
   float *out = p.out + b * p.os[0] + h * p.os[1];
+  const float *bias = p.bias ? p.bias + b * p.bs[0] + h * p.bs[1] : nullptr;
 
   // Keys [0, limit) are visible to some row of the block. Causal: row i sees
   // keys j <= i + diagonal.
@@ -558,6 +580,11 @@ void runBlock(const Problem &p, int64_t b, int64_t h, int64_t i0, int64_t nq) {
   g.dv = p.dv;
   g.scale = p.scale;
   g.accStride = dvPad;
+  g.bias = nullptr;
+  g.biasStride = 0;
+  // A row group's bias when its keys are not contiguous (broadcast over the
+  // keys, or a transposed view): gathered per group and tile.
+  alignas(64) float biasTile[kRows * kBK];
   for (int64_t k0 = 0; k0 < limit; k0 += kBK) {
     int64_t nk = std::min(kBK, limit - k0);
     packKeys(k + k0 * p.ks[2], p.ks[2], p.ks[3], nk, p.d, kt);
@@ -584,6 +611,19 @@ void runBlock(const Problem &p, int64_t b, int64_t h, int64_t i0, int64_t nq) {
       if (g.keys == 0)
         continue; // the whole group is before this tile
       g.q = qRows + r0 * qStride;
+      if (bias) {
+        const float *rows = bias + (i0 + r0) * p.bs[2] + k0 * p.bs[3];
+        if (p.bs[3] == 1) {
+          g.bias = rows;
+          g.biasStride = p.bs[2];
+        } else {
+          for (int i = 0; i < g.rows; ++i)
+            for (int j = 0; j < g.visible[i]; ++j)
+              biasTile[i * kBK + j] = rows[i * p.bs[2] + j * p.bs[3]];
+          g.bias = biasTile;
+          g.biasStride = kBK;
+        }
+      }
       g.m = m + r0;
       g.l = l + r0;
       g.acc = acc + r0 * dvPad;
@@ -671,28 +711,45 @@ void attention(int64_t batch, int64_t heads, int64_t sq, int64_t sk, int64_t d,
                int64_t dv, const float *q, const int64_t qStrides[4],
                const float *k, const int64_t kStrides[4], const float *v,
                const int64_t vStrides[4], float *out,
+               const int64_t outStrides[4], const float *bias,
+               const int64_t biasStrides[4], AttentionMask mask,
+               const int64_t *lengths, int64_t lengthsStride, float scale,
+               int maxThreads) {
+  Problem p{};
+  p.batch = batch;
+  p.heads = heads;
+  p.sq = sq;
+  p.sk = sk;
+  p.d = d;
+  p.dv = dv;
+  p.q = q;
+  p.k = k;
+  p.v = v;
+  p.out = out;
+  p.qs = qStrides;
+  p.ks = kStrides;
+  p.vs = vStrides;
+  p.os = outStrides;
+  p.bias = bias;
+  if (bias)
+    std::copy(biasStrides, biasStrides + 4, p.bs);
+  p.mask = mask;
+  p.lengths = lengths;
+  p.lengthsStride = lengthsStride;
+  p.scale = scale;
+  attentionChecked("attention", p, maxThreads);
+}
+
+void attention(int64_t batch, int64_t heads, int64_t sq, int64_t sk, int64_t d,
+               int64_t dv, const float *q, const int64_t qStrides[4],
+               const float *k, const int64_t kStrides[4], const float *v,
+               const int64_t vStrides[4], float *out,
                const int64_t outStrides[4], AttentionMask mask,
                const int64_t *lengths, int64_t lengthsStride, float scale,
                int maxThreads) {
-  Problem p{batch,
-            heads,
-            sq,
-            sk,
-            d,
-            dv,
-            q,
-            k,
-            v,
-            out,
-            qStrides,
-            kStrides,
-            vStrides,
-            outStrides,
-            mask,
-            lengths,
-            lengthsStride,
-            scale};
-  attentionChecked("attention", p, maxThreads);
+  attention(batch, heads, sq, sk, d, dv, q, qStrides, k, kStrides, v, vStrides,
+            out, outStrides, nullptr, nullptr, mask, lengths, lengthsStride,
+            scale, maxThreads);
 }
 
 int64_t attentionScratchBytes(int64_t d, int64_t dv) {
@@ -721,6 +778,14 @@ const char *attentionIsaName() {
 
 namespace {
 
+/// "[s0, s1, s2, s3]" of a descriptor's sizes.
+void formatSizes(const KilnMemRef<4> *t, char *buffer, size_t size) {
+  std::snprintf(
+      buffer, size, "[%lld, %lld, %lld, %lld]",
+      static_cast<long long>(t->sizes[0]), static_cast<long long>(t->sizes[1]),
+      static_cast<long long>(t->sizes[2]), static_cast<long long>(t->sizes[3]));
+}
+
 /// The problem of four descriptors, or an abort naming the mismatch.
 Problem checkedProblem(const char *function, const KilnMemRef<4> *q,
                        const KilnMemRef<4> *k, const KilnMemRef<4> *v,
@@ -747,19 +812,12 @@ Problem checkedProblem(const char *function, const KilnMemRef<4> *q,
       for (int64_t size : t->sizes)
         if (size < 0)
           mismatch = "negative size";
-  auto shape = [](const KilnMemRef<4> *t, char *buffer, size_t size) {
-    std::snprintf(buffer, size, "[%lld, %lld, %lld, %lld]",
-                  static_cast<long long>(t->sizes[0]),
-                  static_cast<long long>(t->sizes[1]),
-                  static_cast<long long>(t->sizes[2]),
-                  static_cast<long long>(t->sizes[3]));
-  };
   if (mismatch) {
     char shapes[4][96], message[512];
-    shape(q, shapes[0], sizeof(shapes[0]));
-    shape(k, shapes[1], sizeof(shapes[1]));
-    shape(v, shapes[2], sizeof(shapes[2]));
-    shape(out, shapes[3], sizeof(shapes[3]));
+    formatSizes(q, shapes[0], sizeof(shapes[0]));
+    formatSizes(k, shapes[1], sizeof(shapes[1]));
+    formatSizes(v, shapes[2], sizeof(shapes[2]));
+    formatSizes(out, shapes[3], sizeof(shapes[3]));
     std::snprintf(message, sizeof(message),
                   "shapes do not agree: %s: Q %s, K %s, V %s, out %s", mismatch,
                   shapes[0], shapes[1], shapes[2], shapes[3]);
@@ -789,15 +847,8 @@ Problem checkedProblem(const char *function, const KilnMemRef<4> *q,
   return p;
 }
 
-} // namespace
-
-extern "C" void _mlir_ciface_kiln_attention_f32(KilnMemRef<4> *q,
-                                                KilnMemRef<4> *k,
-                                                KilnMemRef<4> *v,
-                                                KilnMemRef<4> *out,
-                                                int64_t mask, float scale) {
-  const char *function = kiln::contract::kAttentionKernel;
-  Problem p = checkedProblem(function, q, k, v, out, scale);
+/// Sets the mask of `p` from kiln_attention_f32's `mask` operand.
+void setMaskCode(const char *function, Problem &p, int64_t mask) {
   if (mask != static_cast<int64_t>(AttentionMask::None) &&
       mask != static_cast<int64_t>(AttentionMask::Causal)) {
     char message[96];
@@ -807,14 +858,11 @@ extern "C" void _mlir_ciface_kiln_attention_f32(KilnMemRef<4> *q,
     failKernel(function, message);
   }
   p.mask = static_cast<AttentionMask>(mask);
-  attentionChecked(function, p, 0);
 }
 
-extern "C" void _mlir_ciface_kiln_attention_lengths_f32(
-    KilnMemRef<4> *q, KilnMemRef<4> *k, KilnMemRef<4> *v,
-    KilnIndexMemRef1 *lengths, KilnMemRef<4> *out, float scale) {
-  const char *function = kiln::contract::kAttentionLengthsKernel;
-  Problem p = checkedProblem(function, q, k, v, out, scale);
+/// Sets the padding mask of `p` from a lengths descriptor.
+void setLengths(const char *function, Problem &p,
+                const KilnIndexMemRef1 *lengths) {
   if (!lengths)
     failKernel(function, "null memref descriptor");
   if (lengths->sizes[0] != p.batch) {
@@ -830,5 +878,75 @@ extern "C" void _mlir_ciface_kiln_attention_lengths_f32(
   p.mask = AttentionMask::Padding;
   p.lengths = lengths->aligned + lengths->offset;
   p.lengthsStride = lengths->strides[0];
+}
+
+/// Sets the bias of `p` from a descriptor whose axes each have the scores'
+/// size or size 1 (broadcast: stride 0 whatever the descriptor says).
+void setBias(const char *function, Problem &p, const KilnMemRef<4> *bias) {
+  if (!bias)
+    failKernel(function, "null memref descriptor");
+  const int64_t scores[4] = {p.batch, p.heads, p.sq, p.sk};
+  for (int axis = 0; axis < 4; ++axis) {
+    int64_t size = bias->sizes[axis];
+    if (size != scores[axis] && size != 1) {
+      char sizes[96], message[256];
+      formatSizes(bias, sizes, sizeof(sizes));
+      std::snprintf(message, sizeof(message),
+                    "bias %s does not broadcast to the scores [%lld, %lld, "
+                    "%lld, %lld]",
+                    sizes, static_cast<long long>(scores[0]),
+                    static_cast<long long>(scores[1]),
+                    static_cast<long long>(scores[2]),
+                    static_cast<long long>(scores[3]));
+      failKernel(function, message);
+    }
+    p.bs[axis] = size == 1 ? 0 : bias->strides[axis];
+  }
+  bool readsBias =
+      p.batch > 0 && p.heads > 0 && p.sq > 0 && p.sk > 0 && p.dv > 0;
+  if (readsBias && !bias->aligned)
+    failKernel(function, "null data pointer");
+  p.bias = bias->aligned + bias->offset;
+}
+
+} // namespace
+
+extern "C" void _mlir_ciface_kiln_attention_f32(KilnMemRef<4> *q,
+                                                KilnMemRef<4> *k,
+                                                KilnMemRef<4> *v,
+                                                KilnMemRef<4> *out,
+                                                int64_t mask, float scale) {
+  const char *function = kiln::contract::kAttentionKernel;
+  Problem p = checkedProblem(function, q, k, v, out, scale);
+  setMaskCode(function, p, mask);
+  attentionChecked(function, p, 0);
+}
+
+extern "C" void _mlir_ciface_kiln_attention_lengths_f32(
+    KilnMemRef<4> *q, KilnMemRef<4> *k, KilnMemRef<4> *v,
+    KilnIndexMemRef1 *lengths, KilnMemRef<4> *out, float scale) {
+  const char *function = kiln::contract::kAttentionLengthsKernel;
+  Problem p = checkedProblem(function, q, k, v, out, scale);
+  setLengths(function, p, lengths);
+  attentionChecked(function, p, 0);
+}
+
+extern "C" void _mlir_ciface_kiln_attention_bias_f32(
+    KilnMemRef<4> *q, KilnMemRef<4> *k, KilnMemRef<4> *v, KilnMemRef<4> *bias,
+    KilnMemRef<4> *out, int64_t mask, float scale) {
+  const char *function = kiln::contract::kAttentionBiasKernel;
+  Problem p = checkedProblem(function, q, k, v, out, scale);
+  setBias(function, p, bias);
+  setMaskCode(function, p, mask);
+  attentionChecked(function, p, 0);
+}
+
+extern "C" void _mlir_ciface_kiln_attention_bias_lengths_f32(
+    KilnMemRef<4> *q, KilnMemRef<4> *k, KilnMemRef<4> *v, KilnMemRef<4> *bias,
+    KilnIndexMemRef1 *lengths, KilnMemRef<4> *out, float scale) {
+  const char *function = kiln::contract::kAttentionBiasLengthsKernel;
+  Problem p = checkedProblem(function, q, k, v, out, scale);
+  setBias(function, p, bias);
+  setLengths(function, p, lengths);
   attentionChecked(function, p, 0);
 }

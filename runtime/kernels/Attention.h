@@ -2,7 +2,8 @@
 //
 // The runtime's fused scaled-dot-product attention, FlashAttention-2 style:
 //
-//   S[b,h,i,j] = scale * dot(Q[b,h,i,:], K[b,h,j,:]) + M[b,i,j]
+//   S[b,h,i,j] = scale * dot(Q[b,h,i,:], K[b,h,j,:]) + bias[b,h,i,j]
+//                + M[b,i,j]
 //   O[b,h,i,:] = sum_j softmax_j(S[b,h,i,:]) * V[b,h,j,:]
 //
 // with Q [B,H,Sq,D], K [B,H,Sk,D], V [B,H,Sk,Dv], O [B,H,Sq,Dv], all strided
@@ -14,16 +15,28 @@
 //              Sk). A batch item with lengths[b] <= 0 sees no key: as in the
 //              reference, which adds the lowest finite float to every score,
 //              all scores are then equal and its rows are the mean of V over
-//              all Sk keys.
-// Invisible keys get exactly zero weight.
+//              all Sk keys (the bias is not read: the lowest float absorbs
+//              any bias of ordinary size).
+// Invisible keys get exactly zero weight, whatever their bias.
+//
+// The bias (optional: relative position biases, ALiBi, float masks) is a
+// strided [B,H,Sq,Sk] view too, in which a stride of 0 broadcasts an axis:
+// [1,H,Sq,Sk] shared by the batch, [B,1,1,Sk] per item, and so on. It may
+// hold any finite float, the lowest included: a row whose visible keys all
+// have the lowest float as bias has equal scores (the lowest float absorbs
+// the dot products), hence uniform weights over those keys, as the unfused
+// softmax gives, not NaN. (Only scores that overflow to infinity, which the
+// unfused form does not survive either, give NaN.) A biased score is
+// fma(dot, scale, bias), rounded once where the unfused form rounds twice.
 //
 // The Sq x Sk score matrix is never built: blocks of queries run over tiles
 // of keys keeping a running maximum, a running sum and an output accumulator
-// per row (online softmax), and divide by the sum at the end. Key tiles that
+// per row (online softmax), and divide by the sum at the end; the bias is
+// read tile by tile, in place when its keys have unit stride. Key tiles that
 // no query of a block can see (past the causal diagonal or past lengths[b])
-// are neither computed nor read, so decoding (Sq = 1) costs in proportion to
-// the visible length. Extra memory is a per-thread scratch buffer of a few
-// tiles, independent of Sq and Sk.
+// are neither computed nor read, bias included, so decoding (Sq = 1) costs
+// in proportion to the visible length. Extra memory is a per-thread scratch
+// buffer of a few tiles, independent of Sq and Sk.
 //
 // Work is split over ThreadPool::global() by (batch, head, query block);
 // called from inside a parallel region, the kernel runs serially on the
@@ -63,6 +76,16 @@ void _mlir_ciface_kiln_attention_lengths_f32(KilnMemRef<4> *q, KilnMemRef<4> *k,
                                              KilnMemRef<4> *v,
                                              KilnIndexMemRef1 *lengths,
                                              KilnMemRef<4> *out, float scale);
+/// The two above with an additive bias. Each axis of `bias` has the size of
+/// the scores' [B, H, Sq, Sk] or size 1 (broadcast; its stride is then not
+/// read); a broadcast axis may also keep the full size with stride 0.
+void _mlir_ciface_kiln_attention_bias_f32(KilnMemRef<4> *q, KilnMemRef<4> *k,
+                                          KilnMemRef<4> *v, KilnMemRef<4> *bias,
+                                          KilnMemRef<4> *out, int64_t mask,
+                                          float scale);
+void _mlir_ciface_kiln_attention_bias_lengths_f32(
+    KilnMemRef<4> *q, KilnMemRef<4> *k, KilnMemRef<4> *v, KilnMemRef<4> *bias,
+    KilnIndexMemRef1 *lengths, KilnMemRef<4> *out, float scale);
 }
 
 namespace kiln {
@@ -82,6 +105,19 @@ void attention(int64_t batch, int64_t heads, int64_t sq, int64_t sk, int64_t d,
                const float *k, const int64_t kStrides[4], const float *v,
                const int64_t vStrides[4], float *out,
                const int64_t outStrides[4], AttentionMask mask,
+               const int64_t *lengths, int64_t lengthsStride, float scale,
+               int maxThreads = 0);
+
+/// The same with an additive bias: element (b, h, i, j) of the scores gets
+/// bias[b * biasStrides[0] + h * biasStrides[1] + i * biasStrides[2] +
+/// j * biasStrides[3]] (a stride of 0 broadcasts that axis). A null `bias`
+/// adds nothing.
+void attention(int64_t batch, int64_t heads, int64_t sq, int64_t sk, int64_t d,
+               int64_t dv, const float *q, const int64_t qStrides[4],
+               const float *k, const int64_t kStrides[4], const float *v,
+               const int64_t vStrides[4], float *out,
+               const int64_t outStrides[4], const float *bias,
+               const int64_t biasStrides[4], AttentionMask mask,
                const int64_t *lengths, int64_t lengthsStride, float scale,
                int maxThreads = 0);
 

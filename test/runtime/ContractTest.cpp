@@ -53,6 +53,10 @@ TEST(ContractTest, KernelsHaveTheContractNames) {
       {contract::kAttentionKernel, address(&_mlir_ciface_kiln_attention_f32)},
       {contract::kAttentionLengthsKernel,
        address(&_mlir_ciface_kiln_attention_lengths_f32)},
+      {contract::kAttentionBiasKernel,
+       address(&_mlir_ciface_kiln_attention_bias_f32)},
+      {contract::kAttentionBiasLengthsKernel,
+       address(&_mlir_ciface_kiln_attention_bias_lengths_f32)},
   };
   for (const auto &kernel : kernels)
     EXPECT_EQ(lookUp(std::string(contract::kCInterfacePrefix) + kernel.name),

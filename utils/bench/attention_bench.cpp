@@ -6,15 +6,20 @@
 // causal mask and softmax (vectorized exp, rows split over the pool), then
 // O = P V by sgemmBatched. Also times the non-causal BERT-base shape and
 // decoding steps (one query against a 1024-position cache, of which the
-// first L are filled), flash kernel only. Interleaved, after a warm-up; the
-// median of the runs is printed.
+// first L are filled), flash kernel only. With an additive bias on the
+// scores, flash against unfused (scale + bias + softmax between the GEMMs):
+// Swin's window attention (2 images x 64 windows, 3 heads of d = 32 over 49
+// positions, a [1, 64 * 3, 49, 49] relative position bias shared by the
+// batch) and T5's (8 heads of d = 64 over 128 positions, a [1, 8, 128, 128]
+// bias). Interleaved, after a warm-up; the median of the runs is printed.
 // Not part of the CMake build. Build and run from the repository root:
 //
 //   g++ -O3 -std=c++17 -mavx2 -mfma -pthread -I. -o /tmp/attention_bench \
-//       utils/bench/attention_bench.cpp runtime/kernels/Attention.cpp \
-//       runtime/kernels/Gemm.cpp runtime/threads/ThreadPool.cpp
+//       utils/bench/attention_bench.cpp BUILD/lib/libkiln_kernels.a \
+//       BUILD/lib/libkiln_threads.a BUILD/lib/libkiln_support.a -ldl
 //   /tmp/attention_bench [runs, default 11]
 //                        [threads: 0 = 1 and 2 (default), else that count]
+//                        [bias: only the biased shapes]
 //
 // GFLOP/s count 4 * H * d * (visible query-key pairs) for both forms (the
 // multiply-adds of Q K^T and P V that the mask leaves), so their ratio is the
@@ -24,9 +29,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/threads/ThreadPool.h"
 #include "runtime/kernels/Attention.h"
 #include "runtime/kernels/Gemm.h"
+#include "runtime/threads/ThreadPool.h"
 
 #include <immintrin.h>
 
@@ -37,6 +42,7 @@
 #include <cstdlib>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace {
@@ -207,11 +213,121 @@ void runDecode(int64_t length, int threads, int runs) {
   std::fflush(stdout);
 }
 
+/// Scale, bias row and softmax in place over a row of s scores.
+void softmaxBiasRow(float *row, const float *bias, int64_t s, float scale) {
+  __m256 vscale = _mm256_set1_ps(scale), vmax = _mm256_set1_ps(-INFINITY);
+  int64_t j = 0;
+  for (; j + 8 <= s; j += 8) {
+    __m256 x = _mm256_fmadd_ps(_mm256_loadu_ps(row + j), vscale,
+                               _mm256_loadu_ps(bias + j));
+    _mm256_storeu_ps(row + j, x);
+    vmax = _mm256_max_ps(vmax, x);
+  }
+  alignas(32) float maxLanes[8];
+  _mm256_store_ps(maxLanes, vmax);
+  float mx = *std::max_element(maxLanes, maxLanes + 8);
+  for (; j < s; ++j) {
+    row[j] = std::fma(row[j], scale, bias[j]);
+    mx = std::max(mx, row[j]);
+  }
+  __m256 vmx = _mm256_set1_ps(mx), vsum = _mm256_setzero_ps();
+  for (j = 0; j + 8 <= s; j += 8) {
+    __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(row + j), vmx));
+    _mm256_storeu_ps(row + j, e);
+    vsum = _mm256_add_ps(vsum, e);
+  }
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, vsum);
+  float sum = 0.0f;
+  for (float v : lanes)
+    sum += v;
+  for (; j < s; ++j)
+    sum += row[j] = std::exp(row[j] - mx);
+  float inv = 1.0f / sum;
+  for (j = 0; j < s; ++j)
+    row[j] *= inv;
+}
+
+/// Unmasked attention of `batch` x `heads` over s positions with a
+/// [1, heads, s, s] bias shared by the batch: flash against unfused.
+void runBiased(const char *label, int64_t batch, int64_t heads, int64_t s,
+               int64_t d, int threads, int runs) {
+  kiln::ThreadPool &pool = kiln::ThreadPool::global();
+  pool.setNumThreads(threads);
+  int64_t pairs = batch * heads;
+  Buffers buf(pairs, s, s, d);
+  std::vector<float> bias(size_t(heads * s * s)), scores(size_t(pairs * s * s));
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> dist(-4.0f, 4.0f);
+  for (float &x : bias)
+    x = dist(rng);
+  float scale = 1.0f / std::sqrt(float(d));
+  int64_t strides[4] = {heads * s * d, s * d, d, 1};
+  int64_t biasStrides[4] = {0, s * s, s, 1};
+  auto flash = [&] {
+    kiln::kernels::attention(
+        batch, heads, s, s, d, d, buf.q.data(), strides, buf.k.data(), strides,
+        buf.v.data(), strides, buf.out.data(), strides, bias.data(),
+        biasStrides, kiln::kernels::AttentionMask::None, nullptr, 0, scale);
+  };
+  // The bias's cost: the same call without it.
+  auto flashNoBias = [&] {
+    kiln::kernels::attention(
+        batch, heads, s, s, d, d, buf.q.data(), strides, buf.k.data(), strides,
+        buf.v.data(), strides, buf.out.data(), strides,
+        kiln::kernels::AttentionMask::None, nullptr, 0, scale);
+  };
+  auto unfused = [&] {
+    pool.parallelFor(pairs * s, 16, [&](int64_t begin, int64_t end) {
+      std::fill(scores.data() + begin * s, scores.data() + end * s, 0.0f);
+    });
+    kiln::kernels::sgemmBatched(pairs, s, s, d, buf.q.data(), s * d, d, 1,
+                                buf.k.data(), s * d, 1, d, scores.data(), s * s,
+                                s, 1);
+    pool.parallelFor(pairs * s, 16, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        int64_t head = (r / s) % heads, i = r % s;
+        softmaxBiasRow(scores.data() + r * s, bias.data() + (head * s + i) * s,
+                       s, scale);
+      }
+    });
+    std::fill(buf.out.begin(), buf.out.end(), 0.0f);
+    kiln::kernels::sgemmBatched(pairs, s, d, s, scores.data(), s * s, s, 1,
+                                buf.v.data(), s * d, d, 1, buf.out.data(),
+                                s * d, d, 1);
+  };
+  double flops = 4.0 * double(pairs) * double(d) * double(s) * double(s);
+  flash();
+  std::vector<float> flashOut = buf.out;
+  unfused();
+  double maxDiff = 0.0;
+  for (size_t i = 0; i < flashOut.size(); ++i)
+    maxDiff = std::max(maxDiff, double(std::fabs(flashOut[i] - buf.out[i])));
+  int reps = std::max(1, int(20e-3 / (flops / 50e9 / threads)));
+  std::vector<double> tf, tu, tn;
+  for (int r = 0; r < runs; ++r) {
+    tf.push_back(timeIt(flash, reps));
+    tu.push_back(timeIt(unfused, reps));
+    tn.push_back(timeIt(flashNoBias, reps));
+  }
+  double f = median(tf), u = median(tu), n = median(tn);
+  std::printf("%-5s B %lld H %3lld S %3lld d %2lld + bias [1, %lld, %lld, "
+              "%lld]  %d thr | flash %7.3f ms %6.1f GFLOP/s | unfused %7.3f "
+              "ms %6.1f GFLOP/s | x%5.2f | flash without bias %7.3f ms | "
+              "max |diff| %.1e\n",
+              label, (long long)batch, (long long)heads, (long long)s,
+              (long long)d, (long long)heads, (long long)s, (long long)s,
+              threads, f * 1e3, flops / f * 1e-9, u * 1e3, flops / u * 1e-9,
+              u / f, n * 1e3, maxDiff);
+  std::fflush(stdout);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   int runs = argc > 1 ? std::atoi(argv[1]) : 11;
   int onlyThreads = argc > 2 ? std::atoi(argv[2]) : 0;
+  bool onlyBias = argc > 3 && std::string(argv[3]) == "bias";
   std::printf("12 heads, d 64, median of %d runs; attention kernel: %s, "
               "GEMM: %s\n",
               runs, kiln::kernels::attentionIsaName(),
@@ -220,6 +336,10 @@ int main(int argc, char **argv) {
   if (onlyThreads > 0)
     threadCounts = {onlyThreads};
   for (int threads : threadCounts) {
+    runBiased("swin", 2, 64 * 3, 49, 32, threads, runs);
+    runBiased("t5", 1, 8, 128, 64, threads, runs);
+    if (onlyBias)
+      continue;
     for (int64_t s : {128, 512, 1024, 2048})
       runPrefill(s, true, threads, runs);
     runPrefill(128, false, threads, runs);

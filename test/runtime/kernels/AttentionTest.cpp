@@ -70,11 +70,28 @@ struct Operand {
   }
 };
 
-/// The semantics of Attention.h in double precision.
+/// Strides of `bias` as the kernel takes them: 0 on its axes of size 1,
+/// which broadcast onto the scores.
+Shape4 broadcastStrides(const Operand &bias) {
+  Shape4 strides = bias.strides;
+  for (int a = 0; a < 4; ++a)
+    if (bias.sizes[a] == 1)
+      strides[a] = 0;
+  return strides;
+}
+
+/// Element (b, h, i, j) of the scores' bias: `bias` broadcast (size-1 axes).
+float biasAt(Operand &bias, int64_t b, int64_t h, int64_t i, int64_t j) {
+  return bias.at(bias.sizes[0] == 1 ? 0 : b, bias.sizes[1] == 1 ? 0 : h,
+                 bias.sizes[2] == 1 ? 0 : i, bias.sizes[3] == 1 ? 0 : j);
+}
+
+/// The semantics of Attention.h in double precision, with an optional bias
+/// that broadcasts onto the scores.
 std::vector<double> reference(Operand &q, Operand &k, Operand &v,
                               AttentionMask mask,
-                              const std::vector<int64_t> &lengths,
-                              float scale) {
+                              const std::vector<int64_t> &lengths, float scale,
+                              Operand *bias = nullptr) {
   int64_t batch = q.sizes[0], heads = q.sizes[1], sq = q.sizes[2],
           d = q.sizes[3], sk = k.sizes[2], dv = v.sizes[3];
   std::vector<double> out(static_cast<size_t>(batch * heads * sq * dv));
@@ -101,6 +118,8 @@ std::vector<double> reference(Operand &q, Operand &k, Operand &v,
           for (int64_t x = 0; x < d; ++x)
             dot += double(q.at(b, h, i, x)) * double(k.at(b, h, j, x));
           s[size_t(j)] = double(scale) * dot;
+          if (bias)
+            s[size_t(j)] += double(biasAt(*bias, b, h, i, j));
           mx = std::max(mx, s[size_t(j)]);
         }
         double sum = 0.0;
@@ -120,13 +139,23 @@ std::vector<double> reference(Operand &q, Operand &k, Operand &v,
 /// its output; checks that nothing outside out's view was written.
 void runKernel(Operand &q, Operand &k, Operand &v, Operand &out,
                AttentionMask mask, const std::vector<int64_t> &lengths,
-               float scale, int maxThreads = 0) {
+               float scale, int maxThreads = 0, Operand *bias = nullptr) {
   std::fill(out.data.begin(), out.data.end(), 12345.0f);
-  kernels::attention(
-      q.sizes[0], q.sizes[1], q.sizes[2], k.sizes[2], q.sizes[3], v.sizes[3],
-      q.base(), q.strides.data(), k.base(), k.strides.data(), v.base(),
-      v.strides.data(), out.base(), out.strides.data(), mask,
-      lengths.empty() ? nullptr : lengths.data(), 1, scale, maxThreads);
+  const int64_t *lengthsData = lengths.empty() ? nullptr : lengths.data();
+  if (bias) {
+    Shape4 biasStrides = broadcastStrides(*bias);
+    kernels::attention(
+        q.sizes[0], q.sizes[1], q.sizes[2], k.sizes[2], q.sizes[3], v.sizes[3],
+        q.base(), q.strides.data(), k.base(), k.strides.data(), v.base(),
+        v.strides.data(), out.base(), out.strides.data(), bias->base(),
+        biasStrides.data(), mask, lengthsData, 1, scale, maxThreads);
+  } else {
+    kernels::attention(q.sizes[0], q.sizes[1], q.sizes[2], k.sizes[2],
+                       q.sizes[3], v.sizes[3], q.base(), q.strides.data(),
+                       k.base(), k.strides.data(), v.base(), v.strides.data(),
+                       out.base(), out.strides.data(), mask, lengthsData, 1,
+                       scale, maxThreads);
+  }
   std::vector<bool> inside(out.data.size(), false);
   out.forEach([&](int64_t, int64_t, int64_t, int64_t, float &e) {
     inside[static_cast<size_t>(&e - out.data.data())] = true;
@@ -456,6 +485,302 @@ TEST_P(AttentionTest, CInterface) {
   expectMatches(out, reference(q, k, v, AttentionMask::Padding, {7, 0}, 0.3f));
 }
 
+//===----------------------------------------------------------------------===//
+// Additive bias
+//===----------------------------------------------------------------------===//
+
+/// The bias layouts models pass: relative positions shared by the batch
+/// (Swin's windows x heads, T5), explicit masks per item, per item and query,
+/// a scalar, and a full [B, H, Sq, Sk] one.
+enum class BiasShape { SharedByBatch, PerItem, PerItemKeys, Scalar, Full };
+
+const BiasShape kBiasShapes[] = {BiasShape::SharedByBatch, BiasShape::PerItem,
+                                 BiasShape::PerItemKeys, BiasShape::Scalar,
+                                 BiasShape::Full};
+
+Shape4 biasSizes(BiasShape shape, const Case &c) {
+  switch (shape) {
+  case BiasShape::SharedByBatch:
+    return {1, c.heads, c.sq, c.sk};
+  case BiasShape::PerItem:
+    return {c.batch, 1, c.sq, c.sk};
+  case BiasShape::PerItemKeys:
+    return {c.batch, 1, 1, c.sk};
+  case BiasShape::Scalar:
+    return {1, 1, 1, 1};
+  case BiasShape::Full:
+    break;
+  }
+  return {c.batch, c.heads, c.sq, c.sk};
+}
+
+std::string describe(const Case &c, AttentionMask mask, const Operand &bias) {
+  return describe(c, mask) + " bias [" + std::to_string(bias.sizes[0]) + ", " +
+         std::to_string(bias.sizes[1]) + ", " + std::to_string(bias.sizes[2]) +
+         ", " + std::to_string(bias.sizes[3]) + "]";
+}
+
+/// Uniform in [-2, 2], with about one entry in eight at -100 (a soft mask,
+/// as Swin's shifted windows add).
+void fillBias(Operand &bias, std::mt19937 &rng) {
+  std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
+  std::uniform_int_distribution<int> eighth(0, 7);
+  bias.forEach([&](int64_t, int64_t, int64_t, int64_t, float &e) {
+    e = eighth(rng) == 0 ? -100.0f : dist(rng);
+  });
+}
+
+/// Runs the kernel with `bias` and compares with the reference.
+void checkWithBias(const Case &c, AttentionMask mask,
+                   const std::vector<int64_t> &lengths, Operand &bias,
+                   std::mt19937 &rng) {
+  SCOPED_TRACE(describe(c, mask, bias));
+  Operand q({c.batch, c.heads, c.sq, c.d}), k({c.batch, c.heads, c.sk, c.d}),
+      v({c.batch, c.heads, c.sk, c.dv}), out({c.batch, c.heads, c.sq, c.dv});
+  q.fillUniform(rng, 1.0f);
+  k.fillUniform(rng, 1.0f);
+  v.fillUniform(rng, 1.0f);
+  float scale = 1.0f / std::sqrt(float(std::max<int64_t>(c.d, 1)));
+  runKernel(q, k, v, out, mask, lengths, scale, 0, &bias);
+  expectMatches(out, reference(q, k, v, mask, lengths, scale, &bias));
+}
+
+/// Lengths that end inside the first, a middle and the last tile.
+std::vector<int64_t> someLengths(const Case &c) {
+  std::vector<int64_t> lengths;
+  for (int64_t b = 0; b < c.batch; ++b)
+    lengths.push_back(std::max<int64_t>(1, c.sk * (b + 1) / 3 + b));
+  return lengths;
+}
+
+// Sizes off the tiles (64 queries, 64 keys, 6-row groups, 16 lanes).
+const Case kBiasCases[] = {
+    {2, 3, 5, 37, 9, 7},    {2, 2, 70, 130, 16, 24},  {1, 2, 65, 129, 33, 80},
+    {2, 2, 1, 300, 64, 64}, {1, 1, 128, 128, 64, 64}, {2, 1, 13, 13, 1, 1},
+    {1, 2, 49, 49, 32, 32},
+};
+
+TEST_P(AttentionTest, BiasShapes) {
+  std::mt19937 rng(20);
+  for (const Case &c : kBiasCases)
+    for (BiasShape shape : kBiasShapes)
+      for (AttentionMask mask : {AttentionMask::None, AttentionMask::Causal,
+                                 AttentionMask::Padding}) {
+        Operand bias(biasSizes(shape, c));
+        fillBias(bias, rng);
+        checkWithBias(c, mask, someLengths(c), bias, rng);
+        if (HasFatalFailure())
+          return;
+      }
+}
+
+TEST_P(AttentionTest, BiasLowestFloatAndExtremes) {
+  // Rows whose keys all have the lowest float as bias: the scores are all
+  // the lowest float, so the weights are uniform over the visible keys, as
+  // the unfused softmax gives; mixed rows give the other keys all the
+  // weight. Across tiles, the running max jumps from the lowest float to
+  // ordinary scores (alpha 0) and the other way (alpha 1).
+  const float lowest = std::numeric_limits<float>::lowest();
+  std::mt19937 rng(21);
+  Case c{2, 2, 70, 150, 16, 16};
+  for (AttentionMask mask :
+       {AttentionMask::None, AttentionMask::Causal, AttentionMask::Padding}) {
+    Operand bias({c.batch, c.heads, c.sq, c.sk});
+    fillBias(bias, rng);
+    bias.forEach([&](int64_t, int64_t h, int64_t i, int64_t j, float &e) {
+      if (i == 0 || i == 3 || i == 66 || (h == 1 && i == 69))
+        e = lowest; // the whole row
+      else if (i == 5 && j != 7)
+        e = lowest; // all but one key
+      else if (i == 10 && j < 64)
+        e = lowest; // the first tile
+      else if (i == 11 && j >= 64)
+        e = lowest; // all but the first tile
+      else if (i == 12 && j % 2 == 0)
+        e = -3.0e38f; // every other key gets no weight
+      else if (i == 13 && j == 100)
+        e = 1.0e30f; // one key takes all the weight
+      else if (i == 14)
+        e = 1.0e30f; // every key: equal scores again
+      else if (i == 15)
+        e = j == 0 ? 3.0e38f : lowest; // score - max overflows to -inf
+    });
+    checkWithBias(c, mask, {60, 150}, bias, rng);
+    if (HasFatalFailure())
+      return;
+  }
+  // A scalar lowest-float bias: uniform weights everywhere.
+  Operand scalar({1, 1, 1, 1});
+  scalar.at(0, 0, 0, 0) = lowest;
+  checkWithBias(c, AttentionMask::Causal, {}, scalar, rng);
+}
+
+TEST_P(AttentionTest, BiasStridedViews) {
+  std::mt19937 rng(22);
+  Case c{2, 3, 45, 70, 20, 20};
+  for (AttentionMask mask :
+       {AttentionMask::None, AttentionMask::Causal, AttentionMask::Padding}) {
+    // Stored transposed [B, H, Sk, Sq], with an offset: keys are not
+    // contiguous and go through the kernel's gathered tile.
+    Operand transposed({c.batch, c.heads, c.sq, c.sk},
+                       {c.heads * c.sk * c.sq, c.sk * c.sq, 1, c.sq}, 3);
+    fillBias(transposed, rng);
+    checkWithBias(c, mask, {30, 70}, transposed, rng);
+    // Full sizes with stride 0 on the broadcast axes (instead of size 1):
+    // [B, 1, 1, Sk] and [1, H, Sq, 1] as the code generator passes them.
+    Operand perItemKeys({c.batch, c.heads, c.sq, c.sk}, {c.sk, 0, 0, 1}, 0),
+        perRow({c.batch, c.heads, c.sq, c.sk}, {0, c.sq, 1, 0}, 1);
+    fillBias(perItemKeys, rng);
+    fillBias(perRow, rng);
+    checkWithBias(c, mask, {30, 70}, perItemKeys, rng);
+    checkWithBias(c, mask, {30, 70}, perRow, rng);
+    if (HasFatalFailure())
+      return;
+  }
+}
+
+TEST_P(AttentionTest, BiasOfInvisibleKeysHasNoEffect) {
+  // The bias of keys past the causal diagonal or the lengths is NaN: if it
+  // reached a score or a weight, the output would show it.
+  std::mt19937 rng(23);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  Case c{2, 2, 70, 200, 16, 16};
+  std::vector<int64_t> lengths = {17, 130};
+  for (AttentionMask mask : {AttentionMask::Causal, AttentionMask::Padding}) {
+    for (bool transposed : {false, true}) {
+      Operand bias =
+          transposed ? Operand({c.batch, c.heads, c.sq, c.sk},
+                               {c.heads * c.sk * c.sq, c.sk * c.sq, 1, c.sq}, 0)
+                     : Operand({c.batch, c.heads, c.sq, c.sk});
+      fillBias(bias, rng);
+      SCOPED_TRACE(transposed ? "transposed" : "dense");
+      Operand q({c.batch, c.heads, c.sq, c.d}),
+          k({c.batch, c.heads, c.sk, c.d}), v({c.batch, c.heads, c.sk, c.dv}),
+          out({c.batch, c.heads, c.sq, c.dv});
+      q.fillUniform(rng, 1.0f);
+      k.fillUniform(rng, 1.0f);
+      v.fillUniform(rng, 1.0f);
+      std::vector<double> want =
+          reference(q, k, v, mask, lengths, 0.25f, &bias);
+      bias.forEach([&](int64_t b, int64_t, int64_t i, int64_t j, float &e) {
+        bool visible = mask == AttentionMask::Causal
+                           ? j <= i + (c.sk - c.sq)
+                           : j < lengths[static_cast<size_t>(b)];
+        if (!visible)
+          e = nan;
+      });
+      runKernel(q, k, v, out, mask, lengths, 0.25f, 0, &bias);
+      expectMatches(out, want);
+      if (HasFatalFailure())
+        return;
+    }
+  }
+}
+
+TEST_P(AttentionTest, BiasWithNoVisibleKey) {
+  // lengths <= 0: the mean of V over all keys, whatever the bias (the
+  // reference's lowest-float mask absorbs it).
+  std::mt19937 rng(24);
+  Case c{3, 2, 9, 37, 9, 7};
+  Operand bias({1, c.heads, c.sq, c.sk});
+  fillBias(bias, rng);
+  Operand q({c.batch, c.heads, c.sq, c.d}), k({c.batch, c.heads, c.sk, c.d}),
+      v({c.batch, c.heads, c.sk, c.dv}), out({c.batch, c.heads, c.sq, c.dv});
+  q.fillUniform(rng, 1.0f);
+  k.fillUniform(rng, 1.0f);
+  v.fillUniform(rng, 1.0f);
+  std::vector<int64_t> lengths = {0, 20, -1};
+  runKernel(q, k, v, out, AttentionMask::Padding, lengths, 0.3f, 0, &bias);
+  expectMatches(
+      out, reference(q, k, v, AttentionMask::Padding, lengths, 0.3f, &bias));
+}
+
+TEST_P(AttentionTest, BiasThreadCountDoesNotChangeResults) {
+  std::mt19937 rng(25);
+  struct Problem {
+    Case c;
+    BiasShape shape;
+    AttentionMask mask;
+    std::vector<int64_t> lengths;
+  };
+  const Problem problems[] = {
+      {{2, 64 * 3, 49, 49, 32, 32},
+       BiasShape::SharedByBatch,
+       AttentionMask::None,
+       {}},
+      {{1, 8, 128, 128, 64, 64},
+       BiasShape::SharedByBatch,
+       AttentionMask::None,
+       {}},
+      {{1, 4, 300, 300, 64, 64},
+       BiasShape::SharedByBatch,
+       AttentionMask::Causal,
+       {}},
+      {{3, 4, 100, 100, 32, 48},
+       BiasShape::PerItemKeys,
+       AttentionMask::Padding,
+       {100, 7, 0}},
+      {{2, 3, 70, 90, 16, 16}, BiasShape::Scalar, AttentionMask::None, {}},
+  };
+  for (const Problem &p : problems) {
+    const Case &c = p.c;
+    Operand bias(biasSizes(p.shape, c));
+    fillBias(bias, rng);
+    SCOPED_TRACE(describe(c, p.mask, bias));
+    Operand q({c.batch, c.heads, c.sq, c.d}), k({c.batch, c.heads, c.sk, c.d}),
+        v({c.batch, c.heads, c.sk, c.dv}),
+        serial({c.batch, c.heads, c.sq, c.dv});
+    q.fillUniform(rng, 1.0f);
+    k.fillUniform(rng, 1.0f);
+    v.fillUniform(rng, 1.0f);
+    runKernel(q, k, v, serial, p.mask, p.lengths, 0.125f, 1, &bias);
+    for (int threads : {2, 3}) {
+      Operand parallel = serial;
+      withThreads(threads, [&] {
+        runKernel(q, k, v, parallel, p.mask, p.lengths, 0.125f, 0, &bias);
+      });
+      EXPECT_EQ(serial.data, parallel.data) << threads << " threads";
+    }
+  }
+}
+
+TEST_P(AttentionTest, BiasCInterface) {
+  std::mt19937 rng(26);
+  int64_t batch = 2, heads = 3, sq = 10, sk = 20, d = 12, dv = 6;
+  Operand q({batch, heads, sq, d}), k({batch, heads, sk, d}),
+      v({batch, heads, sk, dv}), out({batch, heads, sq, dv});
+  q.fillUniform(rng, 1.0f);
+  k.fillUniform(rng, 1.0f);
+  v.fillUniform(rng, 1.0f);
+  KilnMemRef<4> mq = q.memref(), mk = k.memref(), mv = v.memref(),
+                mo = out.memref();
+  // [1, H, Sq, Sk]: the size-1 batch axis broadcasts whatever its stride.
+  Operand shared({1, heads, sq, sk});
+  fillBias(shared, rng);
+  KilnMemRef<4> sharedRef = shared.memref();
+  sharedRef.strides[0] = 12345;
+  for (int64_t mask : {0, 1}) {
+    AttentionMask kind = mask ? AttentionMask::Causal : AttentionMask::None;
+    _mlir_ciface_kiln_attention_bias_f32(&mq, &mk, &mv, &sharedRef, &mo, mask,
+                                         0.3f);
+    expectMatches(out, reference(q, k, v, kind, {}, 0.3f, &shared));
+  }
+  // [B, 1, 1, Sk] as a full-size view with zero strides, as generated code
+  // passes it, and lengths.
+  Operand perItem({batch, 1, 1, sk});
+  fillBias(perItem, rng);
+  KilnMemRef<4> perItemRef = perItem.memref();
+  perItemRef.sizes[1] = heads;
+  perItemRef.sizes[2] = sq;
+  perItemRef.strides[1] = perItemRef.strides[2] = 0;
+  std::vector<int64_t> buffer = {13, 0};
+  KilnIndexMemRef1 lengths{buffer.data(), buffer.data(), 0, {batch}, {1}};
+  _mlir_ciface_kiln_attention_bias_lengths_f32(&mq, &mk, &mv, &perItemRef,
+                                               &lengths, &mo, 0.3f);
+  expectMatches(
+      out, reference(q, k, v, AttentionMask::Padding, {13, 0}, 0.3f, &perItem));
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Attention, AttentionTest,
     ::testing::Values(kernels::GemmIsa::Avx2, kernels::GemmIsa::Avx512),
@@ -486,6 +811,39 @@ TEST(AttentionIsaTest, Avx2AndAvx512GiveTheSameBits) {
       kernels::setAttentionIsaForTesting(kernels::GemmIsa::Auto);
       EXPECT_EQ(out2.data, out512.data);
     }
+}
+
+TEST(AttentionIsaTest, BiasAvx2AndAvx512GiveTheSameBits) {
+  if (!kernels::avx512Available())
+    GTEST_SKIP() << "no AVX-512 on this CPU";
+  std::mt19937 rng(27);
+  const float lowest = std::numeric_limits<float>::lowest();
+  for (Case c : {Case{1, 3, 130, 200, 64, 64}, Case{2, 2, 5, 37, 9, 7},
+                 Case{1, 1, 1, 1024, 64, 64}, Case{1, 2, 49, 49, 32, 32}})
+    for (BiasShape shape : kBiasShapes)
+      for (AttentionMask mask : {AttentionMask::None, AttentionMask::Causal,
+                                 AttentionMask::Padding}) {
+        Operand bias(biasSizes(shape, c));
+        fillBias(bias, rng);
+        bias.forEach([&](int64_t, int64_t, int64_t i, int64_t, float &e) {
+          if (i == 2)
+            e = lowest;
+        });
+        SCOPED_TRACE(describe(c, mask, bias));
+        Operand q({c.batch, c.heads, c.sq, c.d}),
+            k({c.batch, c.heads, c.sk, c.d}), v({c.batch, c.heads, c.sk, c.dv}),
+            out2({c.batch, c.heads, c.sq, c.dv}), out512 = out2;
+        q.fillUniform(rng, 2.0f);
+        k.fillUniform(rng, 2.0f);
+        v.fillUniform(rng, 1.0f);
+        std::vector<int64_t> lengths = someLengths(c);
+        kernels::setAttentionIsaForTesting(kernels::GemmIsa::Avx2);
+        runKernel(q, k, v, out2, mask, lengths, 0.4f, 0, &bias);
+        kernels::setAttentionIsaForTesting(kernels::GemmIsa::Avx512);
+        runKernel(q, k, v, out512, mask, lengths, 0.4f, 0, &bias);
+        kernels::setAttentionIsaForTesting(kernels::GemmIsa::Auto);
+        EXPECT_EQ(out2.data, out512.data);
+      }
 }
 
 TEST(AttentionDeathTest, MismatchedShapesAbort) {
@@ -522,6 +880,18 @@ TEST(AttentionDeathTest, MismatchedShapesAbort) {
                                                        &out, 1.0f),
                "kiln_attention_lengths_f32: lengths has 2 entries for a "
                "batch of 1");
+  // A bias must broadcast onto the scores [1, 2, 3, 5].
+  KilnMemRef<4> badBias = memref({1, 2, 3, 4}), bias = memref({1, 1, 3, 5});
+  EXPECT_DEATH(
+      _mlir_ciface_kiln_attention_bias_f32(&q, &k, &v, &badBias, &out, 0, 1.0f),
+      "kiln_attention_bias_f32: bias \\[1, 2, 3, 4\\] does not "
+      "broadcast to the scores \\[1, 2, 3, 5\\]");
+  EXPECT_DEATH(
+      _mlir_ciface_kiln_attention_bias_f32(&q, &k, &v, &bias, &out, 2, 1.0f),
+      "kiln_attention_bias_f32: unknown mask kind 2");
+  EXPECT_DEATH(_mlir_ciface_kiln_attention_bias_lengths_f32(
+                   &q, &k, &v, &bias, &badLengths, &out, 1.0f),
+               "kiln_attention_bias_lengths_f32: lengths has 2 entries");
 }
 
 } // namespace
