@@ -11,7 +11,8 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 # Everything the build and the test suite need, from Debian's archive.
 PACKAGES := cmake ninja-build g++ ccache python3 python3-pip \
 	llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools \
-	nlohmann-json3-dev libgtest-dev libstb-dev clang-22 libclang-rt-22-dev
+	nlohmann-json3-dev libgtest-dev libstb-dev libjpeg62-turbo-dev clang-22 \
+	libclang-rt-22-dev
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

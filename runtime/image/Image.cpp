@@ -1,14 +1,16 @@
 //===- Image.cpp - Decoding images for the vision executables -------------===//
 //
-// stb_image does the decoding (StbImage.cpp). Before it reads anything,
-// this file checks the magic bytes, the pixel limit and what Debian 12's
-// stb 2.27 gets wrong on malformed files (oversized JPEG Huffman tables,
-// overflowing PNM header numbers, missing PNM/BMP/JPEG data).
+// JPEG goes to libjpeg-turbo (JpegImage.cpp), the rest to stb_image
+// (StbImage.cpp). Before stb reads anything, this file checks the magic
+// bytes, the pixel limit and what Debian 12's stb 2.27 gets wrong on
+// malformed files (overflowing PNM header numbers, missing PNM/BMP data,
+// PNG chunks longer than the file).
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/image/Image.h"
 
+#include "runtime/image/JpegImage.h"
 #include "runtime/image/StbImage.h"
 #include "runtime/support/FileUtil.h"
 
@@ -45,10 +47,12 @@ const char *refusedFormatHint(std::string_view bytes) {
   if (startsWith(bytes, "RIFF") && bytes.size() >= 12 &&
       bytes.compare(8, 4, "WEBP") == 0)
     return "WebP";
-  if (startsWith(bytes, "II*") || startsWith(bytes, "MM\0*"))
+  // Signatures with NUL bytes need their length: a plain literal would end
+  // at the first NUL and match everything.
+  using namespace std::string_view_literals;
+  if (startsWith(bytes, "II*\0"sv) || startsWith(bytes, "MM\0*"sv))
     return "TIFF";
-  if (startsWith(bytes, "\0\0\0\x0c"
-                        "jP  ") ||
+  if (startsWith(bytes, "\0\0\0\x0cjP  "sv) ||
       (bytes.size() >= 12 && bytes.compare(4, 8, "ftypavif") == 0))
     return "JPEG 2000 or AVIF";
   if (bytes.size() >= 2 && bytes[0] == 'P' && bytes[1] >= '1' &&
@@ -118,74 +122,6 @@ uint32_t rescalePnmSample(uint32_t value, int maxValue, uint32_t outMax) {
   return std::min<uint32_t>(outMax, static_cast<uint32_t>(scaled));
 }
 
-/// False when a JPEG stops before the end of its last scan: stb fills the
-/// rest with grey where PIL reports a truncated file. The scan data never
-/// holds FF D9 (FF bytes are stuffed), so an EOI must follow the last SOS.
-bool jpegHasEnd(std::string_view bytes) {
-  size_t lastScan = std::string_view::npos;
-  for (size_t i = 0; i + 1 < bytes.size(); ++i)
-    if (static_cast<uint8_t>(bytes[i]) == 0xFF &&
-        static_cast<uint8_t>(bytes[i + 1]) == 0xDA)
-      lastScan = i;
-  if (lastScan == std::string_view::npos)
-    return true; // no scan at all: stb reports that itself
-  for (size_t i = lastScan + 2; i + 1 < bytes.size(); ++i)
-    if (static_cast<uint8_t>(bytes[i]) == 0xFF &&
-        static_cast<uint8_t>(bytes[i + 1]) == 0xD9)
-      return true;
-  return false;
-}
-
-/// False when a JPEG's Huffman table (DHT) lists more than 256 codes. stb
-/// 2.27 (Debian 12's) writes such a table past its 257-entry size array;
-/// later stb versions refuse it as "bad DHT header", as this check does.
-/// Walks the marker segments, skipping each scan's entropy-coded data.
-bool jpegHuffmanTablesValid(std::string_view bytes) {
-  auto byteAt = [&](size_t i) { return static_cast<uint8_t>(bytes[i]); };
-  size_t pos = 2; // after SOI
-  while (pos + 4 <= bytes.size()) {
-    if (byteAt(pos) != 0xFF) {
-      ++pos; // not at a marker: stb decides what to make of it
-      continue;
-    }
-    uint8_t marker = byteAt(pos + 1);
-    if (marker == 0xFF) {
-      ++pos; // fill byte
-      continue;
-    }
-    if (marker == 0xD9)
-      return true; // EOI
-    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
-      pos += 2; // markers without a length
-      continue;
-    }
-    size_t length = (size_t(byteAt(pos + 2)) << 8) | byteAt(pos + 3);
-    size_t end = std::min(pos + 2 + length, bytes.size());
-    if (marker == 0xC4) {
-      // stb reads a whole table whenever any of the segment is left.
-      size_t table = pos + 4;
-      while (table < end) {
-        size_t codes = 0;
-        for (size_t i = 1; i <= 16 && table + i < bytes.size(); ++i)
-          codes += byteAt(table + i);
-        if (codes > 256)
-          return false;
-        table += 17 + codes;
-      }
-    }
-    pos = end;
-    if (marker == 0xDA) {
-      // Entropy-coded data runs to the next marker other than a stuffed
-      // zero or a restart marker.
-      while (pos + 1 < bytes.size() &&
-             !(byteAt(pos) == 0xFF && byteAt(pos + 1) != 0 &&
-               !(byteAt(pos + 1) >= 0xD0 && byteAt(pos + 1) <= 0xD7)))
-        ++pos;
-    }
-  }
-  return true;
-}
-
 uint32_t readLE(std::string_view bytes, size_t offset, int size) {
   uint32_t value = 0;
   for (int i = size - 1; i >= 0; --i)
@@ -231,6 +167,22 @@ uint32_t readBE(std::string_view bytes, size_t offset) {
   for (int i = 0; i < 4; ++i)
     value = (value << 8) | static_cast<uint8_t>(bytes[offset + i]);
   return value;
+}
+
+/// False when a PNG chunk before IEND claims more bytes than the file has
+/// left. stb 2.27 grows its buffer to an IDAT chunk's claimed length before
+/// reading it: a 60-byte file could make it allocate gigabytes.
+bool pngChunksFit(std::string_view bytes) {
+  size_t pos = 8; // after the signature
+  while (pos + 8 <= bytes.size()) {
+    uint64_t length = readBE(bytes, pos);
+    if (length > bytes.size() - pos - 8)
+      return false;
+    if (bytes.compare(pos + 4, 4, "IEND") == 0)
+      return true;
+    pos += 12 + length; // length, type, data, CRC
+  }
+  return true; // a cut chunk header: stb reports it
 }
 
 /// Width and height from the fixed header fields of PNG (IHDR) and BMP, read
@@ -355,6 +307,10 @@ Expected<Image> decodeImage(std::string_view bytes, const std::string &name,
                      std::min<uint64_t>(limits.maxFileBytes, INT32_MAX),
                      " bytes");
 
+  // libjpeg checks the pixel limit from the frame header itself.
+  if (format == ImageFormat::JPEG)
+    return jpeg::decode(bytes, name, limits);
+
   // The pixel limit first, from the header fields, before stb allocates.
   uint64_t headerWidth = 0, headerHeight = 0;
   if (headerDimensions(format, bytes, headerWidth, headerHeight) &&
@@ -367,12 +323,10 @@ Expected<Image> decodeImage(std::string_view bytes, const std::string &name,
                      " pixels");
 
   // Checks of what stb 2.27 gets wrong, before it reads anything.
-  if (format == ImageFormat::JPEG && !jpegHuffmanTablesValid(bytes))
-    return makeError(name, ": corrupt JPEG file (a Huffman table has more "
-                           "than 256 codes)");
-  if (format == ImageFormat::JPEG && !jpegHasEnd(bytes))
-    return makeError(name, ": truncated JPEG file (no end of image after "
-                           "the last scan)");
+  if (format == ImageFormat::PNG && !pngChunksFit(bytes))
+    return makeError(name, ": cannot decode the PNG image (truncated or "
+                           "corrupt file?): a chunk is longer than the rest "
+                           "of the file");
   if (format == ImageFormat::BMP && !bmpHasAllPixels(bytes))
     return makeError(name, ": truncated BMP file (fewer pixel bytes than its "
                            "header promises)");

@@ -7,13 +7,17 @@
 // channels keep their high byte, except 16-bit gray which PIL clamps to 255.
 // PPM/PGM with a maxval other than 255 are rescaled as PIL does.
 //
-// Decoding is stb_image's; this layer checks the magic bytes first, reads the
-// dimensions and refuses images over a pixel limit before decoding anything,
-// and turns every failure into a one-line Error that names the file.
+// JPEG is decoded by libjpeg-turbo with Pillow's settings, so its pixels are
+// PIL's; CMYK and YCCK JPEGs are converted as PIL converts them. PNG, BMP
+// and PPM are decoded by stb_image. This layer checks the magic bytes first,
+// reads the dimensions and refuses images over a pixel limit before decoding
+// anything, refuses truncated files as PIL does, and turns every failure
+// into a one-line Error that names the file.
 //
 // Not handled: EXIF orientation (transformers' load_image applies it, PIL's
-// Image.open alone does not), CMYK JPEGs and RLE-compressed BMPs (stb's
-// support differs from PIL's), ICC profiles (ignored by both).
+// Image.open alone does not), RLE-compressed BMPs (stb's support differs
+// from PIL's), ICC profiles (ignored by both), 12-bit JPEGs (refused by
+// both).
 //
 //===----------------------------------------------------------------------===//
 
@@ -48,7 +52,7 @@ struct Image {
 struct ImageLimits {
   /// Most pixels (width * height) accepted. The default, 2^27 (e.g.
   /// 11585 x 11585), is 1.5 times PIL's decompression-bomb error threshold;
-  /// decoding it needs up to about 1 GiB.
+  /// decoding it needs up to about 1.5 GiB (a progressive CMYK JPEG).
   uint64_t maxPixels = uint64_t(1) << 27;
   /// Largest file accepted, in bytes (stb_image takes an int length).
   uint64_t maxFileBytes = uint64_t(1) << 30;

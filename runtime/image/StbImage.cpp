@@ -1,12 +1,12 @@
 //===- StbImage.cpp - stb_image, compiled once for Kiln -------------------===//
 //
-// The only translation unit that holds stb's code. In sanitizer builds it is
-// compiled without UBSan's array-bounds and nonnull checks: on corrupt input
-// Debian 12's stb 2.27 indexes its JPEG Huffman tables with unchecked values
-// (reads inside its own structs, fixed upstream in 2.28) and memcpy()s zero
-// bytes from NULL. AddressSanitizer still checks every access against its
-// allocation (runtime/CMakeLists.txt); Image.cpp refuses before stb the
-// inputs that made 2.27 write out of bounds or overflow.
+// The only translation unit that holds stb's code, for PNG, BMP and PNM
+// only: JPEG is libjpeg-turbo's (JpegImage.cpp), since Debian 12's stb 2.27
+// reads out of bounds in its JPEG Huffman decoding on corrupt input. In
+// sanitizer builds this file is compiled without UBSan's nonnull check:
+// stb memcpy()s zero bytes from NULL (runtime/CMakeLists.txt). Image.cpp
+// refuses before stb the inputs that made 2.27 overflow or read past the
+// data.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,7 +15,6 @@
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_ONLY_PNG
-#define STBI_ONLY_JPEG
 #define STBI_ONLY_BMP
 #define STBI_ONLY_PNM
 #define STBI_NO_STDIO

@@ -1,7 +1,7 @@
 //===- StbImage.h - The stb_image functions Kiln calls ----------*- C++ -*-===//
 //
 // Thin wrappers over stb_image, compiled alone in StbImage.cpp (with only
-// PNG, JPEG, BMP and PNM, and static linkage, so the runtime exports none of
+// PNG, BMP and PNM, and static linkage, so the runtime exports none of
 // stb's symbols). Internal to runtime/image/.
 //
 //===----------------------------------------------------------------------===//

@@ -7,6 +7,12 @@
 // tensor of the size the config announces, without a finite value turning
 // into NaN.
 //
+// JPEG is decoded by Debian's libjpeg.a, which is not instrumented: coverage
+// guides the fuzzer through Kiln's side of it (error manager, limits, color
+// conversion), and ASan checks libjpeg's heap blocks only where Kiln's code
+// touches them. corpus/image_decode/crash-stb-jpeg-* is the input on which
+// stb 2.27's JPEG decoder, used before, read past its Huffman tables.
+//
 //===----------------------------------------------------------------------===//
 
 #include "FuzzCheck.h"

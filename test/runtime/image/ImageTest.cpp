@@ -49,7 +49,7 @@ TEST(ImageDecode, MatchesPilConvertRgb) {
                                        static_cast<int>(expected[i])));
     int allowed = entry["max_level_diff"].get<int>();
     EXPECT_LE(worst, allowed);
-    std::printf("decode %-24s max |stb - PIL| = %d levels (allowed %d)\n",
+    std::printf("decode %-24s max |Kiln - PIL| = %d levels (allowed %d)\n",
                 name.c_str(), worst, allowed);
   }
 }
@@ -76,6 +76,30 @@ TEST(ImageDecode, RefusesBadFiles) {
   std::string truncatedJpeg = imageFixture("bad/truncated.jpg");
   expectFailure(decodeImageFile(truncatedJpeg), truncatedJpeg,
                 "truncated JPEG");
+  // An IDAT chunk claiming 2 GiB in a small file: stb 2.27 would allocate
+  // the claimed size before reading.
+  std::string png = readFile(imageFixture("rgb_37x23.png"));
+  std::string longChunk = png.substr(0, 33) +
+                          std::string("\x7e\x00\x00\x0cIDAT", 8) +
+                          png.substr(41, 40);
+  expectFailure(decodeImage(longChunk, "long.png"), "long.png",
+                "cannot decode the PNG image (truncated or corrupt file?): a "
+                "chunk is longer than the rest of the file");
+  // PIL: "image file is truncated", also when only the end marker is gone.
+  for (const char *name :
+       {"bad/no_end_marker.jpg", "bad/truncated_progressive.jpg"}) {
+    std::string path = imageFixture(name);
+    expectFailure(decodeImageFile(path), path, "truncated JPEG file");
+  }
+  // 300 codes in a Huffman table: stb 2.27 wrote past its table.
+  std::string badTable = imageFixture("bad/bad_huffman_table.jpg");
+  expectFailure(decodeImageFile(badTable), badTable,
+                "cannot decode the JPEG image (corrupt or unsupported file): "
+                "Bogus Huffman table definition");
+  expectFailure(decodeImage("\xFF\xD8\xFF\xD8\xFF\xD9", "twice.jpg"),
+                "twice.jpg",
+                "cannot decode the JPEG image (corrupt or unsupported file): "
+                "Invalid JPEG file structure: two SOI markers");
   std::string truncatedBmp = imageFixture("bad/truncated.bmp");
   expectFailure(decodeImageFile(truncatedBmp), truncatedBmp, "truncated BMP");
   std::string gif = imageFixture("bad/image.gif");
@@ -83,7 +107,23 @@ TEST(ImageDecode, RefusesBadFiles) {
                 "unsupported image format (PNG, JPEG, BMP or PPM expected, "
                 "found GIF)");
   std::string text = imageFixture("bad/text.png");
-  expectFailure(decodeImageFile(text), text, "unsupported image format");
+  expectFailure(decodeImageFile(text), text,
+                "unsupported image format (PNG, JPEG, BMP or PPM expected)");
+}
+
+TEST(ImageDecode, NamesRecognisedFormatsItRefuses) {
+  using namespace std::string_literals;
+  expectFailure(decodeImage("MM\0*\0\0\0\x08"s, "a.tif"), "a.tif",
+                "found TIFF)");
+  expectFailure(decodeImage("\0\0\0\x0cjP  \r\n\x87\n"s, "a.jp2"), "a.jp2",
+                "found JPEG 2000 or AVIF)");
+  expectFailure(decodeImage("RIFF\x10\0\0\0WEBPVP8 "s, "a.webp"), "a.webp",
+                "found WebP)");
+  // Text starting with a NUL byte names no format.
+  Expected<Image> zeros = decodeImage("\0\0\0\0 not an image"s, "zeros");
+  ASSERT_FALSE(zeros);
+  EXPECT_EQ(zeros.message().find("found"), std::string::npos)
+      << zeros.message();
 }
 
 TEST(ImageDecode, RefusesHugeImagesBeforeDecoding) {
@@ -104,6 +144,47 @@ TEST(ImageDecode, RefusesHugeImagesBeforeDecoding) {
 
   limits.maxFileBytes = 10;
   expectFailure(decodeImageFile(rgb, limits), rgb, "larger than the limit");
+
+  // JPEG: from the frame header, before libjpeg allocates the image.
+  std::string hugeJpeg = imageFixture("bad/huge_60000x60000.jpg");
+  expectFailure(decodeImageFile(hugeJpeg), hugeJpeg,
+                "JPEG image of 60000x60000 (3600000000 pixels) exceeds the "
+                "limit of 134217728 pixels");
+  ImageLimits jpegLimits;
+  jpegLimits.maxPixels = 40 * 30 - 1;
+  std::string photo = imageFixture("photo_40x30.jpg");
+  expectFailure(decodeImageFile(photo, jpegLimits), photo,
+                "JPEG image of 40x30 (1200 pixels) exceeds the limit of 1199");
+  jpegLimits.maxPixels = 40 * 30;
+  EXPECT_TRUE(decodeImageFile(photo, jpegLimits));
+}
+
+TEST(ImageDecode, JpegCorruptDataIsDecodedLikePil) {
+  // libjpeg recovers from damaged scan data with a warning, which PIL
+  // ignores; the pixels are compared in MatchesPilConvertRgb. Nothing may
+  // reach stderr.
+  std::string corrupt = imageFixture("corrupt_data_40x30.jpg");
+  testing::internal::CaptureStderr();
+  Expected<Image> image = decodeImageFile(corrupt);
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+  ASSERT_TRUE(image) << image.message();
+  EXPECT_EQ(image->width, 40);
+}
+
+TEST(ImageDecode, JpegWithThousandsOfScansIsRefused) {
+  // The last scan of a progressive file repeated 600 times: libjpeg would
+  // decode it (with warnings), each scan a pass over the whole image.
+  std::string bytes = readFile(imageFixture("progressive_33x21.jpg"));
+  size_t lastScan = bytes.rfind("\xFF\xDA");
+  ASSERT_NE(lastScan, std::string::npos);
+  ASSERT_EQ(bytes.substr(bytes.size() - 2), "\xFF\xD9");
+  std::string scan = bytes.substr(lastScan, bytes.size() - 2 - lastScan);
+  std::string many = bytes.substr(0, bytes.size() - 2);
+  for (int i = 0; i < 600; ++i)
+    many += scan;
+  many += "\xFF\xD9";
+  expectFailure(decodeImage(many, "scans.jpg"), "scans.jpg",
+                "JPEG image with more than 500 progressive scans refused");
 }
 
 TEST(ImageDecode, RefusesUnreadableFiles) {
@@ -132,7 +213,8 @@ TEST(ImageDecode, EveryTruncationFailsCleanly) {
   // partly grey image. Accepted: a BMP missing the padding of its last row,
   // a PNG missing the CRC of its IEND chunk (all pixels are there).
   for (const char *name :
-       {"rgb_37x23.png", "photo_40x30.jpg", "rgb_19x27.ppm", "rgb_31x17.bmp",
+       {"rgb_37x23.png", "photo_40x30.jpg", "progressive_33x21.jpg",
+        "cmyk_18x14.jpg", "gray_21x19.jpg", "rgb_19x27.ppm", "rgb_31x17.bmp",
         "palette_21x21.png", "gray16_12x10.png", "maxval100_7x5.ppm"}) {
     SCOPED_TRACE(name);
     std::string bytes = readFile(imageFixture(name));
