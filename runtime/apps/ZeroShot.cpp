@@ -36,17 +36,12 @@ struct Options : AppOptions {
 Expected<Options> parseOptions(int argc, char **argv) {
   Options options;
   ArgumentScanner args(argc, argv, /*positionals=*/true);
-  bool firstPositional = true;
+  std::vector<std::string> positionals, extraImages;
   while (args.next()) {
     const std::string &arg = args.arg(), &flag = args.flag(),
                       &value = args.value();
     if (args.positional()) {
-      // The first positional is the image, unless --pixels gives them.
-      if (firstPositional && !options.pixelsPath)
-        options.images.push_back(arg);
-      else
-        options.captions.push_back(arg);
-      firstPositional = false;
+      positionals.push_back(arg);
       continue;
     }
     auto fileValue = [&](std::optional<std::string> &target) -> Error {
@@ -65,7 +60,7 @@ Expected<Options> parseOptions(int argc, char **argv) {
       std::optional<std::string> image;
       if (Error e = fileValue(image))
         return e;
-      options.images.push_back(*image);
+      extraImages.push_back(*image);
     } else if (flag == "--top-k") {
       if (Error e = args.takeValue())
         return e;
@@ -94,13 +89,20 @@ Expected<Options> parseOptions(int argc, char **argv) {
                        "after --)");
     }
   }
-  if (options.pixelsPath && !options.images.empty()) {
-    // --pixels came after the first positional: that one was a caption.
-    if (options.images.size() > 1)
+  // The first argument is the image, unless --pixels gives the images; the
+  // others are captions.
+  if (options.pixelsPath) {
+    if (!extraImages.empty())
       return makeError("give image files or --pixels, not both");
-    options.captions.insert(options.captions.begin(), options.images.front());
-    options.images.clear();
+    options.captions = std::move(positionals);
+    return options;
   }
+  if (!positionals.empty()) {
+    options.images.push_back(positionals.front());
+    options.captions.assign(positionals.begin() + 1, positionals.end());
+  }
+  options.images.insert(options.images.end(), extraImages.begin(),
+                        extraImages.end());
   return options;
 }
 
