@@ -61,8 +61,11 @@ def time_callable(fn, runs):
 
 
 def kiln_round(exe, pixels_path, batch, threads, label):
+    # CLIP's executable embeds images alone when only --image-embed is asked.
+    extra = (["--image-embed", pixels_path + ".embeds.npy"] if label == "image"
+             else ["--json"])
     out = subprocess.run([exe, "--pixels", pixels_path, "--bench",
-                          "--threads", str(threads), "--json"],
+                          "--threads", str(threads), *extra],
                          capture_output=True, text=True, check=True).stderr
     for line in out.splitlines():
         if line.startswith(label + ":") and f"batch of {batch}," in line:
