@@ -30,7 +30,6 @@
 #include "models/TfmBuilder.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/Verifier.h"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -274,9 +273,7 @@ Expected<BuiltModel> buildClip(const CheckpointFolder &checkpoint,
     return config.takeError();
   if (!options.head.empty())
     return makeError("--head does not apply to CLIP");
-  Expected<std::vector<int64_t>> batches = visionBatchSizes(options);
-  if (!batches)
-    return batches.takeError();
+  std::vector<int64_t> batches = visionBatchSizes(options);
   Expected<std::vector<int64_t>> lengths =
       captionLengths(options, config->text.maxPositions);
   if (!lengths)
@@ -295,22 +292,10 @@ Expected<BuiltModel> buildClip(const CheckpointFolder &checkpoint,
   ClipBuilder builder(checkpoint, *config, ctx);
   if (Error error = builder.checkWeights())
     return error;
-  BuiltModel built;
-  built.module = ModuleOp::create(
-      FileLineColLoc::get(&ctx, checkpoint.configPath(), 1, 1));
-  for (int64_t batch : *batches) {
-    builder.buildImageEmbed(*built.module, batch);
-    for (int64_t length : *lengths)
-      builder.buildTextEmbed(*built.module, batch, length);
-  }
-  if (failed(verify(*built.module)))
-    return makeError(checkpoint.folder(),
-                     ": internal error: the CLIP IR does not verify");
-
   nlohmann::json metadata = {
       {"task", "zero-shot-image-classification"},
       {"family", "clip"},
-      {"batch_sizes", *batches},
+      {"batch_sizes", batches},
       {"sequence_lengths", *lengths},
       {"context", config->text.maxPositions},
       {"eos_token_id", config->text.eosTokenId},
@@ -319,11 +304,16 @@ Expected<BuiltModel> buildClip(const CheckpointFolder &checkpoint,
       {"image_size", {size, size}},
       {"preprocessor", *preprocessor},
       {"tokenizer", *tokenizer}};
-  (*built.module)
-      ->setAttr("tfm.metadata", StringAttr::get(&ctx, metadata.dump()));
-  built.weightFiles = checkpoint.weightFiles();
-  built.embeddedFiles = std::move(files);
-  return built;
+  return assembleModel(
+      checkpoint, ctx, "CLIP",
+      [&](ModuleOp module) {
+        for (int64_t batch : batches) {
+          builder.buildImageEmbed(module, batch);
+          for (int64_t length : *lengths)
+            builder.buildTextEmbed(module, batch, length);
+        }
+      },
+      metadata, std::move(files));
 }
 
 } // namespace kiln

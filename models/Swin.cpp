@@ -29,7 +29,6 @@
 #include "models/TfmBuilder.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/Verifier.h"
 
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -451,9 +450,7 @@ Expected<BuiltModel> buildSwin(const CheckpointFolder &checkpoint,
       "SwinForImageClassification", checkpoint.configPath());
   if (!head)
     return head.takeError();
-  Expected<std::vector<int64_t>> batches = visionBatchSizes(options);
-  if (!batches)
-    return batches.takeError();
+  std::vector<int64_t> batches = visionBatchSizes(options);
   std::vector<ModelFile> files;
   Expected<nlohmann::json> preprocessor = preprocessorMetadata(
       checkpoint, config->imageSize.height, config->imageSize.width, files);
@@ -464,31 +461,17 @@ Expected<BuiltModel> buildSwin(const CheckpointFolder &checkpoint,
   SwinBuilder builder(checkpoint, *config, *head, ctx);
   if (Error error = builder.checkWeights())
     return error;
-  BuiltModel built;
-  built.module = ModuleOp::create(
-      FileLineColLoc::get(&ctx, checkpoint.configPath(), 1, 1));
-  for (int64_t batch : *batches)
-    builder.buildClassify(*built.module, batch);
-  if (failed(verify(*built.module)))
-    return makeError(checkpoint.folder(),
-                     ": internal error: the Swin IR does not verify");
-
-  nlohmann::json metadata = {
-      {"task", "image-classification"},
-      {"family", "swin"},
-      {"head", *head},
-      {"batch_sizes", *batches},
-      {"channels", config->numChannels},
-      {"image_size", {config->imageSize.height, config->imageSize.width}},
-      {"hidden_size", config->numFeatures()},
-      {"id2label", labelMetadata(config->labels,
-                                 *head == "image-classification")},
-      {"preprocessor", *preprocessor}};
-  (*built.module)
-      ->setAttr("tfm.metadata", StringAttr::get(&ctx, metadata.dump()));
-  built.weightFiles = checkpoint.weightFiles();
-  built.embeddedFiles = std::move(files);
-  return built;
+  nlohmann::json metadata = classifierMetadata(
+      "swin", *head, batches, config->numChannels, config->imageSize.height,
+      config->imageSize.width, config->numFeatures(), config->labels,
+      *preprocessor);
+  return assembleModel(
+      checkpoint, ctx, "Swin",
+      [&](ModuleOp module) {
+        for (int64_t batch : batches)
+          builder.buildClassify(module, batch);
+      },
+      metadata, std::move(files));
 }
 
 } // namespace kiln

@@ -6,6 +6,7 @@
 #include "runtime/image/Preprocess.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Verifier.h"
 
 #include <algorithm>
 
@@ -33,8 +34,7 @@ Expected<std::string> chooseVisionHead(const std::string &requested,
                    classifierArchitecture, "; or choose a head with --head)");
 }
 
-Expected<std::vector<int64_t>>
-visionBatchSizes(const ModelBuildOptions &options) {
+std::vector<int64_t> visionBatchSizes(const ModelBuildOptions &options) {
   int64_t batch = options.batchSize > 0 ? options.batchSize : 8;
   std::vector<int64_t> sizes = {1};
   if (batch > 1)
@@ -68,12 +68,43 @@ Expected<nlohmann::json> preprocessorMetadata(const CheckpointFolder &ckpt,
   return nlohmann::json{{"file", name}};
 }
 
-nlohmann::json labelMetadata(const Labels &labels, bool all) {
+nlohmann::json classifierMetadata(const char *family, const std::string &head,
+                                  const std::vector<int64_t> &batches,
+                                  int64_t channels, int64_t height,
+                                  int64_t width, int64_t hiddenSize,
+                                  const Labels &labels,
+                                  nlohmann::json preprocessor) {
   nlohmann::json names = nlohmann::json::object();
-  if (all || !labels.names.empty())
+  if (head == "image-classification" || !labels.names.empty())
     for (int64_t index = 0; index < labels.count; ++index)
       names[std::to_string(index)] = labels.name(index);
-  return names;
+  return {{"task", "image-classification"},
+          {"family", family},
+          {"head", head},
+          {"batch_sizes", batches},
+          {"channels", channels},
+          {"image_size", {height, width}},
+          {"hidden_size", hiddenSize},
+          {"id2label", std::move(names)},
+          {"preprocessor", std::move(preprocessor)}};
+}
+
+Expected<BuiltModel>
+assembleModel(const CheckpointFolder &checkpoint, MLIRContext &ctx,
+              const char *family, function_ref<void(ModuleOp)> buildEntries,
+              const nlohmann::json &metadata, std::vector<ModelFile> files) {
+  BuiltModel built;
+  built.module = ModuleOp::create(
+      FileLineColLoc::get(&ctx, checkpoint.configPath(), 1, 1));
+  buildEntries(*built.module);
+  if (failed(verify(*built.module)))
+    return makeError(checkpoint.folder(), ": internal error: the ", family,
+                     " IR does not verify");
+  (*built.module)
+      ->setAttr("tfm.metadata", StringAttr::get(&ctx, metadata.dump()));
+  built.weightFiles = checkpoint.weightFiles();
+  built.embeddedFiles = std::move(files);
+  return built;
 }
 
 Block *beginVisionEntry(TfmBuilder &builder, ModuleOp module,

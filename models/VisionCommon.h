@@ -29,8 +29,7 @@ Expected<std::string> chooseVisionHead(const std::string &requested,
                                        const std::string &configPath);
 
 /// The batch sizes entries are built for: 1 and --batch (default 8).
-Expected<std::vector<int64_t>>
-visionBatchSizes(const ModelBuildOptions &options);
+std::vector<int64_t> visionBatchSizes(const ModelBuildOptions &options);
 
 /// Embeds preprocessor_config.json (appended to `files`) after checking
 /// that it parses and produces `height` x `width` pixels; returns the
@@ -39,9 +38,25 @@ Expected<nlohmann::json> preprocessorMetadata(const CheckpointFolder &ckpt,
                                               int64_t height, int64_t width,
                                               std::vector<ModelFile> &files);
 
-/// id2label as metadata: every label for a classifier (`all`), else only
-/// the names config.json gives.
-nlohmann::json labelMetadata(const Labels &labels, bool all);
+/// The metadata of an image classifier's executable (task
+/// "image-classification", runtime/apps/ImageClassification.h): id2label
+/// holds every label for the image-classification head, else only the
+/// names config.json gives.
+nlohmann::json classifierMetadata(const char *family, const std::string &head,
+                                  const std::vector<int64_t> &batches,
+                                  int64_t channels, int64_t height,
+                                  int64_t width, int64_t hiddenSize,
+                                  const Labels &labels,
+                                  nlohmann::json preprocessor);
+
+/// A vision model's module: `buildEntries` fills it, it is verified and
+/// `metadata` attached; the checkpoint's weights and `files` go with it.
+/// `family` names the model in an internal error.
+Expected<BuiltModel>
+assembleModel(const CheckpointFolder &checkpoint, mlir::MLIRContext &ctx,
+              const char *family,
+              llvm::function_ref<void(mlir::ModuleOp)> buildEntries,
+              const nlohmann::json &metadata, std::vector<ModelFile> files);
 
 /// Starts the public function `name` with one argument `pixel_values` of
 /// type `pixels` and the named results; returns its entry block with the

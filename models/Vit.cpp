@@ -24,7 +24,6 @@
 #include "models/TfmBuilder.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/Verifier.h"
 
 #include <nlohmann/json.hpp>
 
@@ -188,9 +187,7 @@ Expected<BuiltModel> buildVit(const CheckpointFolder &checkpoint,
       "ViTForImageClassification", checkpoint.configPath());
   if (!head)
     return head.takeError();
-  Expected<std::vector<int64_t>> batches = visionBatchSizes(options);
-  if (!batches)
-    return batches.takeError();
+  std::vector<int64_t> batches = visionBatchSizes(options);
   std::vector<ModelFile> files;
   Expected<nlohmann::json> preprocessor = preprocessorMetadata(
       checkpoint, config->imageSize.height, config->imageSize.width, files);
@@ -201,31 +198,17 @@ Expected<BuiltModel> buildVit(const CheckpointFolder &checkpoint,
   VitBuilder builder(checkpoint, *config, *head, ctx);
   if (Error error = builder.checkWeights())
     return error;
-  BuiltModel built;
-  built.module = ModuleOp::create(
-      FileLineColLoc::get(&ctx, checkpoint.configPath(), 1, 1));
-  for (int64_t batch : *batches)
-    builder.buildClassify(*built.module, batch);
-  if (failed(verify(*built.module)))
-    return makeError(checkpoint.folder(),
-                     ": internal error: the ViT IR does not verify");
-
-  nlohmann::json metadata = {
-      {"task", "image-classification"},
-      {"family", "vit"},
-      {"head", *head},
-      {"batch_sizes", *batches},
-      {"channels", config->numChannels},
-      {"image_size", {config->imageSize.height, config->imageSize.width}},
-      {"hidden_size", config->dims.hiddenSize},
-      {"id2label", labelMetadata(config->labels,
-                                 *head == "image-classification")},
-      {"preprocessor", *preprocessor}};
-  (*built.module)
-      ->setAttr("tfm.metadata", StringAttr::get(&ctx, metadata.dump()));
-  built.weightFiles = checkpoint.weightFiles();
-  built.embeddedFiles = std::move(files);
-  return built;
+  nlohmann::json metadata = classifierMetadata(
+      "vit", *head, batches, config->numChannels, config->imageSize.height,
+      config->imageSize.width, config->dims.hiddenSize, config->labels,
+      *preprocessor);
+  return assembleModel(
+      checkpoint, ctx, "ViT",
+      [&](ModuleOp module) {
+        for (int64_t batch : batches)
+          builder.buildClassify(module, batch);
+      },
+      metadata, std::move(files));
 }
 
 } // namespace kiln

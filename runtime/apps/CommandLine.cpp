@@ -98,6 +98,37 @@ Error ArgumentScanner::takeWeights(std::vector<std::string> &paths) {
   return Error::success();
 }
 
+Error ArgumentScanner::takeFileName(std::optional<std::string> &path) {
+  if (Error e = takeValue())
+    return e;
+  if (optionValue.empty())
+    return makeError(flagName, " expects a file name, got ''");
+  path = optionValue;
+  return Error::success();
+}
+
+Error ArgumentScanner::takeTopK(std::optional<int64_t> &k, int64_t maximum) {
+  if (Error e = takeValue())
+    return e;
+  k = parseInteger(optionValue, 1, maximum);
+  if (!k)
+    return makeError(flagName, " expects an integer >= 1, got '", optionValue,
+                     "'");
+  return Error::success();
+}
+
+void printCommonOptionsHelp(std::ostream &out, const ModelSymbols &model) {
+  out << "  --json                 print the results as JSON\n"
+         "  --bench                report start-up, timings and peak "
+         "memory on stderr\n"
+         "  --threads N            number of threads (default: the "
+         "machine's cores)\n"
+         "  --weights FILE         weights: "
+      << describeWeightsSource(model)
+      << "\n"
+         "  --help                 print this help\n";
+}
+
 std::optional<Error> ArgumentScanner::takeAppOption(AppOptions &options) {
   for (auto [name, field] : {std::pair{"--json", &options.json},
                              std::pair{"--bench", &options.bench},

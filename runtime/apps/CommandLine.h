@@ -71,6 +71,10 @@ public:
   Error takeThreads(std::optional<int> &threads);
   /// --weights FILE: a file name, appended to `paths`.
   Error takeWeights(std::vector<std::string> &paths);
+  /// The option's value as a file name (not empty), into `path`.
+  Error takeFileName(std::optional<std::string> &path);
+  /// --top-k K: an integer from 1 to `maximum`.
+  Error takeTopK(std::optional<int64_t> &k, int64_t maximum);
   /// Reads the current option into `options` when it is one of
   /// AppOptions' flags: the outcome then, std::nullopt for other flags.
   std::optional<Error> takeAppOption(AppOptions &options);
@@ -111,6 +115,10 @@ template <typename Body> int runGuarded(std::ostream &err, Body &&body) {
     return reportError(err, "internal error: unknown exception");
   }
 }
+
+/// The help lines of AppOptions' --json, --bench, --threads and --weights,
+/// and --help, as the image executables print them.
+void printCommonOptionsHelp(std::ostream &out, const ModelSymbols &model);
 
 /// Fails when the executable was linked without a model.
 Error requireModel(const ModelSymbols &model);

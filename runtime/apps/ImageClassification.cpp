@@ -35,42 +35,29 @@ Expected<Options> parseOptions(int argc, char **argv) {
   Options options;
   ArgumentScanner args(argc, argv, /*positionals=*/true);
   while (args.next()) {
-    const std::string &arg = args.arg(), &flag = args.flag(),
-                      &value = args.value();
+    const std::string &arg = args.arg(), &flag = args.flag();
     if (args.positional()) {
       options.images.push_back(arg);
       continue;
     }
-    auto fileValue = [&](std::optional<std::string> &target) -> Error {
-      if (Error e = args.takeValue())
-        return e;
-      if (value.empty())
-        return makeError(flag, " expects a .npy file name, got ''");
-      target = value;
-      return Error::success();
-    };
     if (flag == "--help" || flag == "-h") {
       if (Error e = args.noValue())
         return e;
       options.help = true;
     } else if (flag == "--top-k") {
-      if (Error e = args.takeValue())
+      if (Error e = args.takeTopK(options.topK, kMaxTopK))
         return e;
-      std::optional<int64_t> k = parseInteger(value, 1, kMaxTopK);
-      if (!k)
-        return makeError("--top-k expects an integer >= 1, got '", value, "'");
-      options.topK = *k;
     } else if (flag == "--output" || flag == "-o") {
-      if (Error e = fileValue(options.outputPath))
+      if (Error e = args.takeFileName(options.outputPath))
         return e;
     } else if (flag == "--pixels") {
-      if (Error e = fileValue(options.pixelsPath))
+      if (Error e = args.takeFileName(options.pixelsPath))
         return e;
     } else if (flag == "--pixels-output") {
-      if (Error e = fileValue(options.pixelsOutputPath))
+      if (Error e = args.takeFileName(options.pixelsOutputPath))
         return e;
     } else if (flag == "--hidden-states") {
-      if (Error e = fileValue(options.hiddenStatesPath))
+      if (Error e = args.takeFileName(options.hiddenStatesPath))
         return e;
     } else if (std::optional<Error> common = args.takeAppOption(options)) {
       if (*common)
@@ -91,7 +78,6 @@ Expected<Options> parseOptions(int argc, char **argv) {
 struct Metadata {
   VisionMetadata vision;
   bool classifier = false;
-  std::string family;
   std::vector<std::string> labels;
   int64_t hiddenSize = 0;
 };
@@ -110,7 +96,6 @@ Expected<Metadata> parseMetadata(const std::string &text) {
     return makeError("model metadata: head: expected image-classification "
                      "or base, got '", head, "'");
   metadata.classifier = head == "image-classification";
-  metadata.family = root.value("family", "");
   auto hidden = root.find("hidden_size");
   if (hidden == root.end() || !hidden->is_number_integer())
     return makeError("model metadata: hidden_size: expected an integer");
@@ -162,16 +147,8 @@ void printUsage(const std::string &program, const Metadata &metadata,
       << v.channels << ", " << v.height << ", " << v.width
       << "]\n"
          "                         instead of image files\n"
-         "  --pixels-output FILE.npy  write the preprocessed pixels\n"
-         "  --json                 print the results as JSON\n"
-         "  --bench                report start-up, timings and peak "
-         "memory on stderr\n"
-         "  --threads N            number of threads (default: the "
-         "machine's cores)\n"
-         "  --weights FILE         weights: "
-      << describeWeightsSource(model)
-      << "\n"
-         "  --help                 print this help\n";
+         "  --pixels-output FILE.npy  write the preprocessed pixels\n";
+  printCommonOptionsHelp(out, model);
 }
 
 nlohmann::json number(double value) {

@@ -38,47 +38,34 @@ Expected<Options> parseOptions(int argc, char **argv) {
   ArgumentScanner args(argc, argv, /*positionals=*/true);
   std::vector<std::string> positionals, extraImages;
   while (args.next()) {
-    const std::string &arg = args.arg(), &flag = args.flag(),
-                      &value = args.value();
+    const std::string &arg = args.arg(), &flag = args.flag();
     if (args.positional()) {
       positionals.push_back(arg);
       continue;
     }
-    auto fileValue = [&](std::optional<std::string> &target) -> Error {
-      if (Error e = args.takeValue())
-        return e;
-      if (value.empty())
-        return makeError(flag, " expects a file name, got ''");
-      target = value;
-      return Error::success();
-    };
     if (flag == "--help" || flag == "-h") {
       if (Error e = args.noValue())
         return e;
       options.help = true;
     } else if (flag == "--image") {
       std::optional<std::string> image;
-      if (Error e = fileValue(image))
+      if (Error e = args.takeFileName(image))
         return e;
       extraImages.push_back(*image);
     } else if (flag == "--top-k") {
-      if (Error e = args.takeValue())
+      if (Error e = args.takeTopK(options.topK, kMaxTopK))
         return e;
-      std::optional<int64_t> k = parseInteger(value, 1, kMaxTopK);
-      if (!k)
-        return makeError("--top-k expects an integer >= 1, got '", value, "'");
-      options.topK = *k;
     } else if (flag == "--output" || flag == "-o") {
-      if (Error e = fileValue(options.outputPath))
+      if (Error e = args.takeFileName(options.outputPath))
         return e;
     } else if (flag == "--image-embed") {
-      if (Error e = fileValue(options.imageEmbedPath))
+      if (Error e = args.takeFileName(options.imageEmbedPath))
         return e;
     } else if (flag == "--text-embed") {
-      if (Error e = fileValue(options.textEmbedPath))
+      if (Error e = args.takeFileName(options.textEmbedPath))
         return e;
     } else if (flag == "--pixels") {
-      if (Error e = fileValue(options.pixelsPath))
+      if (Error e = args.takeFileName(options.pixelsPath))
         return e;
     } else if (std::optional<Error> common = args.takeAppOption(options)) {
       if (*common)
@@ -190,16 +177,8 @@ void printUsage(const std::string &program, const Metadata &metadata,
       << "]\n"
          "                         instead of image files (every argument "
          "is then a caption)\n"
-         "  --truncate             cut captions longer than the context\n"
-         "  --json                 print the results as JSON\n"
-         "  --bench                report start-up, timings and peak "
-         "memory on stderr\n"
-         "  --threads N            number of threads (default: the "
-         "machine's cores)\n"
-         "  --weights FILE         weights: "
-      << describeWeightsSource(model)
-      << "\n"
-         "  --help                 print this help\n";
+         "  --truncate             cut captions longer than the context\n";
+  printCommonOptionsHelp(out, model);
 }
 
 /// A caption's ids and the position of the token the text tower pools.
