@@ -30,11 +30,11 @@ as they are for the peers.
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
+
+from peers import add_onnx_peers, kiln_executables, print_table, run_rounds, time_callable
 
 
 def flops(config, seq):
@@ -43,12 +43,6 @@ def flops(config, seq):
     return layers * per_layer
 
 
-def time_callable(fn, runs):
-    fn()  # warm-up
-    start = time.perf_counter()
-    for _ in range(runs):
-        fn()
-    return (time.perf_counter() - start) / runs * 1000
 
 
 def kiln_round(exe, text, threads, runs):
@@ -60,16 +54,6 @@ def kiln_round(exe, text, threads, runs):
     sys.exit(f"no timing from {exe}: {out}")
 
 
-def kiln_executables(specs):
-    """(engine name, path) per --exe: NAME=PATH is kiln-NAME, a plain PATH kiln."""
-    result = []
-    for spec in specs:
-        name, sep, path = spec.partition("=")
-        result.append((f"kiln-{name}", path) if sep else ("kiln", spec))
-    names = [name for name, _ in result]
-    if len(set(names)) != len(names):
-        sys.exit(f"--exe: engine names must differ: {names}")
-    return result
 
 
 def main():
@@ -127,50 +111,15 @@ def main():
     except Exception as error:  # noqa: BLE001 - report and go on without ONNX peers
         print(f"onnx export failed: {error}")
         onnx_path = None
-    feeds = {"ids": ids.numpy(), "mask": mask.numpy()}
     if onnx_path:
-        try:
-            import onnxruntime as ort
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = args.threads
-            options.inter_op_num_threads = 1
-            session = ort.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
-            engines["onnxruntime"] = lambda: time_callable(lambda: session.run(None, feeds), args.runs)
-        except ImportError:
-            print("onnxruntime not installed: skipped")
-        try:
-            import openvino as ov
-            core = ov.Core()
-            for name, precision in (("openvino", "f32"), ("openvino-default", None)):
-                settings = {"INFERENCE_NUM_THREADS": args.threads}
-                if precision:
-                    settings["INFERENCE_PRECISION_HINT"] = precision
-                compiled = core.compile_model(core.read_model(onnx_path), "CPU", settings)
-                print(f"{name}: inference precision "
-                      f"{compiled.get_property('INFERENCE_PRECISION_HINT').to_string()}")
-                request = compiled.create_infer_request()
-                engines[name] = lambda request=request: time_callable(
-                    lambda: request.infer(feeds), args.runs)
-        except ImportError:
-            print("openvino not installed: skipped")
+        add_onnx_peers(engines, onnx_path, {"ids": ids.numpy(), "mask": mask.numpy()},
+                       args.threads, args.runs)
 
-    times = {name: [] for name in engines}
-    for _ in range(args.rounds):
-        for name, run in engines.items():
-            times[name].append(run())
-
-    work = flops(config, args.seq)
-    kiln = statistics.median(times[base])
+    times = run_rounds(engines, args.rounds)
     print(f"BERT ({config['num_hidden_layers']} x {config['hidden_size']}), seq {args.seq}, "
           f"batch 1, {args.threads} thread(s), {args.rounds} rounds x {args.runs} runs; "
           f"peer/kiln is to {base}")
-    print(f"{'engine':<17} {'median ms':>10} {'p90 ms':>8} {'peer/kiln':>10} {'GFLOP/s':>8} {'% peak':>7}")
-    for name, values in times.items():
-        median = statistics.median(values)
-        p90 = sorted(values)[max(0, int(round(0.9 * len(values))) - 1)]
-        rate = work / median / 1e6
-        peak = f"{100 * rate / args.peak_gflops:.1f}" if args.peak_gflops else "-"
-        print(f"{name:<17} {median:>10.2f} {p90:>8.2f} {median / kiln:>10.2f} {rate:>8.1f} {peak:>7}")
+    print_table(times, base, flops(config, args.seq), args.peak_gflops)
 
 
 if __name__ == "__main__":

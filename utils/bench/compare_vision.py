@@ -27,17 +27,21 @@ embedding: `kiln compile ... --disable-pass tfm-fuse-patch-embed`).
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
+
+from peers import add_onnx_peers, kiln_executables, print_table, run_rounds, time_callable
 
 
 def tower_config(config):
     return config["vision_config"] if config["model_type"] == "clip" else config
+
+
+def pair(value):
+    return tuple(value) if isinstance(value, list) else (value, value)
 
 
 def flops(config, batch):
@@ -45,19 +49,13 @@ def flops(config, batch):
     d = v.get("hidden_size", 768)
     layers = v.get("num_hidden_layers", 12)
     inner = v.get("intermediate_size", 3072)
-    size, patch = v.get("image_size", 224), v.get("patch_size", 16)
-    tokens = (size // patch) ** 2 + 1
+    (height, width), (ph, pw) = pair(v.get("image_size", 224)), pair(v.get("patch_size", 16))
+    tokens = (height // ph) * (width // pw) + 1
     per_layer = 2 * tokens * (4 * d * d + 2 * d * inner) + 4 * tokens * tokens * d
-    embed = 2 * (tokens - 1) * d * 3 * patch * patch
+    embed = 2 * (tokens - 1) * d * 3 * ph * pw
     return batch * (layers * per_layer + embed)
 
 
-def time_callable(fn, runs):
-    fn()  # warm-up
-    start = time.perf_counter()
-    for _ in range(runs):
-        fn()
-    return (time.perf_counter() - start) / runs * 1000
 
 
 def kiln_round(exe, pixels_path, batch, threads, label):
@@ -73,16 +71,6 @@ def kiln_round(exe, pixels_path, batch, threads, label):
     sys.exit(f"no timing from {exe}: {out}")
 
 
-def kiln_executables(specs):
-    """(engine name, path) per --exe: NAME=PATH is kiln-NAME, a plain PATH kiln."""
-    result = []
-    for spec in specs:
-        name, sep, path = spec.partition("=")
-        result.append((f"kiln-{name}", path) if sep else ("kiln", spec))
-    names = [name for name, _ in result]
-    if len(set(names)) != len(names):
-        sys.exit(f"--exe: engine names must differ: {names}")
-    return result
 
 
 def main():
@@ -104,7 +92,7 @@ def main():
     config = json.load(open(os.path.join(args.model, "config.json")))
     clip = config["model_type"] == "clip"
     v = tower_config(config)
-    size = v.get("image_size", 224)
+    height, width = pair(v.get("image_size", 224))
     if clip:
         full = tf.CLIPModel.from_pretrained(args.model).eval()
 
@@ -132,7 +120,7 @@ def main():
         label = "classify"
 
     rng = np.random.default_rng(0)
-    pixels = rng.standard_normal((args.batch, 3, size, size)).astype(np.float32)
+    pixels = rng.standard_normal((args.batch, 3, height, width)).astype(np.float32)
     work_dir = tempfile.mkdtemp()
     # One --pixels file runs warm-up and --runs batches in one process.
     pixels_path = os.path.join(work_dir, "pixels.npy")
@@ -157,56 +145,16 @@ def main():
     except Exception as error:  # noqa: BLE001 - report and go on without ONNX peers
         print(f"onnx export failed: {error}")
         onnx_path = None
-    feeds = {"pixels": pixels}
     if onnx_path:
-        try:
-            import onnxruntime as ort
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = args.threads
-            options.inter_op_num_threads = 1
-            session = ort.InferenceSession(onnx_path, options,
-                                           providers=["CPUExecutionProvider"])
-            engines["onnxruntime"] = lambda: time_callable(
-                lambda: session.run(None, feeds), args.runs)
-        except ImportError:
-            print("onnxruntime not installed: skipped")
-        try:
-            import openvino as ov
-            core = ov.Core()
-            for name, precision in (("openvino", "f32"), ("openvino-default", None)):
-                settings = {"INFERENCE_NUM_THREADS": args.threads}
-                if precision:
-                    settings["INFERENCE_PRECISION_HINT"] = precision
-                compiled = core.compile_model(core.read_model(onnx_path), "CPU", settings)
-                print(f"{name}: inference precision "
-                      f"{compiled.get_property('INFERENCE_PRECISION_HINT').to_string()}")
-                request = compiled.create_infer_request()
-                engines[name] = lambda request=request: time_callable(
-                    lambda: request.infer(feeds), args.runs)
-        except ImportError:
-            print("openvino not installed: skipped")
+        add_onnx_peers(engines, onnx_path, {"pixels": pixels}, args.threads, args.runs)
 
-    times = {name: [] for name in engines}
-    for _ in range(args.rounds):
-        for name, run in engines.items():
-            times[name].append(run())
-
-    work = flops(config, args.batch)
-    kiln = statistics.median(times[base])
+    times = run_rounds(engines, args.rounds)
     kind = "CLIP image tower" if clip else "ViT"
     print(f"{kind} ({v.get('num_hidden_layers', 12)} x {v.get('hidden_size', 768)}, "
-          f"{size}x{size}, patch {v.get('patch_size', 16)}), batch {args.batch}, "
+          f"{height}x{width}, patch {v.get('patch_size', 16)}), batch {args.batch}, "
           f"{args.threads} thread(s), {args.rounds} rounds x {args.runs} runs; "
           f"peer/kiln is to {base}")
-    print(f"{'engine':<17} {'median ms':>10} {'p90 ms':>8} {'peer/kiln':>10} "
-          f"{'GFLOP/s':>8} {'% peak':>7}")
-    for name, values in times.items():
-        median = statistics.median(values)
-        p90 = sorted(values)[max(0, int(round(0.9 * len(values))) - 1)]
-        rate = work / median / 1e6
-        peak = f"{100 * rate / args.peak_gflops:.1f}" if args.peak_gflops else "-"
-        print(f"{name:<17} {median:>10.2f} {p90:>8.2f} {median / kiln:>10.2f} "
-              f"{rate:>8.1f} {peak:>7}")
+    print_table(times, base, flops(config, args.batch), args.peak_gflops)
 
 
 if __name__ == "__main__":
