@@ -143,8 +143,8 @@ LogicalResult LinearOp::verify() {
 
 /// The checks conv2d and patch_embed share: an NCHW image, an OIHW weight
 /// on the image's channels, an [O] bias and one element type.
-static LogicalResult verifyImageFilter(Operation *op, Value input,
-                                       Value weight, Value bias) {
+static LogicalResult verifyImageFilter(Operation *op, Value input, Value weight,
+                                       Value bias) {
   ArrayRef<int64_t> image = shapeOf(input), filter = shapeOf(weight);
   if (image.size() != 4)
     return op->emitOpError() << "'input' must be [batch, channels, height, "
@@ -155,18 +155,17 @@ static LogicalResult verifyImageFilter(Operation *op, Value input,
                                 "width], got "
                              << formatShape(filter);
   if (filter[1] != image[1])
-    return op->emitOpError()
-           << "'weight' " << formatShape(filter) << " has " << filter[1]
-           << " input channels but 'input' " << formatShape(image) << " has "
-           << image[1];
+    return op->emitOpError() << "'weight' " << formatShape(filter) << " has "
+                             << filter[1] << " input channels but 'input' "
+                             << formatShape(image) << " has " << image[1];
   SmallVector<Value> values = {input, weight};
   SmallVector<StringRef> names = {"input", "weight"};
   if (bias) {
     ArrayRef<int64_t> biasShape = shapeOf(bias);
     if (biasShape.size() != 1 || biasShape[0] != filter[0])
-      return op->emitOpError()
-             << "'bias' has shape " << formatShape(biasShape) << " but 'weight' "
-             << formatShape(filter) << " has " << filter[0] << " outputs";
+      return op->emitOpError() << "'bias' has shape " << formatShape(biasShape)
+                               << " but 'weight' " << formatShape(filter)
+                               << " has " << filter[0] << " outputs";
     values.push_back(bias);
     names.push_back("bias");
   }
@@ -181,8 +180,9 @@ LogicalResult Conv2dOp::verify() {
   auto pairOf = [&](ArrayRef<int64_t> values, StringRef name,
                     int64_t least) -> LogicalResult {
     if (values.size() != 2 || values[0] < least || values[1] < least)
-      return emitOpError() << "'" << name << "' must be two integers >= "
-                           << least << ", got " << formatShape(values);
+      return emitOpError() << "'" << name
+                           << "' must be two integers >= " << least << ", got "
+                           << formatShape(values);
     return success();
   };
   if (failed(pairOf(getStrides(), "strides", 1)) ||

@@ -104,15 +104,13 @@ Expected<VitConfig> VitConfig::parse(const nlohmann::json &json,
   config.qkvBias = reader.boolean("qkv_bias", config.qkvBias);
   config.poolerSize =
       reader.integer("pooler_output_size", config.dims.hiddenSize);
-  config.poolerAct = reader.choice(
-      "pooler_act", config.poolerAct,
-      {"tanh", "gelu", "gelu_new", "relu", "silu", "gelu_pytorch_tanh",
-       "quick_gelu"});
+  config.poolerAct = reader.choice("pooler_act", config.poolerAct,
+                                   {"tanh", "gelu", "gelu_new", "relu", "silu",
+                                    "gelu_pytorch_tanh", "quick_gelu"});
   readLabels(reader, config.labels);
   if (Error error = reader.takeError())
     return error;
-  if (Error error =
-          checkPatchGrid(path, config.imageSize, config.patchSize))
+  if (Error error = checkPatchGrid(path, config.imageSize, config.patchSize))
     return error;
   return config;
 }
@@ -159,9 +157,9 @@ Expected<SwinConfig> SwinConfig::parse(const nlohmann::json &json,
                      config.depths.size());
   for (size_t stage = 0; stage < config.depths.size(); ++stage)
     if (config.stageDim(stage) % config.numHeads[stage])
-      return makeError(path, ": stage ", stage, " has ",
-                       config.stageDim(stage), " channels, not a multiple of ",
-                       "its 'num_heads' (", config.numHeads[stage], ")");
+      return makeError(path, ": stage ", stage, " has ", config.stageDim(stage),
+                       " channels, not a multiple of ", "its 'num_heads' (",
+                       config.numHeads[stage], ")");
   if (config.imageSize.height % config.patchSize ||
       config.imageSize.width % config.patchSize)
     return makeError(path, ": field 'image_size' (", config.imageSize.height,

@@ -41,9 +41,9 @@ namespace kiln {
 namespace {
 
 const TfmBuilder::PreLnNames kClipLayerNames = {
-    "layer_norm1",    "self_attn.q_proj", "self_attn.k_proj",
-    "self_attn.v_proj", "self_attn",      "self_attn.out_proj",
-    "layer_norm2",    "mlp.fc1",          "mlp",
+    "layer_norm1",      "self_attn.q_proj", "self_attn.k_proj",
+    "self_attn.v_proj", "self_attn",        "self_attn.out_proj",
+    "layer_norm2",      "mlp.fc1",          "mlp",
     "mlp.fc2"};
 
 void addTowerSpecs(std::vector<CheckpointFolder::TensorSpec> &specs,
@@ -97,8 +97,8 @@ Error ClipBuilder::checkWeights() {
                             ? "text_config.num_hidden_layers"
                             : "vision_config.num_hidden_layers";
     std::string name = tower;
-    if (Error error = checkpoint.checkLayerCount(
-            field, layers, [&](int64_t layer) {
+    if (Error error =
+            checkpoint.checkLayerCount(field, layers, [&](int64_t layer) {
               return name + ".encoder.layers." + std::to_string(layer) +
                      ".self_attn.q_proj.weight";
             }))
@@ -141,12 +141,12 @@ void ClipBuilder::buildImageEmbed(ModuleOp module, int64_t batch) {
   const ClipVisionConfig &vision = config.vision;
   int64_t d = vision.dims.hiddenSize, tokens = vision.numPatches() + 1;
   std::string name = "image_embed_" + std::to_string(batch);
-  Type pixels = tensor(
-      {batch, vision.numChannels, vision.imageSize, vision.imageSize});
-  Block *entry = beginVisionEntry(
-      *this, module, name, pixels,
-      {{"image_embeds", tensor({batch, config.projectionDim})},
-       {"log_scale", tensor({1})}});
+  Type pixels =
+      tensor({batch, vision.numChannels, vision.imageSize, vision.imageSize});
+  Block *entry =
+      beginVisionEntry(*this, module, name, pixels,
+                       {{"image_embeds", tensor({batch, config.projectionDim})},
+                        {"log_scale", tensor({1})}});
 
   Location loc = at("vision_model.embeddings");
   Value patches = patchEmbedding("vision_model.embeddings.patch_embedding",
@@ -190,24 +190,23 @@ void ClipBuilder::buildTextEmbed(ModuleOp module, int64_t batch,
   b.setInsertionPointToStart(entry);
 
   Location loc = at("text_model.embeddings");
-  Value words = EmbeddingOp::create(
-      b, at("text_model.embeddings.token_embedding"),
-      tensor({batch, length, d}),
-      weight("text_model.embeddings.token_embedding.weight",
-             {text.vocabSize, d}),
-      entry->getArgument(0));
+  Value words =
+      EmbeddingOp::create(b, at("text_model.embeddings.token_embedding"),
+                          tensor({batch, length, d}),
+                          weight("text_model.embeddings.token_embedding.weight",
+                                 {text.vocabSize, d}),
+                          entry->getArgument(0));
   SmallVector<int64_t> positions(length);
   for (int64_t i = 0; i < length; ++i)
     positions[i] = i;
   Value places = EmbeddingOp::create(
-      b, at("text_model.embeddings.position_embedding"),
-      tensor({1, length, d}),
+      b, at("text_model.embeddings.position_embedding"), tensor({1, length, d}),
       weight("text_model.embeddings.position_embedding.weight",
              {text.maxPositions, d}),
       i64Constant({1, length}, positions));
   Value hidden = add(loc, words, places);
-  Value mask =
-      CausalMaskOp::create(b, at("text_model.encoder"), tensor({length, length}));
+  Value mask = CausalMaskOp::create(b, at("text_model.encoder"),
+                                    tensor({length, length}));
   hidden = encoder("text_model", text.dims, hidden, mask);
   hidden = layerNorm("text_model.final_layer_norm", hidden,
                      text.dims.layerNormEpsilon);
@@ -218,9 +217,9 @@ void ClipBuilder::buildTextEmbed(ModuleOp module, int64_t batch,
   SmallVector<int64_t> rowStarts(batch);
   for (int64_t i = 0; i < batch; ++i)
     rowStarts[i] = i * length;
-  Value rows = AddOp::create(b, poolLoc, tensor({batch}, i64),
-                             entry->getArgument(1),
-                             i64Constant({batch}, rowStarts));
+  Value rows =
+      AddOp::create(b, poolLoc, tensor({batch}, i64), entry->getArgument(1),
+                    i64Constant({batch}, rowStarts));
   Value flat = reshape(poolLoc, hidden, {batch * length, d});
   Value pooled = GatherOp::create(b, poolLoc, tensor({batch, d}), flat, rows,
                                   b.getI64IntegerAttr(0));
@@ -292,18 +291,17 @@ Expected<BuiltModel> buildClip(const CheckpointFolder &checkpoint,
   ClipBuilder builder(checkpoint, *config, ctx);
   if (Error error = builder.checkWeights())
     return error;
-  nlohmann::json metadata = {
-      {"task", "zero-shot-image-classification"},
-      {"family", "clip"},
-      {"batch_sizes", batches},
-      {"sequence_lengths", *lengths},
-      {"context", config->text.maxPositions},
-      {"eos_token_id", config->text.eosTokenId},
-      {"projection_dim", config->projectionDim},
-      {"channels", config->vision.numChannels},
-      {"image_size", {size, size}},
-      {"preprocessor", *preprocessor},
-      {"tokenizer", *tokenizer}};
+  nlohmann::json metadata = {{"task", "zero-shot-image-classification"},
+                             {"family", "clip"},
+                             {"batch_sizes", batches},
+                             {"sequence_lengths", *lengths},
+                             {"context", config->text.maxPositions},
+                             {"eos_token_id", config->text.eosTokenId},
+                             {"projection_dim", config->projectionDim},
+                             {"channels", config->vision.numChannels},
+                             {"image_size", {size, size}},
+                             {"preprocessor", *preprocessor},
+                             {"tokenizer", *tokenizer}};
   return assembleModel(
       checkpoint, ctx, "CLIP",
       [&](ModuleOp module) {

@@ -47,7 +47,9 @@ constexpr float kShiftMaskValue = -100.0f;
 /// shrinks to the map (and nothing shifts) when the map is not larger.
 struct StageLayout {
   int64_t height, width, window, shift;
-  int64_t paddedHeight() const { return (height + window - 1) / window * window; }
+  int64_t paddedHeight() const {
+    return (height + window - 1) / window * window;
+  }
   int64_t paddedWidth() const { return (width + window - 1) / window * window; }
   int64_t windows() const {
     return (paddedHeight() / window) * (paddedWidth() / window);
@@ -80,8 +82,7 @@ private:
   Value block(const std::string &path, Value x, const StageLayout &layout,
               int64_t heads, bool shifted);
   Value windowAttention(const std::string &path, Value windows,
-                        const StageLayout &layout, int64_t heads,
-                        bool shifted);
+                        const StageLayout &layout, int64_t heads, bool shifted);
   /// [B, H·W, C] -> [B, ceil(H/2)·ceil(W/2), 2C].
   Value mergePatches(const std::string &path, Value x, int64_t height,
                      int64_t width);
@@ -198,8 +199,7 @@ Value SwinBuilder::padAxis(Location loc, Value x, int64_t axis, int64_t size) {
   SmallVector<int64_t> padShape = shape;
   padShape[axis] = size - shape[axis];
   shape[axis] = size;
-  return ConcatOp::create(b, loc, tensor(shape),
-                          ValueRange{x, zeros(padShape)},
+  return ConcatOp::create(b, loc, tensor(shape), ValueRange{x, zeros(padShape)},
                           b.getI64IntegerAttr(axis));
 }
 
@@ -232,9 +232,9 @@ Value SwinBuilder::unpartition(Location loc, Value windows,
   int64_t batch = s[0], c = s[3], w = layout.window;
   int64_t rows = layout.paddedHeight() / w, cols = layout.paddedWidth() / w;
   Value tiled = reshape(loc, windows, {batch, rows, cols, w, w, c});
-  Value grid = TransposeOp::create(
-      b, loc, tensor({batch, rows, w, cols, w, c}), tiled,
-      b.getDenseI64ArrayAttr({0, 1, 3, 2, 4, 5}));
+  Value grid =
+      TransposeOp::create(b, loc, tensor({batch, rows, w, cols, w, c}), tiled,
+                          b.getDenseI64ArrayAttr({0, 1, 3, 2, 4, 5}));
   return reshape(loc, grid,
                  {batch, layout.paddedHeight(), layout.paddedWidth(), c});
 }
@@ -253,9 +253,9 @@ Value SwinBuilder::windowAttention(const std::string &path, Value windows,
   int64_t inner = shifted ? count * heads : heads;
   auto toHeads = [&](Value projected) {
     Value split = reshape(loc, projected, {batch, count, n, heads, hd});
-    Value moved = TransposeOp::create(
-        b, loc, tensor({batch, count, heads, n, hd}), split,
-        b.getDenseI64ArrayAttr({0, 1, 3, 2, 4}));
+    Value moved =
+        TransposeOp::create(b, loc, tensor({batch, count, heads, n, hd}), split,
+                            b.getDenseI64ArrayAttr({0, 1, 3, 2, 4}));
     return reshape(loc, moved, {outer, inner, n, hd});
   };
   std::string self = path + ".attention.self";
@@ -309,9 +309,9 @@ Value SwinBuilder::windowAttention(const std::string &path, Value windows,
   double scale = 1.0 / std::sqrt(static_cast<double>(hd));
   Value context = attention(loc, query, key, value, bias, scale);
   Value split = reshape(loc, context, {batch, count, heads, n, hd});
-  Value merged = TransposeOp::create(b, loc, tensor({batch, count, n, heads, hd}),
-                                     split,
-                                     b.getDenseI64ArrayAttr({0, 1, 3, 2, 4}));
+  Value merged =
+      TransposeOp::create(b, loc, tensor({batch, count, n, heads, hd}), split,
+                          b.getDenseI64ArrayAttr({0, 1, 3, 2, 4}));
   return linear(path + ".attention.output.dense",
                 reshape(loc, merged, {batch, count, n, d}), d, d);
 }
@@ -323,8 +323,8 @@ Value SwinBuilder::block(const std::string &path, Value x,
   int64_t batch = s[0], d = s[2];
   int64_t h = layout.height, w = layout.width;
   Location loc = at(path);
-  Value normed = layerNorm(path + ".layernorm_before", x,
-                           config.layerNormEpsilon);
+  Value normed =
+      layerNorm(path + ".layernorm_before", x, config.layerNormEpsilon);
   Value map = reshape(loc, normed, {batch, h, w, d});
   map = padAxis(loc, padAxis(loc, map, 2, layout.paddedWidth()), 1,
                 layout.paddedHeight());
@@ -342,8 +342,8 @@ Value SwinBuilder::block(const std::string &path, Value x,
   Value hidden = add(loc, x, reshape(loc, back, {batch, h * w, d}));
 
   int64_t inner = static_cast<int64_t>(config.mlpRatio * d);
-  Value mlpIn = layerNorm(path + ".layernorm_after", hidden,
-                          config.layerNormEpsilon);
+  Value mlpIn =
+      layerNorm(path + ".layernorm_after", hidden, config.layerNormEpsilon);
   Value up = activation(at(path + ".intermediate"), config.hiddenAct,
                         linear(path + ".intermediate.dense", mlpIn, d, inner));
   return add(loc, hidden, linear(path + ".output.dense", up, inner, d));
@@ -361,8 +361,8 @@ Value SwinBuilder::mergePatches(const std::string &path, Value x,
   // x3 = [1::2, 1::2], concatenated on the channels.
   SmallVector<Value> quarters;
   for (auto [row, col] : {std::pair{0, 0}, {1, 0}, {0, 1}, {1, 1}})
-    quarters.push_back(sliceAxis(loc, sliceAxis(loc, map, 1, row, h2, 2), 2,
-                                 col, w2, 2));
+    quarters.push_back(
+        sliceAxis(loc, sliceAxis(loc, map, 1, row, h2, 2), 2, col, w2, 2));
   Value joined = ConcatOp::create(b, loc, tensor({batch, h2, w2, 4 * d}),
                                   quarters, b.getI64IntegerAttr(3));
   Value flat = reshape(loc, joined, {batch, h2 * w2, 4 * d});
@@ -416,13 +416,12 @@ void SwinBuilder::buildClassify(ModuleOp module, int64_t batch) {
   auto averageType = tensor({1, 1, tokens});
   Value average = ConstantOp::create(
       b, poolLoc,
-      DenseElementsAttr::get(averageType,
-                             1.0f / static_cast<float>(tokens)));
-  Value pooled = reshape(
-      poolLoc,
-      MatmulOp::create(b, poolLoc, tensor({batch, 1, features}), average,
-                       hidden, false, false),
-      {batch, features});
+      DenseElementsAttr::get(averageType, 1.0f / static_cast<float>(tokens)));
+  Value pooled =
+      reshape(poolLoc,
+              MatmulOp::create(b, poolLoc, tensor({batch, 1, features}),
+                               average, hidden, false, false),
+              {batch, features});
 
   SmallVector<Value> outputs;
   if (head == "image-classification") {
@@ -445,9 +444,9 @@ Expected<BuiltModel> buildSwin(const CheckpointFolder &checkpoint,
       SwinConfig::parse(checkpoint.config(), checkpoint.configPath());
   if (!config)
     return config.takeError();
-  Expected<std::string> head = chooseVisionHead(
-      options.head, config->architecture, "SwinModel",
-      "SwinForImageClassification", checkpoint.configPath());
+  Expected<std::string> head =
+      chooseVisionHead(options.head, config->architecture, "SwinModel",
+                       "SwinForImageClassification", checkpoint.configPath());
   if (!head)
     return head.takeError();
   std::vector<int64_t> batches = visionBatchSizes(options);
@@ -461,10 +460,10 @@ Expected<BuiltModel> buildSwin(const CheckpointFolder &checkpoint,
   SwinBuilder builder(checkpoint, *config, *head, ctx);
   if (Error error = builder.checkWeights())
     return error;
-  nlohmann::json metadata = classifierMetadata(
-      "swin", *head, batches, config->numChannels, config->imageSize.height,
-      config->imageSize.width, config->numFeatures(), config->labels,
-      *preprocessor);
+  nlohmann::json metadata =
+      classifierMetadata("swin", *head, batches, config->numChannels,
+                         config->imageSize.height, config->imageSize.width,
+                         config->numFeatures(), config->labels, *preprocessor);
   return assembleModel(
       checkpoint, ctx, "Swin",
       [&](ModuleOp module) {

@@ -48,8 +48,7 @@ public:
   /// `weightInOut` the weight is stored [in, out] (GPT-2's Conv1D).
   mlir::Value linear(const std::string &path, mlir::Value x, int64_t in,
                      int64_t out, bool bias = true, bool weightInOut = false);
-  mlir::Value layerNorm(const std::string &path, mlir::Value x,
-                        double epsilon);
+  mlir::Value layerNorm(const std::string &path, mlir::Value x, double epsilon);
   /// A Hugging Face activation by its config name (gelu, gelu_new, relu,
   /// silu/swish, quick_gelu, gelu_pytorch_tanh, tanh).
   mlir::Value activation(mlir::Location loc, const std::string &name,
@@ -78,21 +77,22 @@ public:
                              int64_t patchWidth, bool bias);
   /// `token` ([1, 1, D] or [D]) before each sequence of x [B, N, D]:
   /// [B, N + 1, D].
-  mlir::Value prependToken(mlir::Location loc, mlir::Value token, mlir::Value x);
+  mlir::Value prependToken(mlir::Location loc, mlir::Value token,
+                           mlir::Value x);
   /// Row `row` of every sequence: [B, S, D] -> [B, D].
   mlir::Value takeRow(mlir::Location loc, mlir::Value x, int64_t row);
 
   /// The module names of a pre-LN transformer block, relative to the block.
   struct PreLnNames {
-    const char *norm1, *query, *key, *value, *attention, *output, *norm2,
-        *fc1, *mlp, *fc2;
+    const char *norm1, *query, *key, *value, *attention, *output, *norm2, *fc1,
+        *mlp, *fc2;
   };
   /// x + attn(norm1(x)), then h + fc2(act(fc1(norm2(h)))), at `path` (ViT's
   /// and CLIP's encoder layers). `mask` (or null) is added to the scores.
   mlir::Value preLnBlock(const std::string &path, const PreLnNames &names,
                          mlir::Value x, int64_t heads, int64_t inner,
-                         const std::string &act, double epsilon,
-                         bool qkvBias, mlir::Value mask);
+                         const std::string &act, double epsilon, bool qkvBias,
+                         mlir::Value mask);
 };
 
 } // namespace kiln

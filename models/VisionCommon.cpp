@@ -56,9 +56,10 @@ Expected<nlohmann::json> preprocessorMetadata(const CheckpointFolder &ckpt,
     return config.takeError();
   std::optional<ImageSize> size = fixedOutputSize(*config);
   if (!size)
-    return makeError(path, ": the preprocessing does not give images of one "
-                           "size (it needs a resize to {height, width} or a "
-                           "center crop); the model takes ",
+    return makeError(path,
+                     ": the preprocessing does not give images of one "
+                     "size (it needs a resize to {height, width} or a "
+                     "center crop); the model takes ",
                      height, "x", width);
   if (size->height != height || size->width != width)
     return makeError(path, ": the preprocessing gives ", size->height, "x",
@@ -89,10 +90,11 @@ nlohmann::json classifierMetadata(const char *family, const std::string &head,
           {"preprocessor", std::move(preprocessor)}};
 }
 
-Expected<BuiltModel>
-assembleModel(const CheckpointFolder &checkpoint, MLIRContext &ctx,
-              const char *family, function_ref<void(ModuleOp)> buildEntries,
-              const nlohmann::json &metadata, std::vector<ModelFile> files) {
+Expected<BuiltModel> assembleModel(const CheckpointFolder &checkpoint,
+                                   MLIRContext &ctx, const char *family,
+                                   function_ref<void(ModuleOp)> buildEntries,
+                                   const nlohmann::json &metadata,
+                                   std::vector<ModelFile> files) {
   BuiltModel built;
   built.module = ModuleOp::create(
       FileLineColLoc::get(&ctx, checkpoint.configPath(), 1, 1));

@@ -33,12 +33,16 @@ using namespace kiln::tfm;
 namespace kiln {
 namespace {
 
-const TfmBuilder::PreLnNames kVitLayerNames = {
-    "layernorm_before",          "attention.attention.query",
-    "attention.attention.key",   "attention.attention.value",
-    "attention.attention",       "attention.output.dense",
-    "layernorm_after",           "intermediate.dense",
-    "intermediate",              "output.dense"};
+const TfmBuilder::PreLnNames kVitLayerNames = {"layernorm_before",
+                                               "attention.attention.query",
+                                               "attention.attention.key",
+                                               "attention.attention.value",
+                                               "attention.attention",
+                                               "attention.output.dense",
+                                               "layernorm_after",
+                                               "intermediate.dense",
+                                               "intermediate",
+                                               "output.dense"};
 
 class VitBuilder : public TfmBuilder {
 public:
@@ -112,7 +116,8 @@ Error VitBuilder::checkWeights() {
     return error;
   if (Error error = checkpoint.checkTensors(specs()))
     return error;
-  pooler = head == "base" && checkpoint.hasTensor(prefix + "pooler.dense.weight");
+  pooler =
+      head == "base" && checkpoint.hasTensor(prefix + "pooler.dense.weight");
   if (pooler) {
     int64_t d = config.dims.hiddenSize, out = config.poolerSize;
     return checkpoint.checkTensors({{prefix + "pooler.dense.weight", {out, d}},
@@ -139,35 +144,34 @@ void VitBuilder::buildClassify(ModuleOp module, int64_t batch) {
   Block *entry = beginVisionEntry(*this, module, name, pixels, results);
 
   Location loc = at("embeddings");
-  Value patches = patchEmbedding("embeddings.patch_embeddings.projection",
-                                 entry->getArgument(0), d,
-                                 config.patchSize.height,
-                                 config.patchSize.width, /*bias=*/true);
+  Value patches = patchEmbedding(
+      "embeddings.patch_embeddings.projection", entry->getArgument(0), d,
+      config.patchSize.height, config.patchSize.width, /*bias=*/true);
   Value hidden =
       prependToken(loc, weight("embeddings.cls_token", {1, 1, d}), patches);
   hidden = add(loc, hidden,
                weight("embeddings.position_embeddings", {1, tokens, d}));
   for (int64_t l = 0; l < dims.numLayers; ++l)
-    hidden = preLnBlock("encoder.layer." + std::to_string(l), kVitLayerNames,
-                        hidden, dims.numHeads, dims.intermediateSize,
-                        dims.hiddenAct, dims.layerNormEpsilon, config.qkvBias,
-                        Value());
+    hidden =
+        preLnBlock("encoder.layer." + std::to_string(l), kVitLayerNames, hidden,
+                   dims.numHeads, dims.intermediateSize, dims.hiddenAct,
+                   dims.layerNormEpsilon, config.qkvBias, Value());
   hidden = layerNorm("layernorm", hidden, dims.layerNormEpsilon);
 
   SmallVector<Value> outputs;
   if (head == "image-classification") {
     std::string saved = std::exchange(prefix, "");
-    outputs.push_back(linear("classifier", takeRow(at("classifier"), hidden, 0),
-                             d, labels));
+    outputs.push_back(
+        linear("classifier", takeRow(at("classifier"), hidden, 0), d, labels));
     prefix = saved;
   } else {
     outputs.push_back(hidden);
     if (pooler) {
       Location poolerLoc = at("pooler");
-      outputs.push_back(activation(
-          poolerLoc, config.poolerAct,
-          linear("pooler.dense", takeRow(poolerLoc, hidden, 0), d,
-                 config.poolerSize)));
+      outputs.push_back(
+          activation(poolerLoc, config.poolerAct,
+                     linear("pooler.dense", takeRow(poolerLoc, hidden, 0), d,
+                            config.poolerSize)));
     }
   }
   func::ReturnOp::create(b, at(name), outputs);
@@ -182,9 +186,9 @@ Expected<BuiltModel> buildVit(const CheckpointFolder &checkpoint,
       VitConfig::parse(checkpoint.config(), checkpoint.configPath());
   if (!config)
     return config.takeError();
-  Expected<std::string> head = chooseVisionHead(
-      options.head, config->architecture, "ViTModel",
-      "ViTForImageClassification", checkpoint.configPath());
+  Expected<std::string> head =
+      chooseVisionHead(options.head, config->architecture, "ViTModel",
+                       "ViTForImageClassification", checkpoint.configPath());
   if (!head)
     return head.takeError();
   std::vector<int64_t> batches = visionBatchSizes(options);

@@ -45,7 +45,8 @@ static LogicalResult matchPatchConvolution(RewriterBase &rewriter,
 FailureOr<PatchEmbedOp> kiln::tfm::fusePatchEmbed(RewriterBase &rewriter,
                                                   Operation *tokens) {
   // [B, E, GH, GW] -reshape-> [B, E, N] -transpose(0, 2, 1)-> [B, N, E], or
-  // [B, E, GH, GW] -transpose(0, 2, 3, 1)-> [B, GH, GW, E] -reshape-> [B, N, E].
+  // [B, E, GH, GW] -transpose(0, 2, 3, 1)-> [B, GH, GW, E] -reshape-> [B, N,
+  // E].
   Operation *middle;
   if (auto transpose = dyn_cast<TransposeOp>(tokens)) {
     if (transpose.getPermutation() != ArrayRef<int64_t>{0, 2, 1})
@@ -56,8 +57,7 @@ FailureOr<PatchEmbedOp> kiln::tfm::fusePatchEmbed(RewriterBase &rewriter,
     middle = reshape.getInput().getDefiningOp<TransposeOp>();
     if (middle && cast<TransposeOp>(middle).getPermutation() !=
                       ArrayRef<int64_t>{0, 2, 3, 1})
-      return rewriter.notifyMatchFailure(tokens,
-                                         "not channels moved last");
+      return rewriter.notifyMatchFailure(tokens, "not channels moved last");
   } else {
     return rewriter.notifyMatchFailure(tokens, "not a reshape or transpose");
   }

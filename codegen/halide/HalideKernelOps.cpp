@@ -155,7 +155,8 @@ std::optional<KernelSpec> patchEmbedSpec(tfm::PatchEmbedOp op) {
     return std::nullopt;
   KernelSpec spec;
   spec.op = "patch_embed";
-  spec.args = {arg("image", op.getInput(), 4), arg("weight", op.getWeight(), 4)};
+  spec.args = {arg("image", op.getInput(), 4),
+               arg("weight", op.getWeight(), 4)};
   if (op.getBias())
     spec.args.push_back(arg("bias", op.getBias(), 1));
   spec.args.push_back(arg("out", op.getResult(), 3));

@@ -300,8 +300,8 @@ Value buildPanelsContraction(OpBuilder &b, Location loc, Value lhs,
 
 /// The bias broadcast along `broadcastDims` of `type`, or zeros: the
 /// accumulator a product adds onto.
-Value biasOrZeros(OpBuilder &b, Location loc, Value bias,
-                  RankedTensorType type, ArrayRef<int64_t> broadcastDims) {
+Value biasOrZeros(OpBuilder &b, Location loc, Value bias, RankedTensorType type,
+                  ArrayRef<int64_t> broadcastDims) {
   if (!bias)
     return filledTensor(b, loc, type,
                         b.getFloatAttr(type.getElementType(), 0.0));
@@ -323,13 +323,12 @@ Value buildLinearProduct(OpBuilder &b, Location loc, Value lhs, Value weight,
       {lhsType.getShape()[0], weightShape[weightInOut ? 1 : 0]},
       lhsType.getElementType());
   Value init = biasOrZeros(b, loc, bias, accType, {0});
-  auto matmul = linalg::MatmulOp::create(b, loc, TypeRange{accType},
-                                         ValueRange{lhs, weight},
-                                         ValueRange{init});
+  auto matmul = linalg::MatmulOp::create(
+      b, loc, TypeRange{accType}, ValueRange{lhs, weight}, ValueRange{init});
   // (m, n, k): x[m, k] · W[n, k] (W read transposed), or x[m, k] · W[k, n]
   // for a weight stored [in, out].
-  SmallVector<unsigned> weightDims = weightInOut ? SmallVector<unsigned>{2, 1}
-                                                 : SmallVector<unsigned>{1, 2};
+  SmallVector<unsigned> weightDims =
+      weightInOut ? SmallVector<unsigned>{2, 1} : SmallVector<unsigned>{1, 2};
   matmul.setIndexingMapsAttr(b.getAffineMapArrayAttr(
       {contractionMap(ctx, {0, 2}, 3), contractionMap(ctx, weightDims, 3),
        contractionMap(ctx, {0, 1}, 3)}));
@@ -393,9 +392,8 @@ struct Conv2dLowering : OpConversionPattern<Conv2dOp> {
     }
     Value init = biasOrZeros(rewriter, loc, adaptor.getBias(), type, {0, 2, 3});
     auto conv = linalg::Conv2DNchwFchwOp::create(
-        rewriter, loc, TypeRange{type},
-        ValueRange{input, adaptor.getWeight()}, ValueRange{init},
-        rewriter.getI64VectorAttr(op.getStrides()),
+        rewriter, loc, TypeRange{type}, ValueRange{input, adaptor.getWeight()},
+        ValueRange{init}, rewriter.getI64VectorAttr(op.getStrides()),
         rewriter.getI64VectorAttr(op.getDilation()));
     rewriter.replaceOp(op, conv.getResult(0));
     return success();
@@ -418,23 +416,23 @@ struct PatchEmbedLowering : OpConversionPattern<PatchEmbedOp> {
     ArrayRef<int64_t> filter = op.getWeight().getType().getShape();
     int64_t batch = image[0], channels = image[1], ph = filter[2],
             pw = filter[3], gh = image[2] / ph, gw = image[3] / pw;
-    auto tiled = RankedTensorType::get({batch, channels, gh, ph, gw, pw},
-                                       elementType);
+    auto tiled =
+        RankedTensorType::get({batch, channels, gh, ph, gw, pw}, elementType);
     Value grid = buildReshape(rewriter, loc, adaptor.getInput(), tiled);
-    auto patchesType = RankedTensorType::get({batch, gh, gw, channels, ph, pw},
-                                             elementType);
+    auto patchesType =
+        RankedTensorType::get({batch, gh, gw, channels, ph, pw}, elementType);
     Value patches =
         linalg::TransposeOp::create(rewriter, loc, grid,
                                     emptyTensor(rewriter, loc, patchesType),
                                     ArrayRef<int64_t>{0, 2, 4, 1, 3, 5})
             .getResult()[0];
     int64_t k = channels * ph * pw;
-    Value rows = buildReshape(
-        rewriter, loc, patches,
-        RankedTensorType::get({batch * gh * gw, k}, elementType));
-    Value weight = buildReshape(
-        rewriter, loc, adaptor.getWeight(),
-        RankedTensorType::get({filter[0], k}, elementType));
+    Value rows =
+        buildReshape(rewriter, loc, patches,
+                     RankedTensorType::get({batch * gh * gw, k}, elementType));
+    Value weight =
+        buildReshape(rewriter, loc, adaptor.getWeight(),
+                     RankedTensorType::get({filter[0], k}, elementType));
     Value product = buildLinearProduct(rewriter, loc, rows, weight,
                                        adaptor.getBias(), false);
     rewriter.replaceOp(op, buildReshape(rewriter, loc, product, type));
@@ -1050,17 +1048,17 @@ struct KvCacheWriteLowering : OpConversionPattern<KvCacheWriteOp> {
 
 void kiln::populateTfmToLinalgPatterns(RewritePatternSet &patterns) {
   MLIRContext *ctx = patterns.getContext();
-  patterns.add<ConstantLowering, LinearLowering, Conv2dLowering,
-               PatchEmbedLowering, MatmulLowering,
-               LayerNormLowering, AddLayerNormLowering, RmsNormLowering,
-               GeluLowering, ScaleLowering, SoftmaxLowering, ReshapeLowering,
-               TransposeLowering, PackPanelsLowering, SliceLowering,
-               ConcatLowering, GatherLowering, EmbeddingLowering,
-               CausalMaskLowering, PaddingMaskLowering, KvCacheWriteLowering,
-               BinaryLowering<AddOp, arith::AddFOp, arith::AddIOp>,
-               BinaryLowering<SubOp, arith::SubFOp, arith::SubIOp>,
-               BinaryLowering<MulOp, arith::MulFOp, arith::MulIOp>,
-               BinaryLowering<DivOp, arith::DivFOp, arith::DivSIOp>>(ctx);
+  patterns
+      .add<ConstantLowering, LinearLowering, Conv2dLowering, PatchEmbedLowering,
+           MatmulLowering, LayerNormLowering, AddLayerNormLowering,
+           RmsNormLowering, GeluLowering, ScaleLowering, SoftmaxLowering,
+           ReshapeLowering, TransposeLowering, PackPanelsLowering,
+           SliceLowering, ConcatLowering, GatherLowering, EmbeddingLowering,
+           CausalMaskLowering, PaddingMaskLowering, KvCacheWriteLowering,
+           BinaryLowering<AddOp, arith::AddFOp, arith::AddIOp>,
+           BinaryLowering<SubOp, arith::SubFOp, arith::SubIOp>,
+           BinaryLowering<MulOp, arith::MulFOp, arith::MulIOp>,
+           BinaryLowering<DivOp, arith::DivFOp, arith::DivSIOp>>(ctx);
   patterns.add<ActivationLowering<QuickGeluOp>>(ctx, Activation::quick_gelu);
   patterns.add<ActivationLowering<SiluOp>>(ctx, Activation::silu);
   patterns.add<ActivationLowering<ReluOp>>(ctx, Activation::relu);

@@ -94,7 +94,8 @@ Expected<Metadata> parseMetadata(const std::string &text) {
   std::string head = root.value("head", "");
   if (head != "image-classification" && head != "base")
     return makeError("model metadata: head: expected image-classification "
-                     "or base, got '", head, "'");
+                     "or base, got '",
+                     head, "'");
   metadata.classifier = head == "image-classification";
   auto hidden = root.find("hidden_size");
   if (hidden == root.end() || !hidden->is_number_integer())
@@ -135,8 +136,8 @@ void printUsage(const std::string &program, const Metadata &metadata,
     out << " " << size;
   out << ".\n\noptions:\n";
   if (metadata.classifier)
-    out << "  --top-k K              labels per image (default "
-        << kDefaultTopK << ")\n"
+    out << "  --top-k K              labels per image (default " << kDefaultTopK
+        << ")\n"
            "  --output FILE.npy      write the logits [images, labels]\n";
   else
     out << "  --output FILE.npy      write the pooled states [images, "
@@ -235,18 +236,19 @@ int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
     Shape row(arg->shape.begin() + 1, arg->shape.end());
     size_t elements = static_cast<size_t>(std::accumulate(
         row.begin(), row.end(), int64_t{1}, std::multiplies<>()));
-    results[name] = {row, std::vector<float>(static_cast<size_t>(n) * elements)};
+    results[name] = {row,
+                     std::vector<float>(static_cast<size_t>(n) * elements)};
   }
   BatchedEntry entry(*session, metadata.vision, "classify_");
-  if (Error e = entry.run(*pixels, [&](const auto &outputs, int64_t firstRow,
-                                       int64_t rows) {
-        for (auto &[name, result] : results) {
-          size_t elements = result.second.size() / static_cast<size_t>(n);
-          std::memcpy(result.second.data() + firstRow * elements,
-                      outputs.find(name)->second.data(),
-                      static_cast<size_t>(rows) * elements * sizeof(float));
-        }
-      }))
+  if (Error e = entry.run(
+          *pixels, [&](const auto &outputs, int64_t firstRow, int64_t rows) {
+            for (auto &[name, result] : results) {
+              size_t elements = result.second.size() / static_cast<size_t>(n);
+              std::memcpy(result.second.data() + firstRow * elements,
+                          outputs.find(name)->second.data(),
+                          static_cast<size_t>(rows) * elements * sizeof(float));
+            }
+          }))
     return reportError(err, e.message());
   auto writeResult = [&](const std::string &name,
                          const std::string &path) -> Error {

@@ -65,8 +65,7 @@ Expected<PixelInput> PixelInput::create(const ModelSymbols &model,
                      "-channel images; image files give 3 (RGB): use "
                      "--pixels FILE.npy");
   std::optional<ImageSize> size = fixedOutputSize(*config);
-  if (!size || size->height != metadata.height ||
-      size->width != metadata.width)
+  if (!size || size->height != metadata.height || size->width != metadata.width)
     return makeError(metadata.preprocessorFile,
                      ": the preprocessing does not give the ", metadata.height,
                      "x", metadata.width, " images the model takes");
@@ -89,8 +88,8 @@ Expected<Tensor> PixelInput::load(const std::vector<std::string> &paths) const {
     Expected<Image> image = decodeImageFile(paths[i]);
     if (!image)
       return image.takeError();
-    if (Error e = preprocess(*image, config, out + i * imageElements,
-                             imageElements))
+    if (Error e =
+            preprocess(*image, config, out + i * imageElements, imageElements))
       return makeError(paths[i], ": ", e.message());
   }
   return pixels;

@@ -69,8 +69,8 @@ class BatchedEntry {
 public:
   /// Outputs of one call, by name; `rows` of the batch are real images.
   using Consumer = std::function<void(
-      const std::map<std::string, Tensor, std::less<>> &outputs,
-      int64_t first, int64_t rows)>;
+      const std::map<std::string, Tensor, std::less<>> &outputs, int64_t first,
+      int64_t rows)>;
 
   BatchedEntry(Session &session, const VisionMetadata &metadata,
                std::string prefix)

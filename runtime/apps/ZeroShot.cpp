@@ -113,8 +113,8 @@ Expected<Metadata> parseMetadata(const std::string &text) {
     auto it = root.find(field);
     if (it == root.end() || !it->is_number_integer() ||
         it->get<int64_t>() < low)
-      return makeError("model metadata: ", field, ": expected an integer >= ",
-                       low);
+      return makeError("model metadata: ", field,
+                       ": expected an integer >= ", low);
     return it->get<int64_t>();
   };
   for (auto [field, target, low] :
@@ -208,11 +208,10 @@ Expected<std::vector<Caption>> encodeCaptions(const Options &options,
     // As CLIPTextTransformer: the first end-of-text token, or (legacy
     // configs) the first highest id.
     const std::vector<int32_t> &ids = caption.ids;
-    auto pooled =
-        metadata.eosTokenId == kLegacyEosTokenId
-            ? std::max_element(ids.begin(), ids.end())
-            : std::find(ids.begin(), ids.end(),
-                        static_cast<int32_t>(metadata.eosTokenId));
+    auto pooled = metadata.eosTokenId == kLegacyEosTokenId
+                      ? std::max_element(ids.begin(), ids.end())
+                      : std::find(ids.begin(), ids.end(),
+                                  static_cast<int32_t>(metadata.eosTokenId));
     if (pooled == ids.end())
       pooled = ids.end() - 1;
     caption.eosPosition = pooled - ids.begin();
@@ -290,8 +289,8 @@ private:
         return allocated.takeError();
       *tensor = std::move(*allocated);
     }
-    std::string name = "text_embed_" + std::to_string(batch) + "_" +
-                       std::to_string(length);
+    std::string name =
+        "text_embed_" + std::to_string(batch) + "_" + std::to_string(length);
     Expected<BoundCall> call = session.bind(
         name,
         {{"input_ids", b.ids.view()}, {"eos_positions", b.eosPositions.view()}},
@@ -347,8 +346,8 @@ int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
   if (options.images.empty() && !options.pixelsPath)
     return reportError(err, "no image (the first argument is the image; see "
                             "--help)");
-  bool embedOnly = options.imageEmbedPath && !options.outputPath &&
-                   !options.textEmbedPath;
+  bool embedOnly =
+      options.imageEmbedPath && !options.outputPath && !options.textEmbedPath;
   if (options.captions.empty() && !embedOnly)
     return reportError(err, "no captions to score the image against (give "
                             "them after the image, or only --image-embed)");
@@ -386,15 +385,14 @@ int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
   std::vector<float> imageEmbeds(static_cast<size_t>(images * p));
   float logitScale = 0;
   BatchedEntry imageTower(*session, metadata.vision, "image_embed_");
-  if (Error e = imageTower.run(*pixels, [&](const auto &outputs,
-                                            int64_t first, int64_t rows) {
-        const Tensor &embeds = outputs.find("image_embeds")->second;
-        std::memcpy(imageEmbeds.data() + first * p, embeds.data(),
-                    static_cast<size_t>(rows * p) * sizeof(float));
-        logitScale =
-            *static_cast<const float *>(outputs.find("log_scale")->second
-                                            .data());
-      }))
+  if (Error e = imageTower.run(
+          *pixels, [&](const auto &outputs, int64_t first, int64_t rows) {
+            const Tensor &embeds = outputs.find("image_embeds")->second;
+            std::memcpy(imageEmbeds.data() + first * p, embeds.data(),
+                        static_cast<size_t>(rows * p) * sizeof(float));
+            logitScale = *static_cast<const float *>(
+                outputs.find("log_scale")->second.data());
+          }))
     return reportError(err, e.message());
   std::vector<float> textEmbeds(static_cast<size_t>(texts * p));
   TextTower textTower(*session, metadata, tokenizer->padId());
@@ -410,8 +408,8 @@ int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
     for (int64_t t = 0; t < texts; ++t) {
       double dot = 0;
       for (int64_t k = 0; k < p; ++k)
-        dot += static_cast<double>(imageEmbeds[i * p + k]) *
-               textEmbeds[t * p + k];
+        dot +=
+            static_cast<double>(imageEmbeds[i * p + k]) * textEmbeds[t * p + k];
       logits[i * texts + t] = static_cast<float>(scale * dot);
     }
   auto write = [&](const std::optional<std::string> &path, Shape shape,
@@ -441,8 +439,8 @@ int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
       return probabilities[a] > probabilities[b];
     });
-    size_t shown = std::min<size_t>(order.size(),
-                                    options.topK.value_or(order.size()));
+    size_t shown =
+        std::min<size_t>(order.size(), options.topK.value_or(order.size()));
     nlohmann::json scores = nlohmann::json::array();
     if (!options.json)
       out << names[i] << "\n";
