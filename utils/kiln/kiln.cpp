@@ -100,16 +100,19 @@ cl::opt<int64_t> contextLength(
 cl::opt<std::string> headName(
     "head",
     cl::desc("Encoders: the task head (base, masked-lm, next-sentence, "
-             "pretraining, sequence-classification, token-classification); "
-             "default: from config.json's architectures"),
+             "pretraining, sequence-classification, token-classification; "
+             "ViT and Swin: base, image-classification); default: from "
+             "config.json's architectures"),
     cl::sub(compileCommand));
 cl::opt<int64_t> batchSize("batch",
-                           cl::desc("Encoders: texts per call (default 8)"),
+                           cl::desc("Encoders: texts per call; vision models: "
+                                    "images per call, besides 1 (default 8)"),
                            cl::init(0), cl::sub(compileCommand));
 cl::list<int64_t> sequenceLengths(
     "sequence-lengths",
-    cl::desc("Encoders: token counts to specialize for; a batch runs with "
-             "the smallest that holds its longest text"),
+    cl::desc("Encoders and CLIP's captions: token counts to specialize "
+             "for; a batch runs with the smallest that holds its longest "
+             "text"),
     cl::CommaSeparated, cl::sub(compileCommand));
 cl::list<int64_t> prefillLengths(
     "prefill-lengths",
