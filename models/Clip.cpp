@@ -287,7 +287,6 @@ Expected<BuiltModel> buildClip(const CheckpointFolder &checkpoint,
   if (!tokenizer)
     return tokenizer.takeError();
 
-  ctx.loadDialect<TfmDialect, func::FuncDialect>();
   ClipBuilder builder(checkpoint, *config, ctx);
   if (Error error = builder.checkWeights())
     return error;

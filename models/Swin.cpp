@@ -444,33 +444,12 @@ Expected<BuiltModel> buildSwin(const CheckpointFolder &checkpoint,
       SwinConfig::parse(checkpoint.config(), checkpoint.configPath());
   if (!config)
     return config.takeError();
-  Expected<std::string> head =
-      chooseVisionHead(options.head, config->architecture, "SwinModel",
-                       "SwinForImageClassification", checkpoint.configPath());
-  if (!head)
-    return head.takeError();
-  std::vector<int64_t> batches = visionBatchSizes(options);
-  std::vector<ModelFile> files;
-  Expected<nlohmann::json> preprocessor = preprocessorMetadata(
-      checkpoint, config->imageSize.height, config->imageSize.width, files);
-  if (!preprocessor)
-    return preprocessor.takeError();
-
-  ctx.loadDialect<TfmDialect, func::FuncDialect>();
-  SwinBuilder builder(checkpoint, *config, *head, ctx);
-  if (Error error = builder.checkWeights())
-    return error;
-  nlohmann::json metadata =
-      classifierMetadata("swin", *head, batches, config->numChannels,
-                         config->imageSize.height, config->imageSize.width,
-                         config->numFeatures(), config->labels, *preprocessor);
-  return assembleModel(
-      checkpoint, ctx, "Swin",
-      [&](ModuleOp module) {
-        for (int64_t batch : batches)
-          builder.buildClassify(module, batch);
-      },
-      metadata, std::move(files));
+  static const ClassifierFamily kSwin = {"swin", "Swin", "SwinModel",
+                                         "SwinForImageClassification"};
+  return buildImageClassifier<SwinBuilder>(
+      checkpoint, ctx, options, kSwin, *config,
+      {config->architecture, config->numChannels, config->imageSize.height,
+       config->imageSize.width, config->numFeatures(), config->labels});
 }
 
 } // namespace kiln

@@ -2,6 +2,7 @@
 
 #include "models/VisionCommon.h"
 
+#include "dialect/TfmOps.h"
 #include "frontend/Checkpoint.h"
 #include "runtime/image/Preprocess.h"
 
@@ -95,6 +96,7 @@ Expected<BuiltModel> assembleModel(const CheckpointFolder &checkpoint,
                                    function_ref<void(ModuleOp)> buildEntries,
                                    const nlohmann::json &metadata,
                                    std::vector<ModelFile> files) {
+  ctx.loadDialect<tfm::TfmDialect, func::FuncDialect>();
   BuiltModel built;
   built.module = ModuleOp::create(
       FileLineColLoc::get(&ctx, checkpoint.configPath(), 1, 1));

@@ -10,6 +10,7 @@
 #ifndef KILN_MODELS_VISIONCOMMON_H
 #define KILN_MODELS_VISIONCOMMON_H
 
+#include "frontend/Checkpoint.h"
 #include "frontend/Labels.h"
 #include "models/Models.h"
 #include "models/TfmBuilder.h"
@@ -17,8 +18,6 @@
 #include <nlohmann/json.hpp>
 
 namespace kiln {
-
-class CheckpointFolder;
 
 /// "base" or "image-classification": --head, else from `architecture`
 /// (empty: base).
@@ -49,14 +48,64 @@ nlohmann::json classifierMetadata(const char *family, const std::string &head,
                                   const Labels &labels,
                                   nlohmann::json preprocessor);
 
-/// A vision model's module: `buildEntries` fills it, it is verified and
-/// `metadata` attached; the checkpoint's weights and `files` go with it.
-/// `family` names the model in an internal error.
+/// A vision model's module: the tfm dialect loaded, `buildEntries` fills
+/// it, it is verified and `metadata` attached; the checkpoint's weights and
+/// `files` go with it. `family` names the model in an internal error.
 Expected<BuiltModel>
 assembleModel(const CheckpointFolder &checkpoint, mlir::MLIRContext &ctx,
               const char *family,
               llvm::function_ref<void(mlir::ModuleOp)> buildEntries,
               const nlohmann::json &metadata, std::vector<ModelFile> files);
+
+/// An image classifier family (ViT, Swin): its names and architectures.
+struct ClassifierFamily {
+  const char *name;  // metadata "family": "vit"
+  const char *title; // in messages: "ViT"
+  const char *baseArchitecture, *classifierArchitecture;
+};
+
+/// What the executable needs to know of a classifier's config.
+struct ClassifierShape {
+  std::string architecture;
+  int64_t channels, height, width, hiddenSize;
+  const Labels &labels;
+};
+
+/// Builds an image classifier (ViT, Swin) from its parsed config: the head,
+/// the batch sizes, the preprocessing, then `Builder(checkpoint, config,
+/// head, ctx)` checks the weights and builds classify_<B> for each batch
+/// size with buildClassify(module, B).
+template <typename Builder, typename Config>
+Expected<BuiltModel>
+buildImageClassifier(const CheckpointFolder &checkpoint, mlir::MLIRContext &ctx,
+                     const ModelBuildOptions &options,
+                     const ClassifierFamily &family, const Config &config,
+                     const ClassifierShape &shape) {
+  Expected<std::string> head = chooseVisionHead(
+      options.head, shape.architecture, family.baseArchitecture,
+      family.classifierArchitecture, checkpoint.configPath());
+  if (!head)
+    return head.takeError();
+  std::vector<int64_t> batches = visionBatchSizes(options);
+  std::vector<ModelFile> files;
+  Expected<nlohmann::json> preprocessor =
+      preprocessorMetadata(checkpoint, shape.height, shape.width, files);
+  if (!preprocessor)
+    return preprocessor.takeError();
+  Builder builder(checkpoint, config, *head, ctx);
+  if (Error error = builder.checkWeights())
+    return error;
+  nlohmann::json metadata = classifierMetadata(
+      family.name, *head, batches, shape.channels, shape.height, shape.width,
+      shape.hiddenSize, shape.labels, std::move(*preprocessor));
+  return assembleModel(
+      checkpoint, ctx, family.title,
+      [&](mlir::ModuleOp module) {
+        for (int64_t batch : batches)
+          builder.buildClassify(module, batch);
+      },
+      metadata, std::move(files));
+}
 
 /// Starts the public function `name` with one argument `pixel_values` of
 /// type `pixels` and the named results; returns its entry block with the

@@ -186,33 +186,12 @@ Expected<BuiltModel> buildVit(const CheckpointFolder &checkpoint,
       VitConfig::parse(checkpoint.config(), checkpoint.configPath());
   if (!config)
     return config.takeError();
-  Expected<std::string> head =
-      chooseVisionHead(options.head, config->architecture, "ViTModel",
-                       "ViTForImageClassification", checkpoint.configPath());
-  if (!head)
-    return head.takeError();
-  std::vector<int64_t> batches = visionBatchSizes(options);
-  std::vector<ModelFile> files;
-  Expected<nlohmann::json> preprocessor = preprocessorMetadata(
-      checkpoint, config->imageSize.height, config->imageSize.width, files);
-  if (!preprocessor)
-    return preprocessor.takeError();
-
-  ctx.loadDialect<TfmDialect, func::FuncDialect>();
-  VitBuilder builder(checkpoint, *config, *head, ctx);
-  if (Error error = builder.checkWeights())
-    return error;
-  nlohmann::json metadata = classifierMetadata(
-      "vit", *head, batches, config->numChannels, config->imageSize.height,
-      config->imageSize.width, config->dims.hiddenSize, config->labels,
-      *preprocessor);
-  return assembleModel(
-      checkpoint, ctx, "ViT",
-      [&](ModuleOp module) {
-        for (int64_t batch : batches)
-          builder.buildClassify(module, batch);
-      },
-      metadata, std::move(files));
+  static const ClassifierFamily kVit = {"vit", "ViT", "ViTModel",
+                                        "ViTForImageClassification"};
+  return buildImageClassifier<VitBuilder>(
+      checkpoint, ctx, options, kVit, *config,
+      {config->architecture, config->numChannels, config->imageSize.height,
+       config->imageSize.width, config->dims.hiddenSize, config->labels});
 }
 
 } // namespace kiln

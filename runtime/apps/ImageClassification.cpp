@@ -152,22 +152,6 @@ void printUsage(const std::string &program, const Metadata &metadata,
   printCommonOptionsHelp(out, model);
 }
 
-nlohmann::json number(double value) {
-  return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json();
-}
-
-/// Softmax in double: the probabilities of one image's logits.
-std::vector<double> softmax(const float *logits, size_t n) {
-  double peak = *std::max_element(logits, logits + n);
-  std::vector<double> out(n);
-  double sum = 0;
-  for (size_t i = 0; i < n; ++i)
-    sum += out[i] = std::exp(static_cast<double>(logits[i]) - peak);
-  for (double &p : out)
-    p /= sum;
-  return out;
-}
-
 int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
         std::ostream &err) {
   if (Error e = requireModel(model))
@@ -271,31 +255,21 @@ int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
   for (int64_t i = 0; i < n; ++i) {
     const float *row = values.data() + i * rowElements;
     if (metadata.classifier) {
-      std::vector<double> probabilities = softmax(row, rowElements);
-      std::vector<size_t> order(rowElements);
-      std::iota(order.begin(), order.end(), 0);
-      size_t k = std::min<size_t>(
-          static_cast<size_t>(options.topK.value_or(kDefaultTopK)),
-          rowElements);
-      // Highest first; ties by label index, as a stable sort would.
-      std::partial_sort(order.begin(), order.begin() + k, order.end(),
-                        [&](size_t a, size_t b) {
-                          return probabilities[a] != probabilities[b]
-                                     ? probabilities[a] > probabilities[b]
-                                     : a < b;
-                        });
+      std::vector<RankedScore> top = topProbabilities(
+          row, rowElements,
+          static_cast<size_t>(options.topK.value_or(kDefaultTopK)));
       nlohmann::json labels = nlohmann::json::array();
       if (!options.json)
         out << names[i] << "\n";
-      for (size_t j = 0; j < k; ++j) {
-        size_t index = order[j];
+      for (const RankedScore &score : top) {
+        const std::string &label = metadata.labels[score.index];
         if (options.json)
-          labels.push_back({{"label", metadata.labels[index]},
-                            {"index", index},
-                            {"score", number(probabilities[index])}});
+          labels.push_back({{"label", label},
+                            {"index", score.index},
+                            {"score", jsonNumber(score.probability)}});
         else
-          out << "  " << formatNumber("%.4f", probabilities[index]) << "  "
-              << metadata.labels[index] << "\n";
+          out << "  " << formatNumber("%.4f", score.probability) << "  "
+              << label << "\n";
       }
       if (options.json)
         doc.push_back({{"image", names[i]}, {"labels", std::move(labels)}});
@@ -306,7 +280,7 @@ int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
     if (options.json) {
       nlohmann::json values = nlohmann::json::array();
       for (int64_t j = 0; j < d; ++j)
-        values.push_back(number(row[j]));
+        values.push_back(jsonNumber(row[j]));
       doc.push_back({{"image", names[i]}, {resultName, std::move(values)}});
       continue;
     }
@@ -329,11 +303,7 @@ int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
 
   if (options.bench) {
     err << formatStartupReport(startupMs) << std::endl;
-    for (const auto &[batch, t] : entry.timings())
-      err << "classify: " << formatNumber("%.3f", t.ms / t.calls)
-          << " ms per batch of " << batch << ", "
-          << formatNumber("%.1f", t.images * 1000.0 / std::max(t.ms, 1e-6))
-          << " images/s" << std::endl;
+    entry.printTimings(err, "classify");
   }
   return 0;
 }

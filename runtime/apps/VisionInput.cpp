@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 
 namespace kiln {
@@ -179,6 +180,42 @@ Error BatchedEntry::run(const Tensor &pixels, const Consumer &consume) {
     first += batch;
   }
   return Error::success();
+}
+
+void BatchedEntry::printTimings(std::ostream &err, const char *label) const {
+  for (const auto &[batch, t] : timing)
+    err << label << ": " << formatNumber("%.3f", t.ms / t.calls)
+        << " ms per batch of " << batch << ", "
+        << formatNumber("%.1f", t.images * 1000.0 / std::max(t.ms, 1e-6))
+        << " images/s" << std::endl;
+}
+
+std::vector<RankedScore> topProbabilities(const float *logits, size_t n,
+                                          size_t k) {
+  std::vector<RankedScore> scores(n);
+  if (n == 0)
+    return scores;
+  double peak = *std::max_element(logits, logits + n), sum = 0;
+  for (size_t i = 0; i < n; ++i)
+    sum += scores[i].probability =
+        std::exp(static_cast<double>(logits[i]) - peak);
+  for (size_t i = 0; i < n; ++i) {
+    scores[i].index = i;
+    scores[i].probability /= sum;
+  }
+  k = std::min(k, n);
+  std::partial_sort(scores.begin(), scores.begin() + k, scores.end(),
+                    [](const RankedScore &a, const RankedScore &b) {
+                      return a.probability != b.probability
+                                 ? a.probability > b.probability
+                                 : a.index < b.index;
+                    });
+  scores.resize(k);
+  return scores;
+}
+
+nlohmann::json jsonNumber(double value) {
+  return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json();
 }
 
 } // namespace kiln

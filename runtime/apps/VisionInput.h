@@ -15,11 +15,12 @@
 #include "runtime/session/Session.h"
 #include "runtime/support/Tensor.h"
 
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json.hpp>
 
 #include <functional>
 #include <map>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -81,12 +82,9 @@ public:
   /// to `consume`.
   Error run(const Tensor &pixels, const Consumer &consume);
 
-  /// Milliseconds and images per batch size, for --bench.
-  struct Timing {
-    double ms = 0;
-    int64_t calls = 0, images = 0;
-  };
-  const std::map<int64_t, Timing> &timings() const { return timing; }
+  /// The --bench line of each batch size: "LABEL: 12.345 ms per batch of
+  /// B, 81.0 images/s".
+  void printTimings(std::ostream &err, const char *label) const;
 
 private:
   struct Bound {
@@ -96,12 +94,32 @@ private:
   };
   Expected<Bound *> bind(int64_t batch);
 
+  /// Milliseconds and images per batch size, for --bench.
+  struct Timing {
+    double ms = 0;
+    int64_t calls = 0, images = 0;
+  };
+
   Session &session;
   const VisionMetadata &metadata;
   std::string prefix;
   std::map<int64_t, Bound> bound;
   std::map<int64_t, Timing> timing;
 };
+
+/// An entry of a ranking: its index and softmax probability.
+struct RankedScore {
+  size_t index;
+  double probability;
+};
+
+/// The `k` most probable of the softmax of `logits` (computed in double),
+/// highest first; ties keep the lower index first.
+std::vector<RankedScore> topProbabilities(const float *logits, size_t n,
+                                          size_t k);
+
+/// `value` for JSON output: null when it is not finite.
+nlohmann::json jsonNumber(double value);
 
 } // namespace kiln
 

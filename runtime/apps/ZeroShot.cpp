@@ -319,10 +319,6 @@ void normalizeRows(std::vector<float> &values, int64_t d) {
   }
 }
 
-nlohmann::json number(double value) {
-  return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json();
-}
-
 int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
         std::ostream &err) {
   if (Error e = requireModel(model))
@@ -428,32 +424,22 @@ int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
   nlohmann::json doc = nlohmann::json::array();
   for (int64_t i = 0; i < images && texts > 0; ++i) {
     const float *row = logits.data() + i * texts;
-    double peak = *std::max_element(row, row + texts), sum = 0;
-    std::vector<double> probabilities(static_cast<size_t>(texts));
-    for (int64_t t = 0; t < texts; ++t)
-      sum += probabilities[t] = std::exp(row[t] - peak);
-    for (double &value : probabilities)
-      value /= sum;
-    std::vector<size_t> order(static_cast<size_t>(texts));
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-      return probabilities[a] > probabilities[b];
-    });
-    size_t shown =
-        std::min<size_t>(order.size(), options.topK.value_or(order.size()));
+    std::vector<RankedScore> top =
+        topProbabilities(row, static_cast<size_t>(texts),
+                         static_cast<size_t>(options.topK.value_or(texts)));
     nlohmann::json scores = nlohmann::json::array();
     if (!options.json)
       out << names[i] << "\n";
-    for (size_t j = 0; j < shown; ++j) {
-      size_t t = order[j];
+    for (const RankedScore &score : top) {
+      const std::string &caption = options.captions[score.index];
       if (options.json)
-        scores.push_back({{"caption", options.captions[t]},
-                          {"index", t},
-                          {"score", number(probabilities[t])},
-                          {"logit", number(row[t])}});
+        scores.push_back({{"caption", caption},
+                          {"index", score.index},
+                          {"score", jsonNumber(score.probability)},
+                          {"logit", jsonNumber(row[score.index])}});
       else
-        out << "  " << formatNumber("%.4f", probabilities[t]) << "  "
-            << options.captions[t] << "\n";
+        out << "  " << formatNumber("%.4f", score.probability) << "  "
+            << caption << "\n";
     }
     if (options.json)
       doc.push_back({{"image", names[i]}, {"captions", std::move(scores)}});
@@ -467,11 +453,7 @@ int run(const ModelSymbols &model, int argc, char **argv, std::ostream &out,
 
   if (options.bench) {
     err << formatStartupReport(startupMs) << std::endl;
-    for (const auto &[batch, t] : imageTower.timings())
-      err << "image: " << formatNumber("%.3f", t.ms / t.calls)
-          << " ms per batch of " << batch << ", "
-          << formatNumber("%.1f", t.images * 1000.0 / std::max(t.ms, 1e-6))
-          << " images/s" << std::endl;
+    imageTower.printTimings(err, "image");
     if (textTower.calls > 0)
       err << "text: " << formatNumber("%.3f", textTower.ms / textTower.calls)
           << " ms per batch (" << textTower.calls << " batches, " << texts
