@@ -185,13 +185,10 @@ Expected<WordPiece> loadWordPiece(const json &metadata,
   return WordPiece::fromVocabTxt(files[0].bytes, files[0].name, options);
 }
 
-/// vocab.json + merges.txt as the tokenizer.json `tokenizers` would make of
-/// them for RoBERTa, so that the special tokens get their flags (the mask
-/// takes the white space before it).
-Expected<ByteLevelBpe> loadVocabAndMerges(const NamedFile &vocabFile,
-                                          const NamedFile &mergesFile,
-                                          const SpecialTokens &specials,
-                                          bool addPrefixSpace) {
+/// The "model" of a tokenizer.json made from vocab.json and merges.txt:
+/// {"type": "BPE", "vocab": ..., "merges": [...]}.
+Expected<json> bpeModelFromFiles(const NamedFile &vocabFile,
+                                 const NamedFile &mergesFile) {
   Expected<json> vocab = parse(vocabFile.bytes, vocabFile.name);
   if (!vocab)
     return vocab.takeError();
@@ -211,10 +208,18 @@ Expected<ByteLevelBpe> loadVocabAndMerges(const NamedFile &vocabFile,
       continue;
     merges.push_back(std::string(line));
   }
+  return json{{"type", "BPE"},
+              {"vocab", std::move(*vocab)},
+              {"merges", std::move(merges)}};
+}
+
+/// The special tokens as special added tokens, each once, in order; the
+/// one equal to `lstripToken` (RoBERTa's mask) takes the space before it.
+json specialAddedTokens(std::initializer_list<const std::string *> tokens,
+                        const std::string *lstripToken) {
   json added = json::array();
   std::vector<std::string> seen;
-  for (const std::string *token : {&specials.cls, &specials.pad, &specials.sep,
-                                   &specials.unk, &specials.mask}) {
+  for (const std::string *token : tokens) {
     if (token->empty() ||
         std::find(seen.begin(), seen.end(), *token) != seen.end())
       continue;
@@ -223,27 +228,48 @@ Expected<ByteLevelBpe> loadVocabAndMerges(const NamedFile &vocabFile,
                      {"special", true},
                      {"normalized", false},
                      {"single_word", false},
-                     {"lstrip", token == &specials.mask},
+                     {"lstrip", token == lstripToken},
                      {"rstrip", false}});
   }
-  json root = {
-      {"model",
-       {{"type", "BPE"}, {"vocab", std::move(*vocab)}, {"merges", merges}}},
-      {"pre_tokenizer",
-       {{"type", "ByteLevel"},
-        {"add_prefix_space", addPrefixSpace},
-        {"use_regex", true}}},
-      {"decoder", {{"type", "ByteLevel"}}},
-      {"added_tokens", std::move(added)}};
+  return added;
+}
+
+/// Loads the tokenizer.json `root` made from the two files; when it fails,
+/// the direct loader's error, which names lines of merges.txt.
+Expected<ByteLevelBpe> loadMadeTokenizerJson(const json &root,
+                                             const NamedFile &vocabFile,
+                                             const NamedFile &mergesFile) {
   std::string name = vocabFile.name + " + " + mergesFile.name;
   Expected<ByteLevelBpe> tokenizer = ByteLevelBpe::fromTokenizerJson(
       root.dump(-1, ' ', false, json::error_handler_t::replace), name);
   if (tokenizer)
     return tokenizer;
-  // The direct loader names lines of merges.txt in its messages.
   Expected<ByteLevelBpe> direct = ByteLevelBpe::fromVocabAndMerges(
       vocabFile.bytes, mergesFile.bytes, vocabFile.name, mergesFile.name);
   return direct ? tokenizer.takeError() : direct.takeError();
+}
+
+/// vocab.json + merges.txt as the tokenizer.json `tokenizers` would make of
+/// them for RoBERTa, so that the special tokens get their flags (the mask
+/// takes the white space before it).
+Expected<ByteLevelBpe> loadVocabAndMerges(const NamedFile &vocabFile,
+                                          const NamedFile &mergesFile,
+                                          const SpecialTokens &specials,
+                                          bool addPrefixSpace) {
+  Expected<json> model = bpeModelFromFiles(vocabFile, mergesFile);
+  if (!model)
+    return model.takeError();
+  json root = {{"model", std::move(*model)},
+               {"pre_tokenizer",
+                {{"type", "ByteLevel"},
+                 {"add_prefix_space", addPrefixSpace},
+                 {"use_regex", true}}},
+               {"decoder", {{"type", "ByteLevel"}}},
+               {"added_tokens",
+                specialAddedTokens({&specials.cls, &specials.pad, &specials.sep,
+                                    &specials.unk, &specials.mask},
+                                   &specials.mask)}};
+  return loadMadeTokenizerJson(root, vocabFile, mergesFile);
 }
 
 /// vocab.json + merges.txt as the tokenizer.json that `transformers`'
@@ -253,47 +279,13 @@ Expected<ByteLevelBpe> loadVocabAndMerges(const NamedFile &vocabFile,
 Expected<ByteLevelBpe> loadClipVocabAndMerges(const NamedFile &vocabFile,
                                               const NamedFile &mergesFile,
                                               const SpecialTokens &specials) {
-  Expected<json> vocab = parse(vocabFile.bytes, vocabFile.name);
-  if (!vocab)
-    return vocab.takeError();
-  if (!vocab->is_object())
-    return makeError(vocabFile.name,
-                     ": expected a JSON object of token ids, found ",
-                     vocab->type_name());
-  json merges = json::array();
-  std::string_view text = mergesFile.bytes;
-  for (size_t lineStart = 0; lineStart < text.size();) {
-    size_t lineEnd = std::min(text.find('\n', lineStart), text.size());
-    std::string_view line = text.substr(lineStart, lineEnd - lineStart);
-    lineStart = lineEnd + 1;
-    if (!line.empty() && line.back() == '\r')
-      line.remove_suffix(1);
-    if (line.empty() || line.substr(0, 8) == "#version")
-      continue;
-    merges.push_back(std::string(line));
-  }
-  json added = json::array();
-  std::vector<std::string> seen;
-  for (const std::string *token :
-       {&specials.cls, &specials.sep, &specials.unk, &specials.pad}) {
-    if (token->empty() ||
-        std::find(seen.begin(), seen.end(), *token) != seen.end())
-      continue;
-    seen.push_back(*token);
-    added.push_back({{"content", *token},
-                     {"special", true},
-                     {"normalized", false},
-                     {"single_word", false},
-                     {"lstrip", false},
-                     {"rstrip", false}});
-  }
+  Expected<json> model = bpeModelFromFiles(vocabFile, mergesFile);
+  if (!model)
+    return model.takeError();
+  (*model)["end_of_word_suffix"] = "</w>";
+  (*model)["unk_token"] = specials.unk.empty() ? json() : json(specials.unk);
   json root = {
-      {"model",
-       {{"type", "BPE"},
-        {"vocab", std::move(*vocab)},
-        {"merges", merges},
-        {"end_of_word_suffix", "</w>"},
-        {"unk_token", specials.unk.empty() ? json() : json(specials.unk)}}},
+      {"model", std::move(*model)},
       {"normalizer",
        {{"type", "Sequence"},
         {"normalizers",
@@ -316,16 +308,10 @@ Expected<ByteLevelBpe> loadClipVocabAndMerges(const NamedFile &vocabFile,
            {"add_prefix_space", false},
            {"use_regex", true}}}}}},
       {"decoder", {{"type", "ByteLevel"}}},
-      {"added_tokens", std::move(added)}};
-  std::string name = vocabFile.name + " + " + mergesFile.name;
-  Expected<ByteLevelBpe> tokenizer = ByteLevelBpe::fromTokenizerJson(
-      root.dump(-1, ' ', false, json::error_handler_t::replace), name);
-  if (tokenizer)
-    return tokenizer;
-  // The direct loader names lines of merges.txt in its messages.
-  Expected<ByteLevelBpe> direct = ByteLevelBpe::fromVocabAndMerges(
-      vocabFile.bytes, mergesFile.bytes, vocabFile.name, mergesFile.name);
-  return direct ? tokenizer.takeError() : direct.takeError();
+      {"added_tokens", specialAddedTokens({&specials.cls, &specials.sep,
+                                           &specials.unk, &specials.pad},
+                                          nullptr)}};
+  return loadMadeTokenizerJson(root, vocabFile, mergesFile);
 }
 
 Expected<ByteLevelBpe> loadByteLevelBpe(const std::vector<NamedFile> &files,
