@@ -17,6 +17,7 @@
 #include "runtime/tokenizer/WordPiece.h"
 #include "runtime/tokenizer/TokenizerJson.h"
 #include "runtime/tokenizer/UnicodeTables.h"
+#include "runtime/tokenizer/Utf8.h"
 
 #include <algorithm>
 #include <unordered_set>
@@ -82,23 +83,7 @@ uint32_t nextCodepoint(std::string_view text, size_t &pos) {
   return codepoint;
 }
 
-void appendUtf8(uint32_t codepoint, std::string &out) {
-  if (codepoint < 0x80) {
-    out += static_cast<char>(codepoint);
-  } else if (codepoint < 0x800) {
-    out += static_cast<char>(0xC0 | codepoint >> 6);
-    out += static_cast<char>(0x80 | (codepoint & 0x3F));
-  } else if (codepoint < 0x10000) {
-    out += static_cast<char>(0xE0 | codepoint >> 12);
-    out += static_cast<char>(0x80 | (codepoint >> 6 & 0x3F));
-    out += static_cast<char>(0x80 | (codepoint & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | codepoint >> 18);
-    out += static_cast<char>(0x80 | (codepoint >> 12 & 0x3F));
-    out += static_cast<char>(0x80 | (codepoint >> 6 & 0x3F));
-    out += static_cast<char>(0x80 | (codepoint & 0x3F));
-  }
-}
+using utf8::appendUtf8;
 
 bool isValidUtf8(std::string_view text) {
   for (size_t pos = 0; pos < text.size();) {
