@@ -93,6 +93,8 @@ import tempfile
 import time
 import warnings
 
+from peers import kiln_executables
+
 WARMUP_DECODE_TOKENS = 4
 
 
@@ -474,17 +476,6 @@ def print_table(title, times, rate_name, rate_of, peak, base, extra=None):
         share = f"{100 * rate / peak:.1f}" if peak else "-"
         print(line + f" {rate:>8.1f} {share:>7}")
 
-
-def kiln_executables(specs):
-    """(engine name, path) per --exe: NAME=PATH is kiln-NAME, a plain PATH kiln."""
-    result = []
-    for spec in specs:
-        name, sep, path = spec.partition("=")
-        result.append((f"kiln-{name}", path) if sep else ("kiln", spec))
-    names = [name for name, _ in result]
-    if len(set(names)) != len(names):
-        sys.exit(f"--exe: engine names must differ: {names}")
-    return result
 
 
 def main():
