@@ -232,17 +232,6 @@ Image resizeNearest(const Image &in, ImageSize size) {
 // Config parsing.
 //===----------------------------------------------------------------------===//
 
-/// nlohmann_json's message without its "[json.exception...] " tag.
-std::string jsonMessage(const std::exception &e) {
-  std::string what = e.what();
-  if (!what.empty() && what[0] == '[') {
-    size_t close = what.find("] ");
-    if (close != std::string::npos)
-      what = what.substr(close + 2);
-  }
-  return what;
-}
-
 std::string describe(const json &value) {
   std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
   return text.size() > 60 ? text.substr(0, 57) + "..." : text;
@@ -460,7 +449,7 @@ Expected<PreprocessConfig> parsePreprocessConfig(std::string_view text,
   try {
     root = json::parse(text.begin(), text.end());
   } catch (const std::exception &e) {
-    return makeError(name, ": invalid JSON: ", jsonMessage(e));
+    return makeError(name, ": invalid JSON: ", jsonErrorMessage(e));
   }
   if (!root.is_object())
     return makeError(name, ": expected a JSON object, found ", describe(root));

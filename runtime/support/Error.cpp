@@ -15,4 +15,14 @@ Error Error::failure(std::string message) {
   return error;
 }
 
+std::string jsonErrorMessage(const std::exception &e) {
+  std::string what = e.what();
+  if (!what.empty() && what[0] == '[') {
+    size_t close = what.find("] ");
+    if (close != std::string::npos)
+      what = what.substr(close + 2);
+  }
+  return what;
+}
+
 } // namespace kiln

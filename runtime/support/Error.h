@@ -11,6 +11,7 @@
 #define KILN_RUNTIME_SUPPORT_ERROR_H
 
 #include <cassert>
+#include <exception>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -88,6 +89,10 @@ template <typename... Parts> Error makeError(const Parts &...parts) {
   (appendPart(text, parts), ...);
   return Error::failure(std::move(text));
 }
+
+/// nlohmann_json's exception message without its "[json.exception...] "
+/// tag, for one-line errors about a JSON file.
+std::string jsonErrorMessage(const std::exception &e);
 
 } // namespace kiln
 

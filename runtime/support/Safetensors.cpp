@@ -131,14 +131,7 @@ Error SafetensorsFile::parse(const void *data, size_t size) {
     header = nlohmann::json::parse(bytes + 8, bytes + 8 + headerLength,
                                    noRepeatedKeys);
   } catch (const std::exception &e) {
-    std::string what = e.what();
-    // Drop the "[json.exception.parse_error.101] " tag.
-    if (!what.empty() && what[0] == '[') {
-      size_t close = what.find("] ");
-      if (close != std::string::npos)
-        what = what.substr(close + 2);
-    }
-    return makeError(name, ": invalid JSON header: ", what);
+    return makeError(name, ": invalid JSON header: ", jsonErrorMessage(e));
   }
   if (!header.is_object())
     return makeError(name, ": invalid header: expected a JSON object, found ",

@@ -26,22 +26,11 @@ namespace kiln::tokenizer_json {
 
 using nlohmann::json;
 
-/// nlohmann_json's message without its "[json.exception...] " tag.
-inline std::string jsonMessage(const std::exception &e) {
-  std::string what = e.what();
-  if (!what.empty() && what[0] == '[') {
-    size_t close = what.find("] ");
-    if (close != std::string::npos)
-      what = what.substr(close + 2);
-  }
-  return what;
-}
-
 inline Expected<json> parse(std::string_view text, const std::string &name) {
   try {
     return json::parse(text.begin(), text.end());
   } catch (const std::exception &e) {
-    return makeError(name, ": invalid JSON: ", jsonMessage(e));
+    return makeError(name, ": invalid JSON: ", jsonErrorMessage(e));
   }
 }
 
