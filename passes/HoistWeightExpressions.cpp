@@ -22,6 +22,7 @@
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/xxhash.h"
 
 namespace kiln::tfm {
 #define GEN_PASS_DEF_TFMHOISTWEIGHTEXPRESSIONS
@@ -50,6 +51,18 @@ std::string describe(Value value) {
     return weight.getName().str();
   std::string text;
   llvm::raw_string_ostream os(text);
+  // A dense constant by its type and a hash of its bytes: printing its
+  // values (a Swin window's 2401 position indices) would make the name as
+  // large as the data.
+  if (auto constant = dyn_cast<ConstantOp>(def))
+    if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue())) {
+      ArrayRef<char> bytes = dense.getRawData();
+      os << "constant[" << dense.getType() << ",xxh3="
+         << llvm::utohexstr(llvm::xxh3_64bits(ArrayRef<uint8_t>(
+                reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size())))
+         << "]()";
+      return text;
+    }
   os << def->getName().stripDialect();
   SmallVector<std::string> attributes;
   if (auto pack = dyn_cast<PackPanelsOp>(def))

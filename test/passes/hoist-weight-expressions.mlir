@@ -57,3 +57,24 @@ func.func @runtime_data(%x: tensor<3x8xf32>, %a: tensor<8x8xf32>) -> tensor<3x16
   %0 = tfm.linear %x, %p {weight_panels} : (tensor<3x8xf32>, tensor<1x8x16xf32>) -> tensor<3x16xf32>
   return %0 : tensor<3x16xf32>
 }
+
+// -----
+
+// A relative position bias gathered from its table by constant indices
+// (Swin): the constant is named by its type and a hash of its bytes, not
+// its values; the same indices give the same name.
+// CHECK-LABEL: func.func @relative_bias
+// CHECK:         tfm.weight "transpose[permutation=1x0](gather[axis=0](table,constant[tensor<4xi64>,xxh3=[[HASH:[0-9A-F]+]]]()))" : tensor<2x4xf32>
+// CHECK:         tfm.weight "transpose[permutation=1x0](gather[axis=0](table,constant[tensor<4xi64>,xxh3=[[HASH]]]()))" : tensor<2x4xf32>
+// CHECK-NOT:     dense<
+// CHECK-LABEL: func.func @prepare_weights()
+func.func @relative_bias() -> (tensor<2x4xf32>, tensor<2x4xf32>) {
+  %table = tfm.weight "table" : tensor<9x2xf32>
+  %index = tfm.constant dense<[4, 3, 1, 0]> : tensor<4xi64>
+  %rows = tfm.gather %table[%index] {axis = 0 : i64} : (tensor<9x2xf32>, tensor<4xi64>) -> tensor<4x2xf32>
+  %bias = tfm.transpose %rows [1, 0] : tensor<4x2xf32> -> tensor<2x4xf32>
+  %again = tfm.constant dense<[4, 3, 1, 0]> : tensor<4xi64>
+  %rows2 = tfm.gather %table[%again] {axis = 0 : i64} : (tensor<9x2xf32>, tensor<4xi64>) -> tensor<4x2xf32>
+  %bias2 = tfm.transpose %rows2 [1, 0] : tensor<4x2xf32> -> tensor<2x4xf32>
+  return %bias, %bias2 : tensor<2x4xf32>, tensor<2x4xf32>
+}
